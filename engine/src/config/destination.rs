@@ -1,0 +1,68 @@
+//! Step 6: the SCIM 2.0 sync destination (server + endpoints + update and query methods).
+
+use super::validate::Issues;
+use super::{Config, ConfigItem, ObjectKind};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScimDestination {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub server: String,
+    pub endpoint_mappings: Vec<String>,
+    #[serde(default)]
+    pub update_method: UpdateMethod,
+    #[serde(default)]
+    pub query_method: QueryMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateMethod {
+    /// Send only the differences (RFC 7644 §3.5.2).
+    #[default]
+    Patch,
+    /// Replace the whole resource (RFC 7644 §3.5.1).
+    Put,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryMethod {
+    /// `GET /Endpoint?filter=…`
+    #[default]
+    Get,
+    /// `POST /Endpoint/.search` with a SearchRequest body.
+    Post,
+}
+
+impl ConfigItem for ScimDestination {
+    const KIND: ObjectKind = ObjectKind::ScimDestination;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn collection(c: &Config) -> &Vec<Self> {
+        &c.scim_destinations
+    }
+    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
+        &mut c.scim_destinations
+    }
+    fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
+        let mut refs = vec![("server".to_owned(), ObjectKind::ScimServer, self.server.clone())];
+        refs.extend(
+            self.endpoint_mappings
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("endpoint-mappings[{i}]"), ObjectKind::EndpointMapping, n.clone())),
+        );
+        refs.retain(|(_, _, n)| !n.is_empty());
+        refs
+    }
+    fn validate_own(&self, issues: &mut Issues<'_>) {
+        issues.required("server", &self.server);
+        issues.non_empty_list("endpoint-mappings", &self.endpoint_mappings, "endpoint mapping");
+        issues.unique("endpoint-mappings", &self.endpoint_mappings, false);
+    }
+}

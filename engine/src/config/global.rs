@@ -1,0 +1,22 @@
+//! Step 2: instance-wide settings (the optional changelog password decryption key).
+
+use super::Secret;
+use super::validate::Issues;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GlobalSettings {
+    /// Decrypts the clear-text passwords that PingDirectory's Changelog Password Encryption
+    /// plugin adds to changelog records, so password changes can be synchronised in realtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog_password_decryption_key: Option<Secret>,
+}
+
+impl GlobalSettings {
+    pub fn validate(&self, issues: &mut Issues<'_>) {
+        if let Some(key) = &self.changelog_password_decryption_key {
+            issues.secret("changelog-password-decryption-key", key);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Step 8: which entries of a pipe are synchronised, how, and to which endpoint.
+
+use super::validate::Issues;
+use super::{Config, ConfigItem, ObjectKind};
+use crate::ldap_filter::{Filter, FilterError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SyncClass {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub pipe: String,
+    /// Entries must be under one of these (inside the source's base DNs); empty means all.
+    #[serde(default)]
+    pub include_base_dns: Vec<String>,
+    /// LDAP filter entries must match; none means all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_filter: Option<String>,
+    /// Classes are tried in ascending order; the first that matches handles the entry.
+    #[serde(default = "default_evaluation_order")]
+    pub evaluation_order: u32,
+    #[serde(default = "yes")]
+    pub synchronize_creates: bool,
+    #[serde(default = "yes")]
+    pub synchronize_modifies: bool,
+    #[serde(default = "yes")]
+    pub synchronize_deletes: bool,
+    /// Where matching entries go; required unless the class synchronises nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_mapping: Option<String>,
+}
+
+fn default_evaluation_order() -> u32 {
+    9999
+}
+fn yes() -> bool {
+    true
+}
+
+impl SyncClass {
+    /// The parsed include filter (validation guarantees it parses).
+    pub fn filter(&self) -> Result<Option<Filter>, FilterError> {
+        self.include_filter.as_deref().map(Filter::parse).transpose()
+    }
+
+    pub fn synchronizes_anything(&self) -> bool {
+        self.synchronize_creates || self.synchronize_modifies || self.synchronize_deletes
+    }
+}
+
+impl ConfigItem for SyncClass {
+    const KIND: ObjectKind = ObjectKind::SyncClass;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn collection(c: &Config) -> &Vec<Self> {
+        &c.sync_classes
+    }
+    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
+        &mut c.sync_classes
+    }
+    fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
+        let mut refs = Vec::new();
+        if !self.pipe.is_empty() {
+            refs.push(("pipe".to_owned(), ObjectKind::SyncPipe, self.pipe.clone()));
+        }
+        if let Some(e) = self.endpoint_mapping.as_ref().filter(|e| !e.is_empty()) {
+            refs.push(("endpoint-mapping".to_owned(), ObjectKind::EndpointMapping, e.clone()));
+        }
+        refs
+    }
+    fn validate_own(&self, issues: &mut Issues<'_>) {
+        issues.required("pipe", &self.pipe);
+        for (i, dn) in self.include_base_dns.iter().enumerate() {
+            issues.dn(&format!("include-base-dns[{i}]"), dn);
+        }
+        if let Some(text) = &self.include_filter {
+            if let Err(e) = Filter::parse(text) {
+                issues.error("include-filter", text, format!("is not a valid LDAP filter: {e}"));
+            }
+        }
+        if self.synchronizes_anything() && self.endpoint_mapping.as_deref().unwrap_or("").is_empty() {
+            issues.error(
+                "endpoint-mapping",
+                "",
+                "is required when the class synchronizes creates, modifies or deletes",
+            );
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Step 7: a sync pipe joins one source to one destination.
+
+use super::validate::Issues;
+use super::{Config, ConfigItem, ObjectKind};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SyncPipe {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// An LDAP sync source.
+    pub source: String,
+    /// A SCIM 2.0 sync destination.
+    pub destination: String,
+    /// Changes applied in parallel (changes to one entry always stay in order).
+    #[serde(default = "default_worker_count")]
+    pub worker_count: u32,
+    /// Upper bound on SCIM operations per second; none means as fast as the destination allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ops_per_second: Option<u32>,
+    /// Attempts per operation before it is recorded as rejected.
+    #[serde(default = "default_retry_attempts")]
+    pub retry_attempts: u32,
+}
+
+fn default_worker_count() -> u32 {
+    4
+}
+fn default_retry_attempts() -> u32 {
+    5
+}
+
+impl ConfigItem for SyncPipe {
+    const KIND: ObjectKind = ObjectKind::SyncPipe;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn collection(c: &Config) -> &Vec<Self> {
+        &c.sync_pipes
+    }
+    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
+        &mut c.sync_pipes
+    }
+    fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
+        let mut refs = vec![
+            ("source".to_owned(), ObjectKind::LdapSource, self.source.clone()),
+            ("destination".to_owned(), ObjectKind::ScimDestination, self.destination.clone()),
+        ];
+        refs.retain(|(_, _, n)| !n.is_empty());
+        refs
+    }
+    fn validate_own(&self, issues: &mut Issues<'_>) {
+        issues.required("source", &self.source);
+        issues.required("destination", &self.destination);
+        issues.range("worker-count", self.worker_count.into(), 1, 64);
+        if let Some(rate) = self.max_ops_per_second {
+            issues.range("max-ops-per-second", rate.into(), 1, 100_000);
+        }
+        issues.range("retry-attempts", self.retry_attempts.into(), 1, 100);
+    }
+}

@@ -1,0 +1,313 @@
+//! Distinguished names (RFC 4514): parsing, normalised comparison and ancestry.
+//!
+//! Sync needs to answer "is this entry under that base DN?" reliably, whatever the
+//! spacing, case or escaping an admin typed, so DNs are compared in a normalised form:
+//! attribute types lower-cased, values unescaped and compared case-insensitively
+//! (the directoryString matching most naming attributes use).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid DN: {message} (at character {position})")]
+pub struct DnError {
+    pub position: usize,
+    pub message: String,
+}
+
+/// One attribute-value assertion of an RDN, e.g. `uid=jdoe`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ava {
+    /// Lower-cased attribute type.
+    pub attr: String,
+    /// Unescaped value as written.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rdn(pub Vec<Ava>);
+
+/// A parsed DN; `rdns[0]` is the leftmost (most specific) RDN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dn {
+    pub rdns: Vec<Rdn>,
+}
+
+impl Dn {
+    pub fn parse(text: &str) -> Result<Dn, DnError> {
+        Parser { chars: text.char_indices().collect(), pos: 0 }.dn()
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.rdns.is_empty()
+    }
+
+    /// Normalised key used for equality and ancestry checks.
+    fn normalised(&self) -> Vec<Vec<(String, String)>> {
+        self.rdns
+            .iter()
+            .map(|rdn| {
+                let mut avas: Vec<(String, String)> = rdn
+                    .0
+                    .iter()
+                    .map(|a| (a.attr.clone(), normalise_value(&a.value)))
+                    .collect();
+                avas.sort();
+                avas
+            })
+            .collect()
+    }
+
+    /// True when both name the same entry (case, spacing and escaping ignored).
+    pub fn same_as(&self, other: &Dn) -> bool {
+        self.normalised() == other.normalised()
+    }
+
+    /// True when `self` is `base` or an entry below it.
+    pub fn is_within(&self, base: &Dn) -> bool {
+        let (mine, theirs) = (self.normalised(), base.normalised());
+        mine.len() >= theirs.len() && mine[mine.len() - theirs.len()..] == theirs[..]
+    }
+}
+
+fn normalise_value(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+impl fmt::Display for Dn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, rdn) in self.rdns.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            for (j, ava) in rdn.0.iter().enumerate() {
+                if j > 0 {
+                    f.write_str("+")?;
+                }
+                write!(f, "{}={}", ava.attr, escape_value(&ava.value))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Escapes a value for use in a DN string (RFC 4514 §2.4).
+pub fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+            out.push(c);
+        } else if c == '\0' {
+            out.push_str("\\00");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Parser {
+    chars: Vec<(usize, char)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).map(|&(_, c)| c)
+    }
+
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, DnError> {
+        Err(DnError { position: self.pos + 1, message: message.into() })
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek() == Some(' ') {
+            self.pos += 1;
+        }
+    }
+
+    fn dn(mut self) -> Result<Dn, DnError> {
+        let mut rdns = Vec::new();
+        self.skip_spaces();
+        if self.peek().is_none() {
+            return Ok(Dn { rdns });
+        }
+        loop {
+            rdns.push(self.rdn()?);
+            self.skip_spaces();
+            match self.peek() {
+                None => return Ok(Dn { rdns }),
+                Some(',') | Some(';') => {
+                    self.pos += 1;
+                    self.skip_spaces();
+                    if self.peek().is_none() {
+                        return self.err("the DN ends with a separator");
+                    }
+                }
+                Some(c) => return self.err(format!("unexpected '{c}'")),
+            }
+        }
+    }
+
+    fn rdn(&mut self) -> Result<Rdn, DnError> {
+        let mut avas = vec![self.ava()?];
+        while self.peek() == Some('+') {
+            self.pos += 1;
+            self.skip_spaces();
+            avas.push(self.ava()?);
+        }
+        Ok(Rdn(avas))
+    }
+
+    fn ava(&mut self) -> Result<Ava, DnError> {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        let attr: String = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
+        if attr.is_empty() {
+            return if matches!(self.peek(), Some(',') | Some(';') | None) {
+                self.err("empty RDN")
+            } else {
+                self.err("expected an attribute type")
+            };
+        }
+        let is_oid = attr.chars().next().is_some_and(|c| c.is_ascii_digit());
+        let valid = if is_oid {
+            attr.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        } else {
+            attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && !attr.contains('.')
+        };
+        if !valid {
+            self.pos = start;
+            return self.err(format!("'{attr}' is not a valid attribute type"));
+        }
+        self.skip_spaces();
+        if self.peek() != Some('=') {
+            return self.err(format!("expected '=' after '{attr}'"));
+        }
+        self.pos += 1;
+        self.skip_spaces();
+        let value = self.value()?;
+        Ok(Ava { attr: attr.to_ascii_lowercase(), value })
+    }
+
+    fn value(&mut self) -> Result<String, DnError> {
+        if self.peek() == Some('#') {
+            // BER-encoded value: keep the hex string as the value.
+            let start = self.pos;
+            self.pos += 1;
+            while self.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                self.pos += 1;
+            }
+            let hex: String = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
+            if hex.len() < 3 || hex.len() % 2 == 0 {
+                return self.err("a '#' value needs an even number of hex digits");
+            }
+            return Ok(hex);
+        }
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut trailing_unescaped_spaces = 0;
+        while let Some(c) = self.peek() {
+            match c {
+                ',' | ';' | '+' => break,
+                '\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(h) if h.is_ascii_hexdigit() => {
+                            let lo = self.chars.get(self.pos + 1).map(|&(_, c)| c);
+                            match lo {
+                                Some(l) if l.is_ascii_hexdigit() => {
+                                    let byte = u8::from_str_radix(&format!("{h}{l}"), 16).unwrap_or(0);
+                                    bytes.push(byte);
+                                    self.pos += 2;
+                                }
+                                _ => return self.err("'\\' must be followed by two hex digits or a special character"),
+                            }
+                        }
+                        Some(s) if " \"#+,;<=>\\".contains(s) => {
+                            let mut buf = [0u8; 4];
+                            bytes.extend_from_slice(s.encode_utf8(&mut buf).as_bytes());
+                            self.pos += 1;
+                        }
+                        _ => return self.err("'\\' must be followed by two hex digits or a special character"),
+                    }
+                    trailing_unescaped_spaces = 0;
+                }
+                '"' | '<' | '>' | '=' => return self.err(format!("'{c}' must be escaped in a DN value")),
+                _ => {
+                    let mut buf = [0u8; 4];
+                    bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    trailing_unescaped_spaces = if c == ' ' { trailing_unescaped_spaces + 1 } else { 0 };
+                    self.pos += 1;
+                }
+            }
+        }
+        bytes.truncate(bytes.len() - trailing_unescaped_spaces);
+        if bytes.is_empty() {
+            return self.err("empty attribute value");
+        }
+        String::from_utf8(bytes).or_else(|_| self.err("escaped bytes are not valid UTF-8"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dn(s: &str) -> Dn {
+        Dn::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn parses_and_normalises() {
+        let a = dn("UID=John Doe, OU=People,dc=Example,dc=com");
+        let b = dn("uid=john  doe,ou=people,DC=example,DC=COM");
+        assert!(a.same_as(&b));
+        assert_eq!(a.rdns.len(), 4);
+        assert_eq!(a.rdns[0].0[0].attr, "uid");
+    }
+
+    #[test]
+    fn escapes_round_trip() {
+        let d = dn(r"cn=Smith\, John+uid=js,ou=a\2Cb,dc=x");
+        assert_eq!(d.rdns[0].0[0].value, "Smith, John");
+        assert_eq!(d.rdns[0].0[1].value, "js");
+        assert_eq!(d.rdns[1].0[0].value, "a,b");
+        assert!(dn(&d.to_string()).same_as(&d));
+    }
+
+    #[test]
+    fn ancestry() {
+        let base = dn("dc=example,dc=com");
+        assert!(dn("uid=a,ou=people,dc=example,dc=com").is_within(&base));
+        assert!(dn("dc=example,dc=com").is_within(&base));
+        assert!(!dn("dc=com").is_within(&base));
+        assert!(!dn("uid=a,dc=other,dc=com").is_within(&base));
+    }
+
+    #[test]
+    fn rejects_bad_dns() {
+        for bad in ["dc=example,,dc=com", "=x", "dc", "dc=", "dc=a,", "1x=a", "dc=a\\zz", "cn=a=b", "cn=#123"] {
+            assert!(Dn::parse(bad).is_err(), "{bad} should be rejected");
+        }
+        let e = Dn::parse("dc=example,,dc=com").unwrap_err();
+        assert_eq!(e.message, "empty RDN");
+        assert_eq!(e.position, 12);
+    }
+
+    #[test]
+    fn root_and_oids() {
+        assert!(dn("").is_root());
+        assert_eq!(dn("2.5.4.3=x").rdns[0].0[0].attr, "2.5.4.3");
+        assert_eq!(dn("cn=#04024869").rdns[0].0[0].value, "#04024869");
+    }
+}

@@ -1,0 +1,18 @@
+//! scimsync engine: everything that is not UI.
+//!
+//! * [`config`] — the typed model of the eleven setup steps and its validation.
+//! * [`store`] — where that model (and runtime state) lives: SQLite or PostgreSQL.
+//! * [`crypto`] — sealing secrets with the instance key file.
+//! * [`dn`], [`ldap_filter`] — LDAP syntaxes the model refers to.
+//! * [`ldap`], [`scim`] — clients for the two sides of a sync pipe.
+//! * [`startpoint`] — where realtime sync starts reading the changelog.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod crypto;
+pub mod dn;
+pub mod ldap;
+pub mod ldap_filter;
+pub mod scim;
+pub mod startpoint;
+pub mod store;

@@ -1,0 +1,137 @@
+//! Persistence: an embedded SQLite file by default, PostgreSQL when several instances
+//! share one database. Both run the same SQL (sqlx `Any` with `$n` placeholders).
+
+mod config_store;
+mod startpoints;
+
+pub use config_store::SaveError;
+
+use crate::crypto::Cipher;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL \"{0}\": use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot open database {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("the key file does not match this database: its secrets were sealed with another key")]
+    KeyMismatch,
+    #[error("stored {what} is unreadable: {message}")]
+    Corrupt { what: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    cipher: Cipher,
+    /// Serialises read-modify-write of the configuration within this process.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+const KEY_CHECK: &str = "key-check";
+const KEY_CHECK_TEXT: &str = "scimsync key check";
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, applies migrations, and checks that
+    /// `cipher` is the key the database's secrets were sealed with.
+    pub async fn open(url: &str, cipher: Cipher) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let connect_url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let mut options = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(&connect_url)
+            .await
+            .map_err(|source| StoreError::Connect { url: redact_url(url), source })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let store = Store { pool, backend, cipher, write_lock: Arc::new(tokio::sync::Mutex::new(())) };
+        store.check_key().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn check_key(&self) -> Result<(), StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT body FROM settings WHERE name = $1")
+            .bind(KEY_CHECK)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some((sealed,)) => match self.cipher.open(&sealed) {
+                Ok(text) if text == KEY_CHECK_TEXT => Ok(()),
+                _ => Err(StoreError::KeyMismatch),
+            },
+            None => {
+                sqlx::query("INSERT INTO settings (name, body, updated_at) VALUES ($1, $2, $3)")
+                    .bind(KEY_CHECK)
+                    .bind(self.cipher.seal(KEY_CHECK_TEXT))
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Hides a password in a database URL before it is shown anywhere.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
