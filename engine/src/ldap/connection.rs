@@ -1,0 +1,128 @@
+//! Connecting and binding to a sync source, trying its servers in failover order.
+
+use super::{LdapError, result_code_name, tls};
+use crate::config::{ConnectionSecurity, HostPort, LdapSource};
+use crate::crypto::Cipher;
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use std::time::Duration;
+
+/// A bound connection to one server of a source.
+pub struct LdapConnection {
+    pub ldap: Ldap,
+    pub server: HostPort,
+    /// Servers tried before this one, with why they failed.
+    pub skipped: Vec<String>,
+    pub response_timeout: Duration,
+}
+
+impl LdapConnection {
+    /// The handle with the source's response timeout applied to the next operation.
+    pub fn op(&mut self) -> &mut Ldap {
+        self.ldap.with_timeout(self.response_timeout)
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ldap.unbind().await;
+    }
+}
+
+pub async fn connect(source: &LdapSource, cipher: &Cipher) -> Result<LdapConnection, LdapError> {
+    let password = source.bind_password.expose(cipher)?;
+    let tls_config = match (&source.ca_file, source.connection_security, source.verify_certificates) {
+        (Some(ca), ConnectionSecurity::Ldaps | ConnectionSecurity::StartTls, true) => Some(tls::client_config(ca)?),
+        _ => None,
+    };
+    let mut failures = Vec::new();
+    for server in &source.servers {
+        let scheme = if source.connection_security == ConnectionSecurity::Ldaps { "ldaps" } else { "ldap" };
+        let url = format!("{scheme}://{server}");
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(Duration::from_millis(source.connect_timeout_ms))
+            .set_starttls(source.connection_security == ConnectionSecurity::StartTls)
+            .set_no_tls_verify(!source.verify_certificates);
+        if let Some(config) = &tls_config {
+            settings = settings.set_config(config.clone());
+        }
+        let (conn, mut ldap) = match LdapConnAsync::with_settings(settings, &url).await {
+            Ok(pair) => pair,
+            Err(e) => {
+                failures.push(format!("{server}: cannot connect: {e}"));
+                continue;
+            }
+        };
+        ldap3::drive!(conn);
+        let timeout = Duration::from_millis(source.response_timeout_ms);
+        match ldap.with_timeout(timeout).simple_bind(&source.bind_dn, &password).await {
+            Ok(result) if result.rc == 0 => {
+                return Ok(LdapConnection { ldap, server: server.clone(), skipped: failures, response_timeout: timeout });
+            }
+            Ok(result) => failures.push(format!(
+                "{server}: bind as \"{}\" refused: {} ({}){}",
+                source.bind_dn,
+                result_code_name(result.rc),
+                result.rc,
+                if result.text.is_empty() { String::new() } else { format!(": {}", result.text) }
+            )),
+            Err(e) => failures.push(format!("{server}: bind failed: {e}")),
+        }
+        let _ = ldap.unbind().await;
+    }
+    Err(LdapError::AllServersFailed(failures))
+}
+
+impl LdapConnection {
+    /// Subtree search in pages of `page_size`, calling `each` per entry. Any result other than
+    /// success (a size or admin limit included) is an error, never a silently short read.
+    pub async fn paged_search(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        page_size: u32,
+        mut each: impl FnMut(ldap3::SearchEntry),
+    ) -> Result<u64, LdapError> {
+        let what = || format!("searching \"{base}\" with {filter}");
+        let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> = vec![
+            Box::new(ldap3::adapters::EntriesOnly::new()),
+            Box::new(ldap3::adapters::PagedResults::new(page_size.min(i32::MAX as u32) as i32)),
+        ];
+        let timeout = self.response_timeout;
+        let mut stream = self
+            .ldap
+            .with_timeout(timeout)
+            .streaming_search_with(adapters, base, ldap3::Scope::Subtree, filter, attrs.to_vec())
+            .await
+            .map_err(|e| LdapError::op(what(), e))?;
+        let mut count = 0;
+        while let Some(entry) = stream.next().await.map_err(|e| LdapError::op(what(), e))? {
+            each(ldap3::SearchEntry::construct(entry));
+            count += 1;
+        }
+        let result = stream.finish().await;
+        if result.rc != 0 {
+            return Err(LdapError::Operation {
+                operation: what(),
+                message: format!(
+                    "ended with result {} ({}) after {count} entries{}",
+                    result_code_name(result.rc),
+                    result.rc,
+                    if result.text.is_empty() { String::new() } else { format!(": {}", result.text) }
+                ),
+            });
+        }
+        Ok(count)
+    }
+
+    /// Whether `dn` exists and is visible to the bind DN.
+    pub async fn entry_exists(&mut self, dn: &str) -> Result<bool, LdapError> {
+        match self.op().search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"]).await {
+            Ok(result) if result.1.rc == 0 => Ok(!result.0.is_empty()),
+            Ok(result) if result.1.rc == 32 => Ok(false),
+            Ok(result) => Err(LdapError::Operation {
+                operation: format!("reading \"{dn}\""),
+                message: format!("{} ({})", result_code_name(result.1.rc), result.1.rc),
+            }),
+            Err(e) => Err(LdapError::op(format!("reading \"{dn}\""), e)),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! HTTP access to one SCIM 2.0 server: base URL, TLS settings, timeouts, authorisation and
+//! SCIM error bodies turned into typed errors.
+
+use super::auth::Authorizer;
+use crate::config::ScimServer;
+use crate::crypto::{Cipher, CryptoError};
+use std::time::Duration;
+
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScimError {
+    #[error("a credential cannot be read: {0}")]
+    Secret(#[from] CryptoError),
+    #[error("CA file \"{path}\": {message}")]
+    CaFile { path: String, message: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("{method} {url}: {message}")]
+    Transport { method: String, url: String, message: String },
+    #[error("{method} {url}: HTTP {status}{}{}", .scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(), .detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Status { method: String, url: String, status: u16, scim_type: Option<String>, detail: Option<String> },
+    #[error("{method} {url}: unexpected response: {message}")]
+    InvalidResponse { method: String, url: String, message: String },
+    #[error("OAuth token request to {url} failed: {message}")]
+    Token { url: String, message: String },
+}
+
+pub struct ScimClient {
+    http: reqwest::Client,
+    base_url: String,
+    authorizer: Authorizer,
+}
+
+impl ScimClient {
+    pub fn new(server: &ScimServer, cipher: &Cipher) -> Result<ScimClient, ScimError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("scimsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_millis(server.connect_timeout_ms))
+            .timeout(Duration::from_millis(server.response_timeout_ms))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .danger_accept_invalid_certs(!server.verify_certificates);
+        if let Some(path) = &server.ca_file {
+            let ca_error = |message: String| ScimError::CaFile { path: path.clone(), message };
+            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(ca_error("holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| ScimError::Client(e.to_string()))?;
+        Ok(ScimClient {
+            http,
+            base_url: server.base_url.trim_end_matches('/').to_owned(),
+            authorizer: Authorizer::new(&server.auth, cipher)?,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base_url, path.trim_start_matches('/'))
+    }
+
+    /// GET a SCIM document (relative to the base URL) as JSON.
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ScimError> {
+        let url = self.url(path);
+        let response = self.send(reqwest::Method::GET, &url, None).await?;
+        read_json("GET", &url, response).await
+    }
+
+    /// Sends a request with authorisation; a 401 with a cached OAuth token is retried once
+    /// with a fresh token. Non-2xx answers become [`ScimError::Status`].
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, ScimError> {
+        let mut retried = false;
+        loop {
+            let mut request = self.http.request(method.clone(), url).header(reqwest::header::ACCEPT, SCIM_MEDIA_TYPE);
+            if let Some(auth) = self.authorizer.header(&self.http).await? {
+                request = request.header(reqwest::header::AUTHORIZATION, auth);
+            }
+            if let Some(b) = body {
+                request = request.header(reqwest::header::CONTENT_TYPE, SCIM_MEDIA_TYPE).body(b.to_string());
+            }
+            let response = request.send().await.map_err(|e| ScimError::Transport {
+                method: method.to_string(),
+                url: url.to_owned(),
+                message: describe_transport(&e),
+            })?;
+            let status = response.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED && !retried && self.authorizer.invalidate().await {
+                retried = true;
+                continue;
+            }
+            if status.is_success() {
+                return Ok(response);
+            }
+            return Err(status_error(method.as_str(), url, response).await);
+        }
+    }
+}
+
+/// A SCIM error body (RFC 7644 §3.12) turned into a typed error; `status` may be a string.
+async fn status_error(method: &str, url: &str, response: reqwest::Response) -> ScimError {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let body: Option<serde_json::Value> = serde_json::from_str(&text).ok();
+    let field = |name: &str| body.as_ref().and_then(|b| b.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+    let detail = field("detail").or_else(|| {
+        let t = text.trim();
+        (!t.is_empty() && body.is_none()).then(|| t.chars().take(300).collect())
+    });
+    ScimError::Status { method: method.to_owned(), url: url.to_owned(), status, scim_type: field("scimType"), detail }
+}
+
+async fn read_json(method: &str, url: &str, response: reqwest::Response) -> Result<serde_json::Value, ScimError> {
+    response.json().await.map_err(|e| ScimError::InvalidResponse {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        message: format!("the body is not JSON: {e}"),
+    })
+}
+
+/// A short reason for a failed request (reqwest's Display hides the cause).
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut message = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}

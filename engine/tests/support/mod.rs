@@ -1,0 +1,205 @@
+//! Real servers for integration tests: OpenLDAP slapd (with the accesslog overlay) and
+//! scim2-server, each on a free loopback port in its own temp dir, stopped on drop.
+//! A missing server binary fails the test with instructions; nothing is skipped.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SUFFIX: &str = "dc=example,dc=com";
+pub const MANAGER_DN: &str = "cn=Manager,dc=example,dc=com";
+pub const MANAGER_PASSWORD: &str = "secret";
+pub const SYNC_DN: &str = "cn=sync,dc=example,dc=com";
+pub const SYNC_PASSWORD: &str = "syncpass";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on port {port}: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on port {port} within 30 s");
+}
+
+fn find_binary(env: &str, candidates: &[&str], install_hint: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env) {
+        return PathBuf::from(p);
+    }
+    for c in candidates {
+        let p = Path::new(c);
+        if p.is_absolute() && p.exists() {
+            return p.to_owned();
+        }
+        if !p.is_absolute() {
+            if let Some(found) = std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).map(|d| d.join(c)).find(|f| f.exists())
+            }) {
+                return found;
+            }
+        }
+    }
+    panic!("{} not found (set {env} or install it: {install_hint})", candidates[0]);
+}
+
+pub struct Slapd {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Slapd {
+    /// Starts slapd with a main database and an accesslog, holding the suffix, ou=people,
+    /// ou=groups and the sync user (who may read everything, the log included).
+    pub fn start() -> Slapd {
+        let slapd = find_binary("SCIMSYNC_SLAPD", &["/usr/sbin/slapd"], "apt-get install slapd ldap-utils");
+        let slapadd = slapd.with_file_name("slapadd");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        std::fs::create_dir_all(d.join("accesslog")).unwrap();
+        let conf = format!(
+            r#"include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+pidfile {d}/slapd.pid
+argsfile {d}/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload accesslog
+moduleload syncprov
+sizelimit 50
+
+database mdb
+suffix "cn=accesslog"
+rootdn "cn=accesslog"
+directory {d}/accesslog
+maxsize 1073741824
+dbnosync
+index default eq
+index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+limits dn.exact="{SYNC_DN}" size=unlimited time=unlimited
+access to * by dn.exact="{SYNC_DN}" read by * none
+
+database mdb
+suffix "{SUFFIX}"
+rootdn "{MANAGER_DN}"
+rootpw {MANAGER_PASSWORD}
+directory {d}/data
+maxsize 1073741824
+dbnosync
+index objectClass,entryUUID,entryCSN eq
+index uid,mail,cn eq
+limits dn.exact="{SYNC_DN}" size=unlimited time=unlimited
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by dn.exact="{SYNC_DN}" read by users read by * none
+overlay accesslog
+logdb cn=accesslog
+logops writes
+logsuccess TRUE
+logpurge 07+00:00 01+00:00
+"#,
+            d = d.display()
+        );
+        std::fs::write(d.join("slapd.conf"), conf).unwrap();
+        let base = format!(
+            "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+             dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
+             dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
+             dn: {SYNC_DN}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: sync\nsn: sync\nuserPassword: {SYNC_PASSWORD}\n"
+        );
+        std::fs::write(d.join("base.ldif"), base).unwrap();
+        let out = Command::new(&slapadd)
+            .args(["-q", "-f"])
+            .arg(d.join("slapd.conf"))
+            .args(["-b", SUFFIX, "-l"])
+            .arg(d.join("base.ldif"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "slapadd failed: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        let mut child = Command::new(&slapd)
+            .arg("-f")
+            .arg(d.join("slapd.conf"))
+            .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "slapd", &mut child);
+        Slapd { port, dir, child }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Applies LDIF changes as the directory manager with ldapmodify.
+    pub fn modify(&self, ldif: &str) {
+        use std::io::Write;
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port), "-D", MANAGER_DN, "-w", MANAGER_PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ldapmodify (apt-get install ldap-utils)");
+        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "ldapmodify failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Scim2Server {
+    pub port: u16,
+    pub token: String,
+    child: Child,
+}
+
+impl Scim2Server {
+    pub fn start(token: &str) -> Scim2Server {
+        let bin = find_binary(
+            "SCIMSYNC_SCIM2_SERVER",
+            &["scim2-server", "/opt/scim2/bin/scim2-server"],
+            "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
+        );
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", token])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "scim2-server", &mut child);
+        Scim2Server { port, token: token.to_owned(), child }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.port)
+    }
+}
+
+impl Drop for Scim2Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
