@@ -1,1 +1,76 @@
+//! The scimsync web console: the eleven-step setup wizard and the pages behind it.
+#![forbid(unsafe_code)]
 
+pub mod api;
+mod components;
+pub mod model;
+mod pages;
+pub mod steps;
+
+#[cfg(feature = "ssr")]
+pub mod forms;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+mod time_input;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app (server-rendered).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Bumped after every configuration change so the step list and object lists refresh.
+#[derive(Clone, Copy)]
+pub struct ConfigVersion(pub RwSignal<u64>);
+
+impl ConfigVersion {
+    pub fn bump(&self) {
+        self.0.update(|v| *v += 1);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(ConfigVersion(RwSignal::new(0)));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/scimsync.css"/>
+        <Title text="scimsync console"/>
+        <Router>
+            <components::layout::Layout>
+                <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
+                    <Route path=path!("/") view=pages::overview::Overview/>
+                    <Route path=path!("/step/:number") view=pages::step::StepPage/>
+                    <Route path=path!("/step/:number/edit/:name") view=pages::edit::EditPage/>
+                </Routes>
+            </components::layout::Layout>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// These match scripts/testenv/slapd.sh.
 pub const SUFFIX: &str = "dc=example,dc=com";
 pub const MANAGER_DN: &str = "cn=Manager,dc=example,dc=com";
 pub const MANAGER_PASSWORD: &str = "secret";
@@ -59,82 +60,19 @@ pub struct Slapd {
 }
 
 impl Slapd {
-    /// Starts slapd with a main database and an accesslog, holding the suffix, ou=people,
-    /// ou=groups and the sync user (who may read everything, the log included).
+    /// Starts slapd (scripts/testenv/slapd.sh) with a main database and an accesslog,
+    /// holding the suffix, ou=people, ou=groups and the sync user.
     pub fn start() -> Slapd {
-        let slapd = find_binary("SCIMSYNC_SLAPD", &["/usr/sbin/slapd"], "apt-get install slapd ldap-utils");
-        let slapadd = slapd.with_file_name("slapadd");
+        find_binary("SCIMSYNC_SLAPD", &["/usr/sbin/slapd"], "apt-get install slapd ldap-utils");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/slapd.sh");
         let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("data")).unwrap();
-        std::fs::create_dir_all(d.join("accesslog")).unwrap();
-        let conf = format!(
-            r#"include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-include /etc/ldap/schema/nis.schema
-pidfile {d}/slapd.pid
-argsfile {d}/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-moduleload accesslog
-moduleload syncprov
-sizelimit 50
-
-database mdb
-suffix "cn=accesslog"
-rootdn "cn=accesslog"
-directory {d}/accesslog
-maxsize 1073741824
-dbnosync
-index default eq
-index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
-limits dn.exact="{SYNC_DN}" size=unlimited time=unlimited
-access to * by dn.exact="{SYNC_DN}" read by * none
-
-database mdb
-suffix "{SUFFIX}"
-rootdn "{MANAGER_DN}"
-rootpw {MANAGER_PASSWORD}
-directory {d}/data
-maxsize 1073741824
-dbnosync
-index objectClass,entryUUID,entryCSN eq
-index uid,mail,cn eq
-limits dn.exact="{SYNC_DN}" size=unlimited time=unlimited
-access to attrs=userPassword by self write by anonymous auth by * none
-access to * by dn.exact="{SYNC_DN}" read by users read by * none
-overlay accesslog
-logdb cn=accesslog
-logops writes
-logsuccess TRUE
-logpurge 07+00:00 01+00:00
-"#,
-            d = d.display()
-        );
-        std::fs::write(d.join("slapd.conf"), conf).unwrap();
-        let base = format!(
-            "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
-             dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n\
-             dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: groups\n\n\
-             dn: {SYNC_DN}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: sync\nsn: sync\nuserPassword: {SYNC_PASSWORD}\n"
-        );
-        std::fs::write(d.join("base.ldif"), base).unwrap();
-        let out = Command::new(&slapadd)
-            .args(["-q", "-f"])
-            .arg(d.join("slapd.conf"))
-            .args(["-b", SUFFIX, "-l"])
-            .arg(d.join("base.ldif"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "slapadd failed: {}", String::from_utf8_lossy(&out.stderr));
         let port = free_port();
-        let mut child = Command::new(&slapd)
-            .arg("-f")
-            .arg(d.join("slapd.conf"))
-            .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
+        let mut child = Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .arg(port.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         wait_for_port(port, "slapd", &mut child);

@@ -1,0 +1,6 @@
+//! Pieces shared by several pages.
+
+pub mod field;
+pub mod layout;
+pub mod object_editor;
+pub mod object_list;

@@ -1,0 +1,6 @@
+//! Server-side form handling: which fields each object has, and converting between form
+//! values and configuration objects.
+
+pub mod convert;
+pub mod spec;
+pub mod summary;

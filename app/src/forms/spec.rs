@@ -1,0 +1,272 @@
+//! The fields of each form: labels, help, widgets and when they apply. Keys are the
+//! property paths of the configuration document, so validation errors land on them.
+
+use crate::model::{Choice, FieldSpec, ShowWhen, Widget};
+use engine::config::{Config, ObjectKind};
+
+/// Pseudo-kind of the global settings form (step 2).
+pub const GLOBAL_SETTINGS: &str = "global-settings";
+
+/// A field plus the value a new object starts with.
+pub struct Field {
+    pub spec: FieldSpec,
+    pub default: String,
+}
+
+fn field(key: &str, label: &str, help: &str, widget: Widget) -> Field {
+    Field {
+        spec: FieldSpec {
+            key: key.into(),
+            label: label.into(),
+            help: help.into(),
+            widget,
+            required: false,
+            create_only: false,
+            show_when: None,
+        },
+        default: String::new(),
+    }
+}
+
+impl Field {
+    fn required(mut self) -> Self {
+        self.spec.required = true;
+        self
+    }
+    fn create_only(mut self) -> Self {
+        self.spec.create_only = true;
+        self
+    }
+    fn default(mut self, value: &str) -> Self {
+        self.default = value.into();
+        self
+    }
+    fn when(mut self, key: &str, values: &[&str]) -> Self {
+        self.spec.show_when = Some(ShowWhen { key: key.into(), values: values.iter().map(|v| v.to_string()).collect() });
+        self
+    }
+}
+
+fn text(key: &str, label: &str, help: &str, placeholder: &str) -> Field {
+    field(key, label, help, Widget::Text { placeholder: placeholder.into() })
+}
+fn lines(key: &str, label: &str, help: &str, placeholder: &str) -> Field {
+    field(key, label, help, Widget::Lines { placeholder: placeholder.into() })
+}
+fn number(key: &str, label: &str, help: &str, default: &str) -> Field {
+    field(key, label, help, Widget::Number { placeholder: default.into() }).default(default)
+}
+fn checkbox(key: &str, label: &str, help: &str, default: bool) -> Field {
+    field(key, label, help, Widget::Checkbox).default(if default { "true" } else { "false" })
+}
+fn secret(key: &str, label: &str, help: &str) -> Field {
+    field(key, label, help, Widget::Secret { is_set: false, clearable: false }).required()
+}
+fn choices(pairs: &[(&str, &str)]) -> Vec<Choice> {
+    pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect()
+}
+fn select(key: &str, label: &str, help: &str, pairs: &[(&str, &str)]) -> Field {
+    let default = pairs.first().map(|p| p.0).unwrap_or_default();
+    field(key, label, help, Widget::Select { choices: choices(pairs) }).default(default)
+}
+
+/// A required choice among existing objects; preselected when there is exactly one.
+fn reference(key: &str, label: &str, help: &str, names: Vec<String>) -> Field {
+    let default = if names.len() == 1 { names[0].clone() } else { String::new() };
+    let mut list = vec![Choice { value: String::new(), label: "— choose —".into() }];
+    list.extend(names.into_iter().map(|n| Choice { value: n.clone(), label: n }));
+    field(key, label, help, Widget::Select { choices: list }).required().default(&default)
+}
+
+fn references(key: &str, label: &str, help: &str, names: Vec<String>) -> Field {
+    let list = names.into_iter().map(|n| Choice { value: n.clone(), label: n }).collect();
+    field(key, label, help, Widget::MultiCheck { choices: list })
+}
+
+fn name_fields(what: &str) -> [Field; 2] {
+    [
+        text("name", "Name", &format!("Identifies this {what}; other objects refer to it by name. It cannot be changed later."), "")
+            .required()
+            .create_only(),
+        text("description", "Description", "Optional notes for other admins.", ""),
+    ]
+}
+
+const TLS_MODES: [&str; 2] = ["ldaps", "start-tls"];
+const VALUED: [&str; 6] = ["string", "number", "boolean", "date-time", "postal-address", "json-formatted-complex"];
+
+pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
+    let mut out: Vec<Field> = Vec::new();
+    match kind {
+        GLOBAL_SETTINGS => out.push(Field {
+            spec: FieldSpec {
+                key: "changelog-password-decryption-key".into(),
+                label: "Changelog password decryption key".into(),
+                help: "The key set as changelog-password-encryption-key in PingDirectory's Changelog Password Encryption \
+                       plugin. Stored encrypted; leave blank to keep the current key."
+                    .into(),
+                widget: Widget::Secret { is_set: false, clearable: true },
+                required: false,
+                create_only: false,
+                show_when: None,
+            },
+            default: String::new(),
+        }),
+        "ldap-source" => {
+            out.extend(name_fields("source"));
+            out.push(lines("servers", "Servers", "host:port, one per line, in failover order.", "ldap.example.com:389").required());
+            out.push(select(
+                "connection-security",
+                "Connection security",
+                "Plain LDAP, LDAPS (TLS from the start) or StartTLS.",
+                &[("none", "None (plain LDAP)"), ("ldaps", "LDAPS"), ("start-tls", "StartTLS")],
+            ));
+            out.push(checkbox("verify-certificates", "Verify server certificates", "Turn off only for tests.", true).when("connection-security", &TLS_MODES));
+            out.push(text("ca-file", "CA certificate file", "PEM file of CAs to trust besides the system ones.", "/etc/scimsync/ldap-ca.pem").when("connection-security", &TLS_MODES));
+            out.push(text("bind-dn", "Bind DN", "The sync user. It needs read access to the base DNs and the changelog, and no size limit.", "cn=sync,dc=example,dc=com").required());
+            out.push(secret("bind-password", "Bind password", "Stored encrypted; never shown again."));
+            out.push(lines("base-dns", "Base DNs", "Subtrees to synchronize, one per line; they must not overlap.", "ou=people,dc=example,dc=com").required());
+            out.push(select(
+                "changelog",
+                "Changelog",
+                "Where changes are read from in realtime sync.",
+                &[
+                    ("draft-good", "cn=changelog (PingDirectory, 389 Directory Server, OpenDJ)"),
+                    ("openldap-accesslog", "OpenLDAP accesslog"),
+                ],
+            ));
+            out.push(text("accesslog-base-dn", "Accesslog base DN", "Suffix of the accesslog database.", "cn=accesslog").default("cn=accesslog").when("changelog", &["openldap-accesslog"]));
+            out.push(number("batch-size", "Batch size", "Entries per search page and changelog records per poll (1–10000).", "500"));
+            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", "5000"));
+            out.push(number("response-timeout-ms", "Response timeout (ms)", "", "30000"));
+        }
+        "scim-server" => {
+            out.extend(name_fields("server"));
+            out.push(text("base-url", "SCIM service URL", "Base URL without an endpoint, e.g. https://scim.example.com/scim/v2.", "https://scim.example.com/scim/v2").required());
+            out.push(select(
+                "auth.type",
+                "Authorization",
+                "How requests are authorized.",
+                &[
+                    ("bearer-token", "Static bearer token"),
+                    ("oauth2-client-credentials", "OAuth 2.0 client credentials"),
+                    ("basic", "HTTP Basic"),
+                    ("none", "None"),
+                ],
+            ));
+            out.push(text("auth.username", "User name", "", "").required().when("auth.type", &["basic"]));
+            out.push(secret("auth.password", "Password", "Stored encrypted.").when("auth.type", &["basic"]));
+            out.push(secret("auth.token", "Bearer token", "Stored encrypted; sent as Authorization: Bearer.").when("auth.type", &["bearer-token"]));
+            out.push(text("auth.token-url", "Token endpoint URL", "The OAuth 2.0 token endpoint.", "https://auth.example.com/oauth2/token").required().when("auth.type", &["oauth2-client-credentials"]));
+            out.push(text("auth.client-id", "Client ID", "", "").required().when("auth.type", &["oauth2-client-credentials"]));
+            out.push(secret("auth.client-secret", "Client secret", "Stored encrypted.").when("auth.type", &["oauth2-client-credentials"]));
+            out.push(text("auth.scope", "Scope", "Optional, space-separated.", "").when("auth.type", &["oauth2-client-credentials"]));
+            out.push(checkbox("verify-certificates", "Verify server certificates", "Turn off only for tests.", true));
+            out.push(text("ca-file", "CA certificate file", "PEM file of CAs to trust besides the system ones (https only).", ""));
+            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", "5000"));
+            out.push(number("response-timeout-ms", "Response timeout (ms)", "How long to wait for an answer.", "10000"));
+        }
+        "attribute-mapping" => {
+            let mapping_names = config.names(ObjectKind::AttributeMapping);
+            out.extend(name_fields("mapping"));
+            out.push(text("scim-attribute-name", "SCIM attribute name", "As in the SCIM resource, e.g. userName; for an extension schema its URN.", "userName").required());
+            out.push(select(
+                "syntax.type",
+                "Type",
+                "How values are converted.",
+                &[
+                    ("string", "String"),
+                    ("number", "Number"),
+                    ("boolean", "Boolean"),
+                    ("date-time", "DateTime (generalized time ↔ RFC 3339)"),
+                    ("postal-address", "Postal Address ($ ↔ newline)"),
+                    ("composed-complex", "Composed Complex"),
+                    ("json-formatted-complex", "JSON-formatted Complex"),
+                ],
+            ));
+            out.push(text("syntax.ldap-attribute", "LDAP attribute", "The attribute in the LDAP entry.", "uid").required().when("syntax.type", &VALUED));
+            out.push(checkbox("syntax.single-valued", "Single-valued", "Send one value instead of an array.", false).when(
+                "syntax.type",
+                &["string", "number", "date-time", "postal-address", "json-formatted-complex"],
+            ));
+            out.push(text("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", "").when("syntax.type", &["string"]));
+            out.push(field("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", Widget::Number { placeholder: String::new() }).when("syntax.type", &["number"]));
+            out.push(select("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", &[("", "(none)"), ("true", "true"), ("false", "false")]).when("syntax.type", &["boolean"]));
+            out.push(checkbox("syntax.invert-value", "Invert value", "Send true for LDAP false and false for true (e.g. active from nsAccountLock).", false).when("syntax.type", &["boolean"]));
+            out.push(
+                references("syntax.sub-attribute-mappings", "Sub-attribute mappings", "The mappings that make up this complex attribute (or extension schema).", mapping_names)
+                    .required()
+                    .when("syntax.type", &["composed-complex"]),
+            );
+            out.push(
+                field(
+                    "attribute-usage",
+                    "Attribute usage",
+                    "When this attribute is used. Choose at least one.",
+                    Widget::MultiCheck {
+                        choices: choices(&[
+                            ("fetch", "fetch — read from the SCIM resource for comparison"),
+                            ("create-during-realtime-sync", "create during realtime sync"),
+                            ("create-during-resync", "create during resync"),
+                            ("update-during-realtime-sync", "update during realtime sync"),
+                            ("update-during-resync", "update during resync"),
+                        ]),
+                    },
+                )
+                .required(),
+            );
+            out.push(select(
+                "failed-mapping-behavior",
+                "When a value cannot be mapped",
+                "",
+                &[
+                    ("reject", "reject — reject the operation"),
+                    ("ignore-entire-attribute", "ignore-entire-attribute — leave the attribute out"),
+                    ("ignore-individual-values", "ignore-individual-values — leave out only the bad values"),
+                ],
+            ));
+            out.push(checkbox("always-patch-with-replace", "Always PATCH with replace", "Replace the whole attribute instead of adding and removing values (e.g. passwords).", false));
+        }
+        "endpoint-mapping" => {
+            let mapping_names = config.names(ObjectKind::AttributeMapping);
+            out.extend(name_fields("endpoint mapping"));
+            out.push(text("endpoint-path", "Endpoint path", "Relative to the SCIM service URL.", "Users").required());
+            out.push(lines("schema-urns", "Schema URNs", "One per line; the core schema first, then extensions.", "urn:ietf:params:scim:schemas:core:2.0:User").required());
+            out.push(references("attribute-mappings", "Attribute mappings", "The SCIM attributes of this endpoint.", mapping_names.clone()).required());
+            out.push(references("search-attribute-mappings", "Search attribute mappings", "Build the filter that finds the resource of an LDAP entry (e.g. userName eq \"jdoe\").", mapping_names).required());
+        }
+        "scim-destination" => {
+            out.extend(name_fields("destination"));
+            out.push(reference("server", "SCIM 2.0 server", "", config.names(ObjectKind::ScimServer)));
+            out.push(references("endpoint-mappings", "Endpoint mappings", "", config.names(ObjectKind::EndpointMapping)).required());
+            out.push(select("update-method", "Update method", "PATCH sends only the differences; PUT replaces the whole resource.", &[("patch", "PATCH"), ("put", "PUT")]));
+            out.push(select("query-method", "Search method", "How existing resources are searched.", &[("get", "GET with ?filter="), ("post", "POST /.search")]));
+        }
+        "sync-pipe" => {
+            out.extend(name_fields("pipe"));
+            out.push(reference("source", "LDAP sync source", "", config.names(ObjectKind::LdapSource)));
+            out.push(reference("destination", "SCIM 2.0 sync destination", "", config.names(ObjectKind::ScimDestination)));
+            out.push(number("worker-count", "Workers", "Changes applied in parallel (1–64); changes to one entry stay in order.", "4"));
+            out.push(field("max-ops-per-second", "Maximum operations per second", "Leave blank for no limit.", Widget::Number { placeholder: "no limit".into() }));
+            out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", "5"));
+        }
+        "sync-class" => {
+            out.extend(name_fields("class"));
+            out.push(reference("pipe", "Sync pipe", "", config.names(ObjectKind::SyncPipe)));
+            out.push(lines("include-base-dns", "Include base DNs", "Optional, one per line; inside the source's base DNs.", "ou=people,dc=example,dc=com"));
+            out.push(text("include-filter", "Include filter", "Optional LDAP filter entries must match.", "(objectClass=inetOrgPerson)"));
+            out.push(number("evaluation-order", "Evaluation order", "Classes are tried in ascending order; the first match wins.", "9999"));
+            out.push(checkbox("synchronize-creates", "Synchronize creates", "", true));
+            out.push(checkbox("synchronize-modifies", "Synchronize modifies", "", true));
+            out.push(checkbox("synchronize-deletes", "Synchronize deletes", "", true));
+            let mut endpoint = reference("endpoint-mapping", "Endpoint mapping", "Where matching entries go. Leave unset for a class that excludes entries.", config.names(ObjectKind::EndpointMapping));
+            endpoint.spec.required = false;
+            if let Widget::Select { choices } = &mut endpoint.spec.widget {
+                choices[0].label = "(none — matching entries are not synchronized)".into();
+            }
+            out.push(endpoint);
+        }
+        _ => return None,
+    }
+    Some(out)
+}

@@ -1,0 +1,151 @@
+//! Data exchanged between the console's server functions and the browser. Secrets never
+//! appear here: a secret field only says whether a value is stored.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Form values by field key; lists are newline-separated, booleans "true"/"false".
+pub type FormValues = BTreeMap<String, String>;
+
+/// Suffix of the companion key a clearable secret uses to ask for removal.
+pub const CLEAR_SUFFIX: &str = "#clear";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Widget {
+    Text { placeholder: String },
+    /// One value per line.
+    Lines { placeholder: String },
+    Number { placeholder: String },
+    Checkbox,
+    Select { choices: Vec<Choice> },
+    /// Any number of the choices, kept in the choices' order.
+    MultiCheck { choices: Vec<Choice> },
+    /// Write-only: blank keeps the stored value.
+    Secret { is_set: bool, clearable: bool },
+}
+
+/// Show a field only while another field has one of these values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShowWhen {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// Property path in the configuration document, e.g. `auth.token`.
+    pub key: String,
+    pub label: String,
+    pub help: String,
+    pub widget: Widget,
+    pub required: bool,
+    /// Only editable on creation (names identify objects).
+    pub create_only: bool,
+    pub show_when: Option<ShowWhen>,
+}
+
+/// An error shown next to a field, or above the form when `field` is `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormError {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectForm {
+    pub kind: String,
+    pub kind_label: String,
+    /// `None` when creating.
+    pub name: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    pub values: FormValues,
+    /// Whether "Test connection" applies to this kind.
+    pub testable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveOutcome {
+    /// The saved object's name when saving succeeded.
+    pub saved: Option<String>,
+    pub errors: Vec<FormError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    pub name: String,
+    /// Short facts shown in the list (e.g. "servers: 127.0.0.1:389").
+    pub facts: Vec<String>,
+    /// Objects that refer to this one (deleting it is refused while non-empty).
+    pub used_by: Vec<String>,
+}
+
+/// Result of "Test connection".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeOutcome {
+    /// Connected and authenticated.
+    pub reachable: bool,
+    /// What was found, as label/value rows.
+    pub facts: Vec<(String, String)>,
+    /// What the admin should fix; empty when ready.
+    pub problems: Vec<String>,
+    /// Form errors that prevented testing.
+    pub errors: Vec<FormError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepState {
+    Done,
+    Missing,
+    Optional,
+    /// Needs an earlier step first.
+    Blocked,
+    /// Not in this build yet.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepStatus {
+    pub number: u8,
+    pub state: StepState,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipeStartpoint {
+    pub pipe: String,
+    pub source: String,
+    pub changelog: String,
+    /// e.g. "end of changelog → after change number 8 (set 2026-11-23 10:00 UTC)".
+    pub current: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartpointOutcome {
+    pub ok: bool,
+    pub message: String,
+}
+
+impl FieldSpec {
+    /// Whether the field applies given the other values (e.g. `auth.token` only for bearer tokens).
+    pub fn visible(&self, values: &FormValues) -> bool {
+        self.show_when
+            .as_ref()
+            .is_none_or(|w| w.values.iter().any(|v| values.get(&w.key).is_some_and(|x| x == v)))
+    }
+}
+
+/// Percent-encodes an object name for use in a URL path segment.
+pub fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

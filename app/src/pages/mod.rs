@@ -1,0 +1,7 @@
+//! One module per route.
+
+pub mod edit;
+pub mod not_found;
+pub mod overview;
+pub mod startpoint;
+pub mod step;

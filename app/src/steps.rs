@@ -1,0 +1,95 @@
+//! The eleven setup steps: titles, what each is for, and which object kind it creates.
+
+pub struct Step {
+    pub number: u8,
+    pub title: &'static str,
+    pub intro: &'static str,
+    /// Object kind created in this step (`ObjectKind::as_str`), if any.
+    pub kind: Option<&'static str>,
+}
+
+pub const STEPS: [Step; 11] = [
+    Step {
+        number: 1,
+        title: "LDAP sync source",
+        intro: "The directory changes are read from: its servers in failover order, the account scimsync binds with, \
+                the subtrees to synchronize and the changelog the server keeps.",
+        kind: Some("ldap-source"),
+    },
+    Step {
+        number: 2,
+        title: "Changelog password decryption key",
+        intro: "Optional. PingDirectory's Changelog Password Encryption plugin adds an encrypted copy of clear-text \
+                passwords to changelog records; with the same key here, password changes can be synchronized in realtime.",
+        kind: None,
+    },
+    Step {
+        number: 3,
+        title: "SCIM 2.0 external server",
+        intro: "The SCIM 2.0 service changes are written to: its base URL (without /Users), how requests are \
+                authorized, certificate checks and timeouts.",
+        kind: Some("scim-server"),
+    },
+    Step {
+        number: 4,
+        title: "SCIM 2.0 attribute mappings",
+        intro: "How each SCIM attribute is built from the LDAP entry. Seven syntaxes: String, Number, Boolean, \
+                DateTime, Postal Address, Composed Complex and JSON-formatted Complex.",
+        kind: Some("attribute-mapping"),
+    },
+    Step {
+        number: 5,
+        title: "Endpoint mappings",
+        intro: "One per SCIM endpoint (/Users, /Groups): its schemas, the attribute mappings used with it, and the \
+                search mappings that find the resource matching an LDAP entry.",
+        kind: Some("endpoint-mapping"),
+    },
+    Step {
+        number: 6,
+        title: "SCIM 2.0 sync destination",
+        intro: "Ties the SCIM server to its endpoint mappings and chooses how resources are updated (PATCH or PUT) \
+                and searched (GET or POST /.search).",
+        kind: Some("scim-destination"),
+    },
+    Step {
+        number: 7,
+        title: "Sync pipe",
+        intro: "Joins one source to one destination, with its parallelism, rate limit and retry attempts.",
+        kind: Some("sync-pipe"),
+    },
+    Step {
+        number: 8,
+        title: "Sync classes",
+        intro: "Which entries of a pipe are synchronized and where they go: base DNs, an LDAP filter, the \
+                evaluation order, and whether creates, modifies and deletes are applied.",
+        kind: Some("sync-class"),
+    },
+    Step {
+        number: 9,
+        title: "Realtime startpoint",
+        intro: "Where realtime sync starts reading each pipe's changelog: its end (usual before an initial resync), \
+                its beginning, a change number, or a time.",
+        kind: None,
+    },
+    Step {
+        number: 10,
+        title: "Resync",
+        intro: "The initial bulk synchronization of every in-scope entry into the SCIM service, with dry-run and a \
+                rate limit.",
+        kind: None,
+    },
+    Step {
+        number: 11,
+        title: "Start realtime sync",
+        intro: "Apply changes from the changelog as they happen, from the startpoint on.",
+        kind: None,
+    },
+];
+
+pub fn step(number: u8) -> Option<&'static Step> {
+    STEPS.iter().find(|s| s.number == number)
+}
+
+pub fn step_for_kind(kind: &str) -> Option<&'static Step> {
+    STEPS.iter().find(|s| s.kind == Some(kind))
+}

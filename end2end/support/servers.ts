@@ -1,0 +1,126 @@
+// Real servers for end-to-end tests: scimsync (the binary under test), OpenLDAP slapd
+// (scripts/testenv/slapd.sh, shared with the Rust tests) and scim2-server. Each runs on a
+// free loopback port with its own temp directory. A missing binary fails the test.
+import { spawn, ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const repo = resolve(__dirname, "../..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+    srv.on("error", fail);
+  });
+}
+
+async function waitForPort(port: number, name: string, child: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before listening:\n${log()}`);
+    const open = await new Promise<boolean>((ok) => {
+      const s = connect(port, "127.0.0.1", () => { s.end(); ok(true); });
+      s.on("error", () => ok(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not listen on ${port} within 60 s:\n${log()}`);
+}
+
+function need(path: string, hint: string): string {
+  if (!existsSync(path)) throw new Error(`${path} not found: ${hint}`);
+  return path;
+}
+
+export class Proc {
+  private out = "";
+  constructor(readonly name: string, readonly child: ChildProcess, readonly port: number) {
+    child.stdout?.on("data", (d) => (this.out += d));
+    child.stderr?.on("data", (d) => (this.out += d));
+  }
+  log(): string {
+    return this.out;
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+  }
+}
+
+export async function startSlapd(): Promise<Proc & { dir: string }> {
+  need("/usr/sbin/slapd", "apt-get install slapd ldap-utils");
+  const dir = mkdtempSync(join(tmpdir(), "scimsync-slapd-"));
+  const port = await freePort();
+  const child = spawn("bash", [join(repo, "scripts/testenv/slapd.sh"), dir, String(port)]);
+  const proc = Object.assign(new Proc("slapd", child, port), { dir });
+  await waitForPort(port, "slapd", child, () => proc.log());
+  return proc;
+}
+
+export async function startScim2Server(token: string): Promise<Proc & { baseUrl: string }> {
+  const bin = process.env.SCIMSYNC_SCIM2_SERVER ?? "/opt/scim2/bin/scim2-server";
+  need(bin, "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3");
+  const port = await freePort();
+  const child = spawn(bin, ["--hostname", "127.0.0.1", "--port", String(port), "--bearer-token", token]);
+  const proc = Object.assign(new Proc("scim2-server", child, port), { baseUrl: `http://127.0.0.1:${port}/v2` });
+  await waitForPort(port, "scim2-server", child, () => proc.log());
+  return proc;
+}
+
+/** A scimsync instance with its own data directory; `restart` keeps the directory. */
+export class Scimsync {
+  readonly dataDir = mkdtempSync(join(tmpdir(), "scimsync-data-"));
+  proc?: Proc;
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const bin = process.env.SCIMSYNC_BIN ?? join(repo, "target/debug/scimsync");
+    need(bin, "build it with `cargo leptos build` (or set SCIMSYNC_BIN)");
+    this.port = this.port || (await freePort());
+    const siteRoot = process.env.SCIMSYNC_SITE_ROOT ?? join(repo, "target/site");
+    need(join(siteRoot, "pkg/scimsync.js"), "build the site with `cargo leptos build` (or set SCIMSYNC_SITE_ROOT)");
+    const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${this.port}`], {
+      cwd: repo,
+      env: { ...process.env, SCIMSYNC_DATA_DIR: this.dataDir, LEPTOS_SITE_ROOT: siteRoot, LEPTOS_OUTPUT_NAME: "scimsync" },
+    });
+    this.proc = new Proc("scimsync", child, this.port);
+    await waitForPort(this.port, "scimsync", child, () => this.proc!.log());
+  }
+
+  async restart(): Promise<void> {
+    await this.proc?.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop();
+  }
+
+  cleanup(): void {
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Applies LDIF changes to the test slapd as the directory manager. */
+export async function ldapModify(port: number, ldif: string): Promise<void> {
+  const child = spawn("ldapmodify", ["-x", "-H", `ldap://127.0.0.1:${port}`, "-D", "cn=Manager,dc=example,dc=com", "-w", "secret"]);
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  child.stdin.end(ldif);
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  if (code !== 0) throw new Error(`ldapmodify failed (${code}): ${err}`);
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs a throw-away OpenLDAP slapd for tests, in the foreground (exec: the PID is slapd's).
+#   slapd.sh DIR PORT
+# DIR gets the config, a main database (dc=example,dc=com with ou=people, ou=groups and the
+# sync user cn=sync / syncpass, who may read everything and has no size limit) and an
+# accesslog database (cn=accesslog). The directory manager is cn=Manager / secret.
+# Other users get a size limit of 50, so tests can see limits reported as errors.
+set -euo pipefail
+dir=$1 port=$2
+mkdir -p "$dir/data" "$dir/accesslog"
+suffix="dc=example,dc=com"
+sync_dn="cn=sync,$suffix"
+cat > "$dir/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+pidfile $dir/slapd.pid
+argsfile $dir/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload accesslog
+sizelimit 50
+
+database mdb
+suffix "cn=accesslog"
+rootdn "cn=accesslog"
+directory $dir/accesslog
+maxsize 1073741824
+dbnosync
+index default eq
+index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
+limits dn.exact="$sync_dn" size=unlimited time=unlimited
+access to * by dn.exact="$sync_dn" read by * none
+
+database mdb
+suffix "$suffix"
+rootdn "cn=Manager,$suffix"
+rootpw secret
+directory $dir/data
+maxsize 1073741824
+dbnosync
+index objectClass,entryUUID,entryCSN eq
+index uid,mail,cn eq
+limits dn.exact="$sync_dn" size=unlimited time=unlimited
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by dn.exact="$sync_dn" read by users read by * none
+overlay accesslog
+logdb cn=accesslog
+logops writes
+logsuccess TRUE
+logpurge 07+00:00 01+00:00
+CONF
+if [ ! -e "$dir/data/data.mdb" ]; then
+  cat > "$dir/base.ldif" <<LDIF
+dn: $suffix
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: Example
+
+dn: ou=people,$suffix
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,$suffix
+objectClass: organizationalUnit
+ou: groups
+
+dn: $sync_dn
+objectClass: person
+objectClass: simpleSecurityObject
+cn: sync
+sn: sync
+userPassword: syncpass
+LDIF
+  /usr/sbin/slapadd -q -f "$dir/slapd.conf" -b "$suffix" -l "$dir/base.ldif"
+fi
+exec /usr/sbin/slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" -d 0
