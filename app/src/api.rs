@@ -34,7 +34,6 @@ mod ssr {
 /// Status of each of the eleven steps.
 #[server]
 pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
-    use engine::config::{ConfigItem, SyncClass};
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
@@ -55,7 +54,7 @@ pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
     let pipes = config.names(ObjectKind::SyncPipe);
     let classless: Vec<&String> = pipes
         .iter()
-        .filter(|p| !SyncClass::collection(&config).iter().any(|c| &c.pipe == *p && c.synchronizes_anything()))
+        .filter(|p| !config.sync_classes.iter().any(|c| &c.pipe == *p && c.synchronizes_anything()))
         .collect();
     let without_startpoint: Vec<&String> = pipes.iter().filter(|p| !startpoints.contains_key(*p)).collect();
     let blocked = |n: u8| StepStatus { number: n, state: StepState::Blocked, summary: "needs a sync pipe".into() };

@@ -1,7 +1,7 @@
 //! Step 4: how one SCIM attribute is built from the LDAP entry (and read back).
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind};
+use super::{ConfigItem, ObjectKind};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,16 +161,6 @@ fn is_urn(name: &str) -> bool {
 }
 
 impl ConfigItem for AttributeMapping {
-    const KIND: ObjectKind = ObjectKind::AttributeMapping;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.attribute_mappings
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.attribute_mappings
-    }
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         match &self.syntax {
             MappingSyntax::ComposedComplex { sub_attribute_mappings } => sub_attribute_mappings

@@ -1,7 +1,7 @@
 //! Step 6: the SCIM 2.0 sync destination (server + endpoints + update and query methods).
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind};
+use super::{ConfigItem, ObjectKind};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,16 +39,6 @@ pub enum QueryMethod {
 }
 
 impl ConfigItem for ScimDestination {
-    const KIND: ObjectKind = ObjectKind::ScimDestination;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.scim_destinations
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.scim_destinations
-    }
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         let mut refs = vec![("server".to_owned(), ObjectKind::ScimServer, self.server.clone())];
         refs.extend(

@@ -1,7 +1,7 @@
 //! Step 5: one SCIM endpoint (/Users, /Groups, …) and the mappings used with it.
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind};
+use super::{ConfigItem, ObjectKind};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,16 +21,6 @@ pub struct EndpointMapping {
 }
 
 impl ConfigItem for EndpointMapping {
-    const KIND: ObjectKind = ObjectKind::EndpointMapping;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.endpoint_mappings
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.endpoint_mappings
-    }
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         let all = self.attribute_mappings.iter().enumerate().map(|(i, n)| (format!("attribute-mappings[{i}]"), n));
         let search = self

@@ -1,7 +1,7 @@
 //! Step 1: the LDAP directory changes are read from.
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind, Secret};
+use super::{ConfigItem, Secret};
 use crate::dn::Dn;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub struct LdapSource {
     pub servers: Vec<HostPort>,
     #[serde(default)]
     pub connection_security: ConnectionSecurity,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub verify_certificates: bool,
     /// PEM file of CA certificates trusted in addition to the system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,9 +38,6 @@ pub struct LdapSource {
     pub response_timeout_ms: u64,
 }
 
-fn yes() -> bool {
-    true
-}
 pub(crate) fn default_accesslog_base_dn() -> String {
     "cn=accesslog".to_owned()
 }
@@ -124,16 +121,6 @@ impl<'de> Deserialize<'de> for HostPort {
 }
 
 impl ConfigItem for LdapSource {
-    const KIND: ObjectKind = ObjectKind::LdapSource;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.ldap_sources
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.ldap_sources
-    }
     fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Secret)> {
         vec![("bind-password", &mut self.bind_password)]
     }

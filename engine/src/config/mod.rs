@@ -75,12 +75,48 @@ pub struct Reference {
     pub to: ObjectRef,
 }
 
-/// Behaviour shared by the seven kinds of named objects.
-pub trait ConfigItem: Serialize + DeserializeOwned + Clone + std::fmt::Debug {
+/// Where objects of one kind live in the document and what they are called.
+pub trait Named: Sized {
     const KIND: ObjectKind;
     fn name(&self) -> &str;
     fn collection(config: &Config) -> &Vec<Self>;
     fn collection_mut(config: &mut Config) -> &mut Vec<Self>;
+}
+
+macro_rules! named {
+    ($($type:ident in $field:ident),* $(,)?) => {$(
+        impl Named for $type {
+            const KIND: ObjectKind = ObjectKind::$type;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn collection(config: &Config) -> &Vec<Self> {
+                &config.$field
+            }
+            fn collection_mut(config: &mut Config) -> &mut Vec<Self> {
+                &mut config.$field
+            }
+        }
+    )*};
+}
+
+named!(
+    LdapSource in ldap_sources,
+    ScimServer in scim_servers,
+    AttributeMapping in attribute_mappings,
+    EndpointMapping in endpoint_mappings,
+    ScimDestination in scim_destinations,
+    SyncPipe in sync_pipes,
+    SyncClass in sync_classes,
+);
+
+/// Serde default for switches that are on unless turned off.
+pub(crate) fn default_true() -> bool {
+    true
+}
+
+/// Behaviour of the seven kinds of named objects beyond where they live.
+pub trait ConfigItem: Named + Serialize + DeserializeOwned + Clone + std::fmt::Debug {
     /// Secret-valued fields, with their field names.
     fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Secret)> {
         Vec::new()

@@ -1,7 +1,7 @@
 //! Step 3: the SCIM 2.0 service changes are written to.
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind, Secret};
+use super::{ConfigItem, Secret};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub struct ScimServer {
     pub base_url: String,
     #[serde(default)]
     pub auth: ScimAuth,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub verify_certificates: bool,
     /// PEM file of CA certificates trusted in addition to the system roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,9 +26,6 @@ pub struct ScimServer {
     pub response_timeout_ms: u64,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_connect_timeout_ms() -> u64 {
     5_000
 }
@@ -54,16 +51,6 @@ pub enum ScimAuth {
 }
 
 impl ConfigItem for ScimServer {
-    const KIND: ObjectKind = ObjectKind::ScimServer;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.scim_servers
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.scim_servers
-    }
     fn secrets_mut(&mut self) -> Vec<(&'static str, &mut Secret)> {
         match &mut self.auth {
             ScimAuth::None => vec![],

@@ -1,7 +1,7 @@
 //! Step 8: which entries of a pipe are synchronised, how, and to which endpoint.
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind};
+use super::{ConfigItem, ObjectKind};
 use crate::ldap_filter::{Filter, FilterError};
 use serde::{Deserialize, Serialize};
 
@@ -21,11 +21,11 @@ pub struct SyncClass {
     /// Classes are tried in ascending order; the first that matches handles the entry.
     #[serde(default = "default_evaluation_order")]
     pub evaluation_order: u32,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub synchronize_creates: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub synchronize_modifies: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "super::default_true")]
     pub synchronize_deletes: bool,
     /// Where matching entries go; required unless the class synchronises nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,9 +34,6 @@ pub struct SyncClass {
 
 fn default_evaluation_order() -> u32 {
     9999
-}
-fn yes() -> bool {
-    true
 }
 
 impl SyncClass {
@@ -51,16 +48,6 @@ impl SyncClass {
 }
 
 impl ConfigItem for SyncClass {
-    const KIND: ObjectKind = ObjectKind::SyncClass;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.sync_classes
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.sync_classes
-    }
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         let mut refs = Vec::new();
         if !self.pipe.is_empty() {

@@ -1,7 +1,7 @@
 //! Step 7: a sync pipe joins one source to one destination.
 
 use super::validate::Issues;
-use super::{Config, ConfigItem, ObjectKind};
+use super::{ConfigItem, ObjectKind};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,16 +33,6 @@ fn default_retry_attempts() -> u32 {
 }
 
 impl ConfigItem for SyncPipe {
-    const KIND: ObjectKind = ObjectKind::SyncPipe;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn collection(c: &Config) -> &Vec<Self> {
-        &c.sync_pipes
-    }
-    fn collection_mut(c: &mut Config) -> &mut Vec<Self> {
-        &mut c.sync_pipes
-    }
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         let mut refs = vec![
             ("source".to_owned(), ObjectKind::LdapSource, self.source.clone()),

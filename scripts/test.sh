@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, store tests on SQLite and PostgreSQL, integration tests against
+# a real slapd and scim2-server, CLI tests, and the end-to-end browser tests in headless
+# Chromium. Installs what is missing first.
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+setup_apt chromium slapd ldap-utils python3-venv postgresql-client
+setup_rust
+setup_node
+setup_python
+setup_postgres
+cd "$ROOT"
+
+target=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+say "cargo test (engine, console server functions, CLI)"
+cargo test --workspace --features app/ssr
+
+say "building the console (cargo leptos build)"
+cargo leptos build
+
+site="$ROOT/target/site"
+[ -f "$site/pkg/scimsync.js" ] || site="$target/site"
+say "end-to-end tests in headless Chromium"
+cd end2end
+SCIMSYNC_BIN="$target/debug/scimsync" SCIMSYNC_SITE_ROOT="$site" npx playwright test
