@@ -18,7 +18,8 @@ mod ssr {
     }
 
     pub fn kind_of(text: &str) -> Result<ObjectKind, ServerFnError> {
-        ObjectKind::parse(text).ok_or_else(|| ServerFnError::new(format!("unknown object kind \"{text}\"")))
+        ObjectKind::parse(text)
+            .ok_or_else(|| ServerFnError::new(format!("unknown object kind \"{text}\"")))
     }
 
     pub fn fail(e: impl std::fmt::Display) -> ServerFnError {
@@ -27,7 +28,10 @@ mod ssr {
     }
 
     pub fn top(message: impl Into<String>) -> crate::model::FormError {
-        crate::model::FormError { field: None, message: message.into() }
+        crate::model::FormError {
+            field: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -41,59 +45,131 @@ pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
     let count = |kind: ObjectKind| config.names(kind).len();
     let listed = |kind: ObjectKind| {
         let names = config.names(kind);
-        if names.is_empty() { "none yet".to_owned() } else { names.join(", ") }
+        if names.is_empty() {
+            "none yet".to_owned()
+        } else {
+            names.join(", ")
+        }
     };
     let objects = |kind: ObjectKind, needs: &[ObjectKind]| {
         if needs.iter().any(|k| count(*k) == 0) {
-            StepStatus { number: kind.step(), state: StepState::Blocked, summary: "needs the steps before it".into() }
+            StepStatus {
+                number: kind.step(),
+                state: StepState::Blocked,
+                summary: "needs the steps before it".into(),
+            }
         } else {
-            let state = if count(kind) > 0 { StepState::Done } else { StepState::Missing };
-            StepStatus { number: kind.step(), state, summary: listed(kind) }
+            let state = if count(kind) > 0 {
+                StepState::Done
+            } else {
+                StepState::Missing
+            };
+            StepStatus {
+                number: kind.step(),
+                state,
+                summary: listed(kind),
+            }
         }
     };
     let pipes = config.names(ObjectKind::SyncPipe);
     let classless: Vec<&String> = pipes
         .iter()
-        .filter(|p| !config.sync_classes.iter().any(|c| &c.pipe == *p && c.synchronizes_anything()))
+        .filter(|p| {
+            !config
+                .sync_classes
+                .iter()
+                .any(|c| &c.pipe == *p && c.synchronizes_anything())
+        })
         .collect();
-    let without_startpoint: Vec<&String> = pipes.iter().filter(|p| !startpoints.contains_key(*p)).collect();
-    let blocked = |n: u8| StepStatus { number: n, state: StepState::Blocked, summary: "needs a sync pipe".into() };
+    let without_startpoint: Vec<&String> = pipes
+        .iter()
+        .filter(|p| !startpoints.contains_key(*p))
+        .collect();
+    let blocked = |n: u8| StepStatus {
+        number: n,
+        state: StepState::Blocked,
+        summary: "needs a sync pipe".into(),
+    };
     Ok(vec![
         objects(ObjectKind::LdapSource, &[]),
         StepStatus {
             number: 2,
-            state: if config.global.changelog_password_decryption_key.is_some() { StepState::Done } else { StepState::Optional },
-            summary: if config.global.changelog_password_decryption_key.is_some() { "key stored".into() } else { "optional, not set".into() },
+            state: if config.global.changelog_password_decryption_key.is_some() {
+                StepState::Done
+            } else {
+                StepState::Optional
+            },
+            summary: if config.global.changelog_password_decryption_key.is_some() {
+                "key stored".into()
+            } else {
+                "optional, not set".into()
+            },
         },
         objects(ObjectKind::ScimServer, &[]),
         objects(ObjectKind::AttributeMapping, &[]),
         objects(ObjectKind::EndpointMapping, &[ObjectKind::AttributeMapping]),
-        objects(ObjectKind::ScimDestination, &[ObjectKind::ScimServer, ObjectKind::EndpointMapping]),
-        objects(ObjectKind::SyncPipe, &[ObjectKind::LdapSource, ObjectKind::ScimDestination]),
+        objects(
+            ObjectKind::ScimDestination,
+            &[ObjectKind::ScimServer, ObjectKind::EndpointMapping],
+        ),
+        objects(
+            ObjectKind::SyncPipe,
+            &[ObjectKind::LdapSource, ObjectKind::ScimDestination],
+        ),
         if pipes.is_empty() {
             blocked(8)
         } else if classless.is_empty() {
-            StepStatus { number: 8, state: StepState::Done, summary: listed(ObjectKind::SyncClass) }
+            StepStatus {
+                number: 8,
+                state: StepState::Done,
+                summary: listed(ObjectKind::SyncClass),
+            }
         } else {
             StepStatus {
                 number: 8,
                 state: StepState::Missing,
-                summary: format!("no class synchronizes anything for {}", classless.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+                summary: format!(
+                    "no class synchronizes anything for {}",
+                    classless
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         },
         if pipes.is_empty() {
             blocked(9)
         } else if without_startpoint.is_empty() {
-            StepStatus { number: 9, state: StepState::Done, summary: format!("set for {}", pipes.join(", ")) }
+            StepStatus {
+                number: 9,
+                state: StepState::Done,
+                summary: format!("set for {}", pipes.join(", ")),
+            }
         } else {
             StepStatus {
                 number: 9,
                 state: StepState::Missing,
-                summary: format!("not set for {}", without_startpoint.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+                summary: format!(
+                    "not set for {}",
+                    without_startpoint
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
         },
-        StepStatus { number: 10, state: StepState::Unavailable, summary: "not available in this build yet".into() },
-        StepStatus { number: 11, state: StepState::Unavailable, summary: "not available in this build yet".into() },
+        StepStatus {
+            number: 10,
+            state: StepState::Unavailable,
+            summary: "not available in this build yet".into(),
+        },
+        StepStatus {
+            number: 11,
+            state: StepState::Unavailable,
+            summary: "not available in this build yet".into(),
+        },
     ])
 }
 
@@ -107,7 +183,11 @@ pub async fn list_objects(kind: String) -> Result<Vec<ObjectSummary>, ServerFnEr
         .into_iter()
         .map(|name| ObjectSummary {
             facts: crate::forms::summary::facts(&config, kind, &name),
-            used_by: config.referrers(kind, &name).into_iter().map(|r| format!("{} \"{}\"", r.from.kind.label(), r.from.name)).collect(),
+            used_by: config
+                .referrers(kind, &name)
+                .into_iter()
+                .map(|r| format!("{} \"{}\"", r.from.kind.label(), r.from.name))
+                .collect(),
             name,
         })
         .collect())
@@ -115,36 +195,66 @@ pub async fn list_objects(kind: String) -> Result<Vec<ObjectSummary>, ServerFnEr
 
 /// The form for a new object (`name` = None) or an existing one; `kind` may be `global-settings`.
 #[server]
-pub async fn load_object_form(kind: String, name: Option<String>) -> Result<ObjectForm, ServerFnError> {
+pub async fn load_object_form(
+    kind: String,
+    name: Option<String>,
+) -> Result<ObjectForm, ServerFnError> {
     use ssr::*;
     let config = state()?.store.load_config().await.map_err(fail)?;
-    let mut fields = spec::fields(&kind, &config).ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
+    let mut fields = spec::fields(&kind, &config)
+        .ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
     let (label, testable, existing) = if kind == GLOBAL_SETTINGS {
-        ("global settings".to_owned(), false, Some(serde_json::to_value(&config.global).map_err(fail)?))
+        (
+            "global settings".to_owned(),
+            false,
+            Some(serde_json::to_value(&config.global).map_err(fail)?),
+        )
     } else {
         let k = kind_of(&kind)?;
         let existing = match &name {
-            Some(n) => Some(config.object_json(k, n).ok_or_else(|| ServerFnError::new(format!("there is no {} named \"{n}\"", k.label())))?),
+            Some(n) => Some(config.object_json(k, n).ok_or_else(|| {
+                ServerFnError::new(format!("there is no {} named \"{n}\"", k.label()))
+            })?),
             None => None,
         };
-        (k.label().to_owned(), matches!(k, ObjectKind::LdapSource | ObjectKind::ScimServer), existing)
+        (
+            k.label().to_owned(),
+            matches!(k, ObjectKind::LdapSource | ObjectKind::ScimServer),
+            existing,
+        )
     };
     let values = match &existing {
         Some(json) => to_values(&mut fields, json),
         None => convert::defaults(&fields),
     };
-    Ok(ObjectForm { kind, kind_label: label, name, fields: fields.into_iter().map(|f| f.spec).collect(), values, testable })
+    Ok(ObjectForm {
+        kind,
+        kind_label: label,
+        name,
+        fields: fields.into_iter().map(|f| f.spec).collect(),
+        values,
+        testable,
+    })
 }
 
 /// Creates (`original` = None) or updates an object from form values.
 #[server(input = Json)]
-pub async fn save_object(kind: String, original: Option<String>, values: FormValues) -> Result<SaveOutcome, ServerFnError> {
+pub async fn save_object(
+    kind: String,
+    original: Option<String>,
+    values: FormValues,
+) -> Result<SaveOutcome, ServerFnError> {
     use engine::store::SaveError;
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
-    let fields = spec::fields(&kind, &config).ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
-    let object_kind = if kind == GLOBAL_SETTINGS { None } else { Some(kind_of(&kind)?) };
+    let fields = spec::fields(&kind, &config)
+        .ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
+    let object_kind = if kind == GLOBAL_SETTINGS {
+        None
+    } else {
+        Some(kind_of(&kind)?)
+    };
     let existing = match (object_kind, &original) {
         (None, _) => Some(serde_json::to_value(&config.global).map_err(fail)?),
         (Some(k), Some(n)) => config.object_json(k, n),
@@ -152,30 +262,57 @@ pub async fn save_object(kind: String, original: Option<String>, values: FormVal
     };
     let mut json = match to_json(&fields, &values, existing.as_ref()) {
         Ok(json) => json,
-        Err(errors) => return Ok(SaveOutcome { saved: None, errors }),
+        Err(errors) => {
+            return Ok(SaveOutcome {
+                saved: None,
+                errors,
+            });
+        }
     };
     if let Some(n) = &original {
         // Names identify objects; the form does not edit them.
         json["name"] = serde_json::Value::String(n.clone());
     }
-    let name = json.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned();
+    let name = json
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let result = match (object_kind, &original) {
         (None, _) => match engine::config::from_json(json) {
             Ok(global) => st.store.set_global(global).await,
-            Err(e) => return Ok(SaveOutcome { saved: None, errors: vec![convert::shape_error(&e, &fields, &values)] }),
+            Err(e) => {
+                return Ok(SaveOutcome {
+                    saved: None,
+                    errors: vec![convert::shape_error(&e, &fields, &values)],
+                });
+            }
         },
         (Some(k), Some(n)) => st.store.update(k, n, json).await,
         (Some(k), None) => st.store.create(k, json).await.map(drop),
     };
     let errors = match result {
-        Ok(()) => return Ok(SaveOutcome { saved: Some(name), errors: vec![] }),
-        Err(SaveError::Invalid(errors)) => convert::validation_errors(&errors, object_kind, &name, &fields, &values),
+        Ok(()) => {
+            return Ok(SaveOutcome {
+                saved: Some(name),
+                errors: vec![],
+            });
+        }
+        Err(SaveError::Invalid(errors)) => {
+            convert::validation_errors(&errors, object_kind, &name, &fields, &values)
+        }
         Err(SaveError::Shape { error, .. }) => vec![convert::shape_error(&error, &fields, &values)],
-        Err(e @ SaveError::AlreadyExists { .. }) => vec![FormError { field: Some("name".into()), message: e.to_string() }],
+        Err(e @ SaveError::AlreadyExists { .. }) => vec![FormError {
+            field: Some("name".into()),
+            message: e.to_string(),
+        }],
         Err(SaveError::Store(e)) => return Err(fail(e)),
         Err(e) => vec![top(e.to_string())],
     };
-    Ok(SaveOutcome { saved: None, errors })
+    Ok(SaveOutcome {
+        saved: None,
+        errors,
+    })
 }
 
 /// Deletes an object; `Some(reason)` when it was refused (e.g. still referenced).
@@ -192,19 +329,33 @@ pub async fn delete_object(kind: String, name: String) -> Result<Option<String>,
 
 /// "Test connection" with the values in the form (saved or not).
 #[server(input = Json)]
-pub async fn test_connection(kind: String, original: Option<String>, values: FormValues) -> Result<ProbeOutcome, ServerFnError> {
+pub async fn test_connection(
+    kind: String,
+    original: Option<String>,
+    values: FormValues,
+) -> Result<ProbeOutcome, ServerFnError> {
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
     let k = kind_of(&kind)?;
     let fields = spec::fields(&kind, &config).ok_or_else(|| ServerFnError::new("unknown form"))?;
     let existing = original.as_ref().and_then(|n| config.object_json(k, n));
-    let outcome = |errors: Vec<FormError>| ProbeOutcome { reachable: false, facts: vec![], problems: vec![], errors };
+    let outcome = |errors: Vec<FormError>| ProbeOutcome {
+        reachable: false,
+        facts: vec![],
+        problems: vec![],
+        errors,
+    };
     let mut json = match to_json(&fields, &values, existing.as_ref()) {
         Ok(json) => json,
         Err(errors) => return Ok(outcome(errors)),
     };
-    if json.get("name").and_then(|n| n.as_str()).unwrap_or("").is_empty() {
+    if json
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .is_empty()
+    {
         json["name"] = serde_json::Value::String("(unsaved)".into());
     }
     let name = json["name"].as_str().unwrap_or_default().to_owned();
@@ -214,55 +365,139 @@ pub async fn test_connection(kind: String, original: Option<String>, values: For
         return Ok(outcome(vec![convert::shape_error(&e, &fields, &values)]));
     }
     if let Err(errors) = alone.validate() {
-        return Ok(outcome(convert::validation_errors(&errors, Some(k), &name, &fields, &values)));
+        return Ok(outcome(convert::validation_errors(
+            &errors,
+            Some(k),
+            &name,
+            &fields,
+            &values,
+        )));
     }
     let cipher = st.store.cipher();
     let row = |label: &str, value: String| (label.to_owned(), value);
     match k {
         ObjectKind::LdapSource => {
-            let source: engine::config::LdapSource = engine::config::from_json(json).map_err(fail)?;
+            let source: engine::config::LdapSource =
+                engine::config::from_json(json).map_err(fail)?;
             match engine::ldap::probe(&source, cipher).await {
                 Ok(r) => {
-                    let mut facts = vec![row("Server", r.server.clone()), row("Bound as", r.bound_as.clone())];
+                    let mut facts = vec![
+                        row("Server", r.server.clone()),
+                        row("Bound as", r.bound_as.clone()),
+                    ];
                     facts.extend(r.skipped.iter().map(|s| row("Skipped", s.clone())));
-                    facts.push(row("Vendor", r.vendor.clone().unwrap_or_else(|| "not advertised".into())));
+                    facts.push(row(
+                        "Vendor",
+                        r.vendor.clone().unwrap_or_else(|| "not advertised".into()),
+                    ));
                     facts.push(row("Naming contexts", r.naming_contexts.join(", ")));
-                    facts.push(row("Paged results", if r.paged_results { "supported".into() } else { "not supported".into() }));
+                    facts.push(row(
+                        "Paged results",
+                        if r.paged_results {
+                            "supported".into()
+                        } else {
+                            "not supported".into()
+                        },
+                    ));
                     for b in &r.base_dns {
-                        facts.push(row("Base DN", format!("{} — {}", b.dn, if b.found { "found" } else { "NOT FOUND" })));
+                        facts.push(row(
+                            "Base DN",
+                            format!("{} — {}", b.dn, if b.found { "found" } else { "NOT FOUND" }),
+                        ));
                     }
-                    facts.push(row("Changelog", r.changelog.as_ref().map_or("not found".into(), ToString::to_string)));
-                    Ok(ProbeOutcome { reachable: true, facts, problems: r.problems, errors: vec![] })
+                    facts.push(row(
+                        "Changelog",
+                        r.changelog
+                            .as_ref()
+                            .map_or("not found".into(), ToString::to_string),
+                    ));
+                    Ok(ProbeOutcome {
+                        reachable: true,
+                        facts,
+                        problems: r.problems,
+                        errors: vec![],
+                    })
                 }
-                Err(e) => Ok(ProbeOutcome { reachable: false, facts: vec![], problems: vec![e.to_string()], errors: vec![] }),
+                Err(e) => Ok(ProbeOutcome {
+                    reachable: false,
+                    facts: vec![],
+                    problems: vec![e.to_string()],
+                    errors: vec![],
+                }),
             }
         }
         ObjectKind::ScimServer => {
-            let server: engine::config::ScimServer = engine::config::from_json(json).map_err(fail)?;
+            let server: engine::config::ScimServer =
+                engine::config::from_json(json).map_err(fail)?;
             match engine::scim::probe(&server, cipher).await {
                 Ok(r) => {
-                    let yes_no = |b: bool| if b { "supported".to_owned() } else { "not supported".to_owned() };
+                    let yes_no = |b: bool| {
+                        if b {
+                            "supported".to_owned()
+                        } else {
+                            "not supported".to_owned()
+                        }
+                    };
                     let mut facts = vec![
                         row("Service", r.base_url.clone()),
                         row("PATCH", yes_no(r.patch)),
-                        row("Bulk", if r.bulk { format!("supported (max {} operations)", r.bulk_max_operations.unwrap_or(0)) } else { yes_no(false) }),
-                        row("Filter", if r.filter { format!("supported (max {} results)", r.filter_max_results.unwrap_or(0)) } else { yes_no(false) }),
+                        row(
+                            "Bulk",
+                            if r.bulk {
+                                format!(
+                                    "supported (max {} operations)",
+                                    r.bulk_max_operations.unwrap_or(0)
+                                )
+                            } else {
+                                yes_no(false)
+                            },
+                        ),
+                        row(
+                            "Filter",
+                            if r.filter {
+                                format!(
+                                    "supported (max {} results)",
+                                    r.filter_max_results.unwrap_or(0)
+                                )
+                            } else {
+                                yes_no(false)
+                            },
+                        ),
                         row("Sort", yes_no(r.sort)),
                         row("ETag", yes_no(r.etag)),
                         row("Change password", yes_no(r.change_password)),
                     ];
                     if !r.authentication_schemes.is_empty() {
-                        facts.push(row("Authentication schemes", r.authentication_schemes.join(", ")));
+                        facts.push(row(
+                            "Authentication schemes",
+                            r.authentication_schemes.join(", "),
+                        ));
                     }
                     for t in &r.resource_types {
-                        facts.push(row("Resource type", format!("{} at {} ({})", t.name, t.endpoint, t.schema)));
+                        facts.push(row(
+                            "Resource type",
+                            format!("{} at {} ({})", t.name, t.endpoint, t.schema),
+                        ));
                     }
-                    Ok(ProbeOutcome { reachable: !r.resource_types.is_empty(), facts, problems: r.problems, errors: vec![] })
+                    Ok(ProbeOutcome {
+                        reachable: !r.resource_types.is_empty(),
+                        facts,
+                        problems: r.problems,
+                        errors: vec![],
+                    })
                 }
-                Err(e) => Ok(ProbeOutcome { reachable: false, facts: vec![], problems: vec![e.to_string()], errors: vec![] }),
+                Err(e) => Ok(ProbeOutcome {
+                    reachable: false,
+                    facts: vec![],
+                    problems: vec![e.to_string()],
+                    errors: vec![],
+                }),
             }
         }
-        _ => Err(ServerFnError::new(format!("{} has no connection to test", k.label()))),
+        _ => Err(ServerFnError::new(format!(
+            "{} has no connection to test",
+            k.label()
+        ))),
     }
 }
 
@@ -283,11 +518,18 @@ pub async fn pipe_startpoints() -> Result<Vec<PipeStartpoint>, ServerFnError> {
                 .get::<engine::config::LdapSource>(&p.source)
                 .map(|s| match s.changelog {
                     engine::config::ChangelogFlavor::DraftGood => "cn=changelog".to_owned(),
-                    engine::config::ChangelogFlavor::OpenldapAccesslog => "OpenLDAP accesslog".to_owned(),
+                    engine::config::ChangelogFlavor::OpenldapAccesslog => {
+                        "OpenLDAP accesslog".to_owned()
+                    }
                 })
                 .unwrap_or_default(),
             current: startpoints.get(&p.name).map(|s| {
-                format!("{}: {} (set {})", s.request, s.cursor, s.set_at.format("%Y-%m-%d %H:%M:%S UTC"))
+                format!(
+                    "{}: {} (set {})",
+                    s.request,
+                    s.cursor,
+                    s.set_at.format("%Y-%m-%d %H:%M:%S UTC")
+                )
             }),
         })
         .collect())
@@ -296,7 +538,12 @@ pub async fn pipe_startpoints() -> Result<Vec<PipeStartpoint>, ServerFnError> {
 /// Step 9: resolves the requested position against the pipe's changelog and stores it.
 /// `position` is end | beginning | change-number | time.
 #[server]
-pub async fn set_startpoint(pipe: String, position: String, change_number: String, time: String) -> Result<StartpointOutcome, ServerFnError> {
+pub async fn set_startpoint(
+    pipe: String,
+    position: String,
+    change_number: String,
+    time: String,
+) -> Result<StartpointOutcome, ServerFnError> {
     use engine::startpoint::{Startpoint, StartpointRequest};
     use ssr::*;
     let st = state()?;
@@ -313,13 +560,27 @@ pub async fn set_startpoint(pipe: String, position: String, change_number: Strin
         "beginning" => StartpointRequest::BeginningOfChangelog,
         "change-number" => match change_number.trim().parse::<u64>() {
             Ok(n) if n > 0 => StartpointRequest::ChangeNumber { change_number: n },
-            _ => return refuse(format!("change number: \"{}\" is not a positive whole number", change_number.trim())),
+            _ => {
+                return refuse(format!(
+                    "change number: \"{}\" is not a positive whole number",
+                    change_number.trim()
+                ));
+            }
         },
         "time" => match crate::time_input::parse_utc(&time) {
             Some(t) => StartpointRequest::Time { time: t },
-            None => return refuse(format!("time: \"{}\" is not a time (use 2026-11-23T10:00:00Z or 2026-11-23 10:00, UTC)", time.trim())),
+            None => {
+                return refuse(format!(
+                    "time: \"{}\" is not a time (use 2026-11-23T10:00:00Z or 2026-11-23 10:00, UTC)",
+                    time.trim()
+                ));
+            }
         },
-        other => return refuse(format!("position: \"{other}\" is not one of end, beginning, change-number, time")),
+        other => {
+            return refuse(format!(
+                "position: \"{other}\" is not one of end, beginning, change-number, time"
+            ));
+        }
     };
     let mut conn = match engine::ldap::connect(source, st.store.cipher()).await {
         Ok(c) => c,
@@ -329,9 +590,19 @@ pub async fn set_startpoint(pipe: String, position: String, change_number: Strin
     conn.close().await;
     match resolved {
         Ok(cursor) => {
-            let sp = Startpoint { request, cursor, set_at: chrono::Utc::now() };
+            let sp = Startpoint {
+                request,
+                cursor,
+                set_at: chrono::Utc::now(),
+            };
             st.store.set_startpoint(&pipe, &sp).await.map_err(fail)?;
-            Ok(StartpointOutcome { ok: true, message: format!("Startpoint of \"{pipe}\" set: {}: {}", sp.request, sp.cursor) })
+            Ok(StartpointOutcome {
+                ok: true,
+                message: format!(
+                    "Startpoint of \"{pipe}\" set: {}: {}",
+                    sp.request, sp.cursor
+                ),
+            })
         }
         Err(e) => refuse(e.to_string()),
     }

@@ -18,16 +18,29 @@ pub struct Choice {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Widget {
-    Text { placeholder: String },
+    Text {
+        placeholder: String,
+    },
     /// One value per line.
-    Lines { placeholder: String },
-    Number { placeholder: String },
+    Lines {
+        placeholder: String,
+    },
+    Number {
+        placeholder: String,
+    },
     Checkbox,
-    Select { choices: Vec<Choice> },
+    Select {
+        choices: Vec<Choice>,
+    },
     /// Any number of the choices, kept in the choices' order.
-    MultiCheck { choices: Vec<Choice> },
+    MultiCheck {
+        choices: Vec<Choice>,
+    },
     /// Write-only: blank keeps the stored value.
-    Secret { is_set: bool, clearable: bool },
+    Secret {
+        is_set: bool,
+        clearable: bool,
+    },
 }
 
 /// Show a field only while another field has one of these values.
@@ -134,9 +147,11 @@ pub struct StartpointOutcome {
 impl FieldSpec {
     /// Whether the field applies given the other values (e.g. `auth.token` only for bearer tokens).
     pub fn visible(&self, values: &FormValues) -> bool {
-        self.show_when
-            .as_ref()
-            .is_none_or(|w| w.values.iter().any(|v| values.get(&w.key).is_some_and(|x| x == v)))
+        self.show_when.as_ref().is_none_or(|w| {
+            w.values
+                .iter()
+                .any(|v| values.get(&w.key).is_some_and(|x| x == v))
+        })
     }
 }
 
@@ -144,7 +159,9 @@ impl FieldSpec {
 pub fn encode_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -16,14 +16,22 @@ const NONCE_LEN: usize = 12;
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
     #[error("cannot read key file {path}: {source}")]
-    ReadKey { path: PathBuf, source: std::io::Error },
+    ReadKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create key file {path}: {source}")]
-    WriteKey { path: PathBuf, source: std::io::Error },
+    WriteKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {path} does not hold a base64-encoded 32-byte key")]
     BadKey { path: PathBuf },
     #[error("sealed value is malformed (expected \"v1:\" followed by base64)")]
     Malformed,
-    #[error("sealed value cannot be opened with this instance's key file (sealed by another key, or altered)")]
+    #[error(
+        "sealed value cannot be opened with this instance's key file (sealed by another key, or altered)"
+    )]
     WrongKey,
 }
 
@@ -46,25 +54,45 @@ impl Cipher {
             Ok(text) => Ok((Self::from_key_text(path, &text)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Aes256Gcm::generate_key(OsRng);
-                write_private(path, format!("{}\n", B64.encode(key)).as_bytes())
-                    .map_err(|source| CryptoError::WriteKey { path: path.to_owned(), source })?;
-                Ok((Cipher { cipher: Aes256Gcm::new(&key) }, true))
+                write_private(path, format!("{}\n", B64.encode(key)).as_bytes()).map_err(
+                    |source| CryptoError::WriteKey {
+                        path: path.to_owned(),
+                        source,
+                    },
+                )?;
+                Ok((
+                    Cipher {
+                        cipher: Aes256Gcm::new(&key),
+                    },
+                    true,
+                ))
             }
-            Err(source) => Err(CryptoError::ReadKey { path: path.to_owned(), source }),
+            Err(source) => Err(CryptoError::ReadKey {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
     fn from_key_text(path: &Path, text: &str) -> Result<Cipher, CryptoError> {
-        let bytes = B64.decode(text.trim()).map_err(|_| CryptoError::BadKey { path: path.to_owned() })?;
+        let bytes = B64.decode(text.trim()).map_err(|_| CryptoError::BadKey {
+            path: path.to_owned(),
+        })?;
         if bytes.len() != 32 {
-            return Err(CryptoError::BadKey { path: path.to_owned() });
+            return Err(CryptoError::BadKey {
+                path: path.to_owned(),
+            });
         }
-        Ok(Cipher { cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)) })
+        Ok(Cipher {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+        })
     }
 
     /// A cipher with a random key that lives only in memory (tests, dry validation).
     pub fn ephemeral() -> Cipher {
-        Cipher { cipher: Aes256Gcm::new(&Aes256Gcm::generate_key(OsRng)) }
+        Cipher {
+            cipher: Aes256Gcm::new(&Aes256Gcm::generate_key(OsRng)),
+        }
     }
 
     pub fn seal(&self, plain: &str) -> String {
@@ -79,7 +107,9 @@ impl Cipher {
     }
 
     pub fn open(&self, sealed: &str) -> Result<String, CryptoError> {
-        let body = sealed.strip_prefix(SEALED_PREFIX).ok_or(CryptoError::Malformed)?;
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(CryptoError::Malformed)?;
         let blob = B64.decode(body).map_err(|_| CryptoError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CryptoError::Malformed);
@@ -127,8 +157,14 @@ mod tests {
     #[test]
     fn wrong_key_and_tampering_are_detected() {
         let sealed = Cipher::ephemeral().seal("x");
-        assert!(matches!(Cipher::ephemeral().open(&sealed), Err(CryptoError::WrongKey)));
-        assert!(matches!(Cipher::ephemeral().open("plain"), Err(CryptoError::Malformed)));
+        assert!(matches!(
+            Cipher::ephemeral().open(&sealed),
+            Err(CryptoError::WrongKey)
+        ));
+        assert!(matches!(
+            Cipher::ephemeral().open("plain"),
+            Err(CryptoError::Malformed)
+        ));
         let c = Cipher::ephemeral();
         let mut s = c.seal("hello");
         s.pop();
@@ -145,12 +181,18 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let (c2, created) = Cipher::load_or_create(&path).unwrap();
         assert!(!created);
         assert_eq!(c2.open(&c1.seal("k")).unwrap(), "k");
         std::fs::write(&path, "not a key").unwrap();
-        assert!(matches!(Cipher::load_or_create(&path), Err(CryptoError::BadKey { .. })));
+        assert!(matches!(
+            Cipher::load_or_create(&path),
+            Err(CryptoError::BadKey { .. })
+        ));
     }
 }

@@ -34,7 +34,11 @@ pub struct Dn {
 
 impl Dn {
     pub fn parse(text: &str) -> Result<Dn, DnError> {
-        Parser { chars: text.char_indices().collect(), pos: 0 }.dn()
+        Parser {
+            chars: text.char_indices().collect(),
+            pos: 0,
+        }
+        .dn()
     }
 
     pub fn is_root(&self) -> bool {
@@ -70,7 +74,11 @@ impl Dn {
 }
 
 fn normalise_value(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 impl fmt::Display for Dn {
@@ -121,7 +129,10 @@ impl Parser {
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, DnError> {
-        Err(DnError { position: self.pos + 1, message: message.into() })
+        Err(DnError {
+            position: self.pos + 1,
+            message: message.into(),
+        })
     }
 
     fn skip_spaces(&mut self) {
@@ -172,7 +183,10 @@ impl Parser {
                 break;
             }
         }
-        let attr: String = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
+        let attr: String = self.chars[start..self.pos]
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
         if attr.is_empty() {
             return if matches!(self.peek(), Some(',') | Some(';') | None) {
                 self.err("empty RDN")
@@ -182,7 +196,8 @@ impl Parser {
         }
         let is_oid = attr.chars().next().is_some_and(|c| c.is_ascii_digit());
         let valid = if is_oid {
-            attr.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            attr.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         } else {
             attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && !attr.contains('.')
         };
@@ -197,7 +212,10 @@ impl Parser {
         self.pos += 1;
         self.skip_spaces();
         let value = self.value()?;
-        Ok(Ava { attr: attr.to_ascii_lowercase(), value })
+        Ok(Ava {
+            attr: attr.to_ascii_lowercase(),
+            value,
+        })
     }
 
     fn value(&mut self) -> Result<String, DnError> {
@@ -208,8 +226,11 @@ impl Parser {
             while self.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
                 self.pos += 1;
             }
-            let hex: String = self.chars[start..self.pos].iter().map(|&(_, c)| c).collect();
-            if hex.len() < 3 || hex.len() % 2 == 0 {
+            let hex: String = self.chars[start..self.pos]
+                .iter()
+                .map(|&(_, c)| c)
+                .collect();
+            if hex.len() < 3 || hex.len().is_multiple_of(2) {
                 return self.err("a '#' value needs an even number of hex digits");
             }
             return Ok(hex);
@@ -238,15 +259,25 @@ impl Parser {
                             bytes.extend_from_slice(s.encode_utf8(&mut buf).as_bytes());
                             self.pos += 1;
                         }
-                        _ => return self.err("'\\' must be followed by two hex digits or a special character"),
+                        _ => {
+                            return self.err(
+                                "'\\' must be followed by two hex digits or a special character",
+                            );
+                        }
                     }
                     trailing_unescaped_spaces = 0;
                 }
-                '"' | '<' | '>' | '=' => return self.err(format!("'{c}' must be escaped in a DN value")),
+                '"' | '<' | '>' | '=' => {
+                    return self.err(format!("'{c}' must be escaped in a DN value"));
+                }
                 _ => {
                     let mut buf = [0u8; 4];
                     bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                    trailing_unescaped_spaces = if c == ' ' { trailing_unescaped_spaces + 1 } else { 0 };
+                    trailing_unescaped_spaces = if c == ' ' {
+                        trailing_unescaped_spaces + 1
+                    } else {
+                        0
+                    };
                     self.pos += 1;
                 }
             }
@@ -296,7 +327,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_dns() {
-        for bad in ["dc=example,,dc=com", "=x", "dc", "dc=", "dc=a,", "1x=a", "dc=a\\zz", "cn=a=b", "cn=#123"] {
+        for bad in [
+            "dc=example,,dc=com",
+            "=x",
+            "dc",
+            "dc=",
+            "dc=a,",
+            "1x=a",
+            "dc=a\\zz",
+            "cn=a=b",
+            "cn=#123",
+        ] {
             assert!(Dn::parse(bad).is_err(), "{bad} should be rejected");
         }
         let e = Dn::parse("dc=example,,dc=com").unwrap_err();

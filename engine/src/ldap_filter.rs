@@ -19,13 +19,37 @@ pub enum Filter {
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
-    Equality { attr: String, value: String },
-    GreaterOrEqual { attr: String, value: String },
-    LessOrEqual { attr: String, value: String },
-    Approx { attr: String, value: String },
-    Present { attr: String },
-    Substring { attr: String, initial: Option<String>, any: Vec<String>, last: Option<String> },
-    Extensible { attr: Option<String>, rule: Option<String>, dn_attributes: bool, value: String },
+    Equality {
+        attr: String,
+        value: String,
+    },
+    GreaterOrEqual {
+        attr: String,
+        value: String,
+    },
+    LessOrEqual {
+        attr: String,
+        value: String,
+    },
+    Approx {
+        attr: String,
+        value: String,
+    },
+    Present {
+        attr: String,
+    },
+    Substring {
+        attr: String,
+        initial: Option<String>,
+        any: Vec<String>,
+        last: Option<String>,
+    },
+    Extensible {
+        attr: Option<String>,
+        rule: Option<String>,
+        dn_attributes: bool,
+        value: String,
+    },
 }
 
 /// Read access to an entry's attribute values, for [`Filter::matches`].
@@ -38,7 +62,10 @@ impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
-            return Err(FilterError { position: 1, message: "the filter is empty".into() });
+            return Err(FilterError {
+                position: 1,
+                message: "the filter is empty".into(),
+            });
         }
         // ldapsearch accepts a bare item such as `uid=jdoe`; so do we.
         let wrapped;
@@ -48,7 +75,11 @@ impl Filter {
             wrapped = format!("({trimmed})");
             (wrapped.as_str(), 1)
         };
-        let mut p = Parser { text: source.as_bytes(), pos: 0, offset };
+        let mut p = Parser {
+            text: source.as_bytes(),
+            pos: 0,
+            offset,
+        };
         let filter = p.filter()?;
         if p.pos != p.text.len() {
             return p.err("unexpected text after the end of the filter");
@@ -60,7 +91,8 @@ impl Filter {
     /// approximate matches fall back to equality: the directory stays the authority for
     /// exotic matching rules, this is for classifying entries the directory already returned.
     pub fn matches(&self, entry: &dyn EntryAttributes) -> bool {
-        let any_value = |attr: &str, pred: &dyn Fn(&str) -> bool| entry.values(attr).into_iter().any(pred);
+        let any_value =
+            |attr: &str, pred: &dyn Fn(&str) -> bool| entry.values(attr).into_iter().any(pred);
         match self {
             Filter::And(fs) => fs.iter().all(|f| f.matches(entry)),
             Filter::Or(fs) => fs.iter().any(|f| f.matches(entry)),
@@ -71,7 +103,11 @@ impl Filter {
             Filter::Equality { attr, value } | Filter::Approx { attr, value } => {
                 any_value(attr, &|v| fold(v) == fold(value))
             }
-            Filter::Extensible { attr: Some(attr), value, .. } => any_value(attr, &|v| fold(v) == fold(value)),
+            Filter::Extensible {
+                attr: Some(attr),
+                value,
+                ..
+            } => any_value(attr, &|v| fold(v) == fold(value)),
             Filter::Extensible { attr: None, .. } => false,
             Filter::GreaterOrEqual { attr, value } => {
                 any_value(attr, &|v| compare(v, value) != std::cmp::Ordering::Less)
@@ -79,7 +115,12 @@ impl Filter {
             Filter::LessOrEqual { attr, value } => {
                 any_value(attr, &|v| compare(v, value) != std::cmp::Ordering::Greater)
             }
-            Filter::Substring { attr, initial, any, last } => any_value(attr, &|v| {
+            Filter::Substring {
+                attr,
+                initial,
+                any,
+                last,
+            } => any_value(attr, &|v| {
                 let v = fold(v);
                 let mut rest: &str = &v;
                 if let Some(i) = initial {
@@ -112,7 +153,9 @@ impl Filter {
                 | Filter::Approx { attr, .. }
                 | Filter::Present { attr }
                 | Filter::Substring { attr, .. }
-                | Filter::Extensible { attr: Some(attr), .. } => {
+                | Filter::Extensible {
+                    attr: Some(attr), ..
+                } => {
                     let a = attr.to_ascii_lowercase();
                     if !out.contains(&a) {
                         out.push(a);
@@ -128,7 +171,10 @@ impl Filter {
 }
 
 fn fold(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Numbers compare numerically, everything else (including generalized time) as folded text.
@@ -167,11 +213,18 @@ impl fmt::Display for Filter {
             }
             Filter::Not(x) => write!(f, "(!{x})"),
             Filter::Equality { attr, value } => write!(f, "({attr}={})", escape_value(value)),
-            Filter::GreaterOrEqual { attr, value } => write!(f, "({attr}>={})", escape_value(value)),
+            Filter::GreaterOrEqual { attr, value } => {
+                write!(f, "({attr}>={})", escape_value(value))
+            }
             Filter::LessOrEqual { attr, value } => write!(f, "({attr}<={})", escape_value(value)),
             Filter::Approx { attr, value } => write!(f, "({attr}~={})", escape_value(value)),
             Filter::Present { attr } => write!(f, "({attr}=*)"),
-            Filter::Substring { attr, initial, any, last } => {
+            Filter::Substring {
+                attr,
+                initial,
+                any,
+                last,
+            } => {
                 write!(f, "({attr}=")?;
                 if let Some(i) = initial {
                     f.write_str(&escape_value(i))?;
@@ -185,7 +238,12 @@ impl fmt::Display for Filter {
                 }
                 f.write_str(")")
             }
-            Filter::Extensible { attr, rule, dn_attributes, value } => {
+            Filter::Extensible {
+                attr,
+                rule,
+                dn_attributes,
+                value,
+            } => {
                 f.write_str("(")?;
                 if let Some(a) = attr {
                     f.write_str(a)?;
@@ -211,7 +269,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err<T>(&self, message: impl Into<String>) -> Result<T, FilterError> {
-        Err(FilterError { position: (self.pos + 1).saturating_sub(self.offset).max(1), message: message.into() })
+        Err(FilterError {
+            position: (self.pos + 1).saturating_sub(self.offset).max(1),
+            message: message.into(),
+        })
     }
 
     fn peek(&self) -> Option<u8> {
@@ -224,7 +285,10 @@ impl Parser<'_> {
             Ok(())
         } else {
             match self.peek() {
-                Some(c) => self.err(format!("expected '{}' but found '{}'", b as char, c as char)),
+                Some(c) => self.err(format!(
+                    "expected '{}' but found '{}'",
+                    b as char, c as char
+                )),
                 None => self.err(format!("expected '{}' but the filter ended", b as char)),
             }
         }
@@ -279,7 +343,8 @@ impl Parser<'_> {
     fn check_attr(&self, attr: &str, start: usize) -> Result<(), FilterError> {
         let base = attr.split(';').next().unwrap_or("");
         let ok = if base.starts_with(|c: char| c.is_ascii_digit()) {
-            base.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            base.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         } else {
             base.starts_with(|c: char| c.is_ascii_alphabetic())
                 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -319,7 +384,10 @@ impl Parser<'_> {
                     _ => Filter::Approx { attr, value },
                 })
             }
-            Some(c) => self.err(format!("expected '=', '>=', '<=' or '~=' after '{attr}' but found '{}'", c as char)),
+            Some(c) => self.err(format!(
+                "expected '=', '>=', '<=' or '~=' after '{attr}' but found '{}'",
+                c as char
+            )),
             None => self.err(format!("the filter ended after '{attr}'")),
         }
     }
@@ -327,7 +395,10 @@ impl Parser<'_> {
     fn equality_or_substring(&mut self, attr: String) -> Result<Filter, FilterError> {
         let (parts, stars) = self.value(true)?;
         if stars == 0 {
-            return Ok(Filter::Equality { attr, value: parts.into_iter().next().unwrap_or_default() });
+            return Ok(Filter::Equality {
+                attr,
+                value: parts.into_iter().next().unwrap_or_default(),
+            });
         }
         if stars == 1 && parts.iter().all(|p| p.is_empty()) {
             return Ok(Filter::Present { attr });
@@ -339,7 +410,12 @@ impl Parser<'_> {
         if any.iter().any(|s| s.is_empty()) {
             return self.err("'**' is not allowed in a substring filter");
         }
-        Ok(Filter::Substring { attr, initial, any, last })
+        Ok(Filter::Substring {
+            attr,
+            initial,
+            any,
+            last,
+        })
     }
 
     fn extensible(&mut self, attr: Option<String>) -> Result<Filter, FilterError> {
@@ -366,7 +442,12 @@ impl Parser<'_> {
             return self.err("an extensible match without an attribute needs a matching rule");
         }
         let value = self.value(false)?.0.pop().unwrap_or_default();
-        Ok(Filter::Extensible { attr, rule, dn_attributes, value })
+        Ok(Filter::Extensible {
+            attr,
+            rule,
+            dn_attributes,
+            value,
+        })
     }
 
     /// Reads an assertion value up to ')'. With `allow_stars`, splits on unescaped '*'.
@@ -387,7 +468,10 @@ impl Parser<'_> {
                 Some(b'*') => return self.err("'*' must be escaped as \\2a here"),
                 Some(b'\\') => {
                     let hex = self.text.get(self.pos + 1..self.pos + 3);
-                    match hex.and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    match hex
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    {
                         Some(b) => {
                             current.push(b);
                             self.pos += 3;
@@ -404,7 +488,9 @@ impl Parser<'_> {
         parts.push(current);
         let strings = parts
             .into_iter()
-            .map(|p| String::from_utf8(p).or_else(|_| self.err("escaped bytes are not valid UTF-8")))
+            .map(|p| {
+                String::from_utf8(p).or_else(|_| self.err("escaped bytes are not valid UTF-8"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((strings, stars))
     }
@@ -418,7 +504,10 @@ mod tests {
     struct E(HashMap<String, Vec<String>>);
     impl EntryAttributes for E {
         fn values(&self, attr: &str) -> Vec<&str> {
-            self.0.get(&attr.to_lowercase()).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
+            self.0
+                .get(&attr.to_lowercase())
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default()
         }
     }
     fn entry(pairs: &[(&str, &str)]) -> E {
@@ -434,9 +523,13 @@ mod tests {
         let f = Filter::parse("(&(objectClass=inetOrgPerson)(|(uid=j*d*e)(!(cn~=x)))(age>=3)(age<=9)(mail=*)(cn:dn:2.5.13.5:=Jo))").unwrap();
         let Filter::And(items) = &f else { panic!() };
         assert_eq!(items.len(), 6);
-        assert!(matches!(&items[1], Filter::Or(v) if matches!(&v[0], Filter::Substring { initial: Some(i), any, last: Some(l), .. } if i == "j" && any == &vec!["d".to_string()] && l == "e")));
+        assert!(
+            matches!(&items[1], Filter::Or(v) if matches!(&v[0], Filter::Substring { initial: Some(i), any, last: Some(l), .. } if i == "j" && any == &vec!["d".to_string()] && l == "e"))
+        );
         assert!(matches!(&items[4], Filter::Present { attr } if attr == "mail"));
-        assert!(matches!(&items[5], Filter::Extensible { dn_attributes: true, rule: Some(r), .. } if r == "2.5.13.5"));
+        assert!(
+            matches!(&items[5], Filter::Extensible { dn_attributes: true, rule: Some(r), .. } if r == "2.5.13.5")
+        );
         assert_eq!(Filter::parse(&f.to_string()).unwrap(), f);
     }
 
@@ -444,7 +537,10 @@ mod tests {
     fn bare_item_and_escapes() {
         assert_eq!(
             Filter::parse("cn=a\\28b\\29").unwrap(),
-            Filter::Equality { attr: "cn".into(), value: "a(b)".into() }
+            Filter::Equality {
+                attr: "cn".into(),
+                value: "a(b)".into()
+            }
         );
         assert_eq!(Filter::parse("(cn=\\2a)").unwrap().to_string(), "(cn=\\2a)");
     }
@@ -452,12 +548,21 @@ mod tests {
     #[test]
     fn reports_errors_with_positions() {
         let cases = [
-            ("(uid=jdoe", "the filter ended inside a value; a ')' is missing"),
+            (
+                "(uid=jdoe",
+                "the filter ended inside a value; a ')' is missing",
+            ),
             ("(&)", "'&' and '|' need at least one filter in parentheses"),
             ("()", "empty filter component '()'"),
-            ("(uid=a)(cn=b)", "unexpected text after the end of the filter"),
+            (
+                "(uid=a)(cn=b)",
+                "unexpected text after the end of the filter",
+            ),
             ("(=x)", "expected an attribute name"),
-            ("(u id=x)", "expected '=', '>=', '<=' or '~=' after 'u' but found ' '"),
+            (
+                "(u id=x)",
+                "expected '=', '>=', '<=' or '~=' after 'u' but found ' '",
+            ),
             ("(cn=a\\zz)", "'\\' must be followed by two hex digits"),
             ("(cn>=a*)", "'*' must be escaped as \\2a here"),
             ("(cn=a**b)", "'**' is not allowed in a substring filter"),
@@ -474,14 +579,37 @@ mod tests {
 
     #[test]
     fn matching() {
-        let e = entry(&[("objectClass", "inetOrgPerson"), ("uid", "JDoe"), ("age", "30"), ("cn", "John Doe")]);
-        let yes = ["(uid=jdoe)", "(cn=john*)", "(cn=*doe)", "(cn=*n D*)", "(age>=9)", "(age<=30)", "(&(uid=jdoe)(!(mail=*)))", "(|(uid=x)(objectClass=inetorgperson))"];
-        let no = ["(uid=x)", "(mail=*)", "(age>=31)", "(cn=doe*)", "(!(uid=jdoe))"];
+        let e = entry(&[
+            ("objectClass", "inetOrgPerson"),
+            ("uid", "JDoe"),
+            ("age", "30"),
+            ("cn", "John Doe"),
+        ]);
+        let yes = [
+            "(uid=jdoe)",
+            "(cn=john*)",
+            "(cn=*doe)",
+            "(cn=*n D*)",
+            "(age>=9)",
+            "(age<=30)",
+            "(&(uid=jdoe)(!(mail=*)))",
+            "(|(uid=x)(objectClass=inetorgperson))",
+        ];
+        let no = [
+            "(uid=x)",
+            "(mail=*)",
+            "(age>=31)",
+            "(cn=doe*)",
+            "(!(uid=jdoe))",
+        ];
         for f in yes {
             assert!(Filter::parse(f).unwrap().matches(&e), "{f} should match");
         }
         for f in no {
-            assert!(!Filter::parse(f).unwrap().matches(&e), "{f} should not match");
+            assert!(
+                !Filter::parse(f).unwrap().matches(&e),
+                "{f} should not match"
+            );
         }
     }
 

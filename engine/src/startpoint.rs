@@ -8,14 +8,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "position", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
+#[serde(
+    tag = "position",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum StartpointRequest {
     EndOfChangelog,
     BeginningOfChangelog,
     /// Start with this change number (draft-good changelogs only).
-    ChangeNumber { change_number: u64 },
+    ChangeNumber {
+        change_number: u64,
+    },
     /// Start with the first change made at or after this time.
-    Time { time: DateTime<Utc> },
+    Time {
+        time: DateTime<Utc>,
+    },
 }
 
 impl std::fmt::Display for StartpointRequest {
@@ -23,7 +31,9 @@ impl std::fmt::Display for StartpointRequest {
         match self {
             StartpointRequest::EndOfChangelog => f.write_str("end of changelog"),
             StartpointRequest::BeginningOfChangelog => f.write_str("beginning of changelog"),
-            StartpointRequest::ChangeNumber { change_number } => write!(f, "change number {change_number}"),
+            StartpointRequest::ChangeNumber { change_number } => {
+                write!(f, "change number {change_number}")
+            }
             StartpointRequest::Time { time } => write!(f, "time {}", time.to_rfc3339()),
         }
     }
@@ -31,13 +41,20 @@ impl std::fmt::Display for StartpointRequest {
 
 /// A resolved position: realtime sync applies the changes after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "changelog", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
+#[serde(
+    tag = "changelog",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum ChangelogCursor {
     /// Draft-good `cn=changelog`: the last change number already handled (0 = none).
     DraftGood { last_change_number: u64 },
     /// OpenLDAP accesslog: records with `reqStart` after this one (or at it, when
     /// `inclusive`); `None` means from the oldest record.
-    Accesslog { req_start: Option<String>, inclusive: bool },
+    Accesslog {
+        req_start: Option<String>,
+        inclusive: bool,
+    },
 }
 
 impl std::fmt::Display for ChangelogCursor {
@@ -46,9 +63,17 @@ impl std::fmt::Display for ChangelogCursor {
             ChangelogCursor::DraftGood { last_change_number } => {
                 write!(f, "after change number {last_change_number}")
             }
-            ChangelogCursor::Accesslog { req_start: None, .. } => f.write_str("from the oldest accesslog record"),
-            ChangelogCursor::Accesslog { req_start: Some(r), inclusive: true } => write!(f, "from reqStart {r}"),
-            ChangelogCursor::Accesslog { req_start: Some(r), inclusive: false } => write!(f, "after reqStart {r}"),
+            ChangelogCursor::Accesslog {
+                req_start: None, ..
+            } => f.write_str("from the oldest accesslog record"),
+            ChangelogCursor::Accesslog {
+                req_start: Some(r),
+                inclusive: true,
+            } => write!(f, "from reqStart {r}"),
+            ChangelogCursor::Accesslog {
+                req_start: Some(r),
+                inclusive: false,
+            } => write!(f, "after reqStart {r}"),
         }
     }
 }

@@ -39,12 +39,19 @@ async fn ldap_probe_reports_server_base_dns_and_accesslog() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(
         report.changelog,
-        Some(ChangelogHead::Accesslog { base_dn: "cn=accesslog".into(), newest_req_start: None })
+        Some(ChangelogHead::Accesslog {
+            base_dn: "cn=accesslog".into(),
+            newest_req_start: None
+        })
     );
     add_user(&slapd, "alice");
     add_user(&slapd, "bob");
     let report = ldap::probe(&src, &cipher).await.unwrap();
-    let Some(ChangelogHead::Accesslog { newest_req_start: Some(newest), .. }) = report.changelog else {
+    let Some(ChangelogHead::Accesslog {
+        newest_req_start: Some(newest),
+        ..
+    }) = report.changelog
+    else {
         panic!("{report:#?}")
     };
     assert!(newest.ends_with('Z') && newest.len() >= 15, "{newest}");
@@ -55,7 +62,10 @@ async fn ldap_probe_reports_server_base_dns_and_accesslog() {
     let report = ldap::probe(&src, &cipher).await.unwrap();
     assert!(!report.base_dns[2].found);
     let problems = report.problems.join("\n");
-    assert!(problems.contains("base DN \"ou=missing,dc=example,dc=com\" does not exist"), "{problems}");
+    assert!(
+        problems.contains("base DN \"ou=missing,dc=example,dc=com\" does not exist"),
+        "{problems}"
+    );
     assert!(problems.contains("changelog (draft-good)"), "{problems}");
     assert_eq!(report.changelog, None);
 }
@@ -70,12 +80,22 @@ async fn ldap_probe_fails_over_and_names_bind_errors() {
     let report = ldap::probe(&src, &cipher).await.unwrap();
     assert_eq!(report.server, slapd.address());
     assert_eq!(report.skipped.len(), 1);
-    assert!(report.skipped[0].starts_with(&format!("{dead}: cannot connect")), "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].starts_with(&format!("{dead}: cannot connect")),
+        "{:?}",
+        report.skipped
+    );
 
     src.bind_password = Secret::plain("wrong");
     let e = ldap::probe(&src, &cipher).await.unwrap_err().to_string();
-    assert!(e.contains("bind as \"cn=sync,dc=example,dc=com\" refused: invalidCredentials (49)"), "{e}");
-    assert!(!e.contains("wrong"), "the password must not appear in errors: {e}");
+    assert!(
+        e.contains("bind as \"cn=sync,dc=example,dc=com\" refused: invalidCredentials (49)"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("wrong"),
+        "the password must not appear in errors: {e}"
+    );
 }
 
 #[tokio::test]
@@ -85,16 +105,47 @@ async fn accesslog_startpoints_resolve_against_the_log() {
     let src = source(&slapd);
     add_user(&slapd, "carol");
     let mut conn = ldap::connect(&src, &cipher).await.unwrap();
-    let end = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog).await.unwrap();
-    let ChangelogCursor::Accesslog { req_start: Some(end_at), inclusive: false } = &end else { panic!("{end:?}") };
-    let beginning = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::BeginningOfChangelog).await.unwrap();
-    assert_eq!(beginning, ChangelogCursor::Accesslog { req_start: None, inclusive: true });
-    let e = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::ChangeNumber { change_number: 3 }).await.unwrap_err();
+    let end = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let ChangelogCursor::Accesslog {
+        req_start: Some(end_at),
+        inclusive: false,
+    } = &end
+    else {
+        panic!("{end:?}")
+    };
+    let beginning =
+        ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::BeginningOfChangelog)
+            .await
+            .unwrap();
+    assert_eq!(
+        beginning,
+        ChangelogCursor::Accesslog {
+            req_start: None,
+            inclusive: true
+        }
+    );
+    let e = ldap::resolve_startpoint(
+        &mut conn,
+        &src,
+        &StartpointRequest::ChangeNumber { change_number: 3 },
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("no change numbers"), "{e}");
     // A later write moves the end.
     add_user(&slapd, "dave");
-    let later = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog).await.unwrap();
-    let ChangelogCursor::Accesslog { req_start: Some(later_at), .. } = &later else { panic!() };
+    let later = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let ChangelogCursor::Accesslog {
+        req_start: Some(later_at),
+        ..
+    } = &later
+    else {
+        panic!()
+    };
     assert!(later_at > end_at, "{later_at} should be after {end_at}");
     conn.close().await;
 }
@@ -108,7 +159,16 @@ async fn paged_search_treats_limits_as_errors() {
     }
     // The sync user has no size limit: all 60 come back, in pages.
     let mut conn = ldap::connect(&source(&slapd), &cipher).await.unwrap();
-    let n = conn.paged_search(&format!("ou=people,{SUFFIX}"), "(objectClass=inetOrgPerson)", &["uid"], 7, |_| {}).await.unwrap();
+    let n = conn
+        .paged_search(
+            &format!("ou=people,{SUFFIX}"),
+            "(objectClass=inetOrgPerson)",
+            &["uid"],
+            7,
+            |_| {},
+        )
+        .await
+        .unwrap();
     assert_eq!(n, 60);
     conn.close().await;
     // The manager... is rootdn (unlimited); an ordinary user gets the global sizelimit of 50,
@@ -120,7 +180,16 @@ async fn paged_search_treats_limits_as_errors() {
     reader.bind_dn = format!("uid=reader,ou=people,{SUFFIX}");
     reader.bind_password = Secret::plain("readerpw");
     let mut conn = ldap::connect(&reader, &cipher).await.unwrap();
-    let e = conn.paged_search(&format!("ou=people,{SUFFIX}"), "(objectClass=inetOrgPerson)", &["uid"], 1000, |_| {}).await.unwrap_err();
+    let e = conn
+        .paged_search(
+            &format!("ou=people,{SUFFIX}"),
+            "(objectClass=inetOrgPerson)",
+            &["uid"],
+            1000,
+            |_| {},
+        )
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("sizeLimitExceeded (4)"), "{e}");
     conn.close().await;
 }
@@ -134,23 +203,49 @@ async fn scim_probe_reads_capabilities_and_checks_credentials() {
     }))
     .unwrap();
     let report = engine::scim::probe(&server, &cipher).await.unwrap();
-    assert!(report.patch && report.bulk && report.filter && report.etag, "{report:#?}");
+    assert!(
+        report.patch && report.bulk && report.filter && report.etag,
+        "{report:#?}"
+    );
     assert_eq!(report.bulk_max_operations, Some(1000));
     assert_eq!(report.filter_max_results, Some(1000));
-    let endpoints: Vec<_> = report.resource_types.iter().map(|r| r.endpoint.as_str()).collect();
+    let endpoints: Vec<_> = report
+        .resource_types
+        .iter()
+        .map(|r| r.endpoint.as_str())
+        .collect();
     assert_eq!(endpoints, vec!["/Users", "/Groups"]);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 
-    server.auth = ScimAuth::BearerToken { token: Secret::plain("wrong-token") };
+    server.auth = ScimAuth::BearerToken {
+        token: Secret::plain("wrong-token"),
+    };
     let report = engine::scim::probe(&server, &cipher).await.unwrap();
     assert!(report.resource_types.is_empty());
-    assert_eq!(report.problems, vec!["GET /ResourceTypes was refused with HTTP 401: the credentials are missing or wrong"]);
+    assert_eq!(
+        report.problems,
+        vec!["GET /ResourceTypes was refused with HTTP 401: the credentials are missing or wrong"]
+    );
 
     server.base_url = format!("http://127.0.0.1:{}/v2", free_port());
-    let e = engine::scim::probe(&server, &cipher).await.unwrap_err().to_string();
-    assert!(e.starts_with(&format!("GET {}/ServiceProviderConfig: cannot connect", server.base_url)), "{e}");
-    server.auth = ScimAuth::BearerToken { token: Secret::plain("probe-token") };
+    let e = engine::scim::probe(&server, &cipher)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            "GET {}/ServiceProviderConfig: cannot connect",
+            server.base_url
+        )),
+        "{e}"
+    );
+    server.auth = ScimAuth::BearerToken {
+        token: Secret::plain("probe-token"),
+    };
     server.base_url = format!("{}/nothing-here", scim.base_url());
-    let e = engine::scim::probe(&server, &cipher).await.unwrap_err().to_string();
+    let e = engine::scim::probe(&server, &cipher)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("HTTP 404"), "{e}");
 }

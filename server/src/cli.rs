@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "scimsync", version, about = "Keeps SCIM 2.0 services in step with LDAP directories")]
+#[command(
+    name = "scimsync",
+    version,
+    about = "Keeps SCIM 2.0 services in step with LDAP directories"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub instance: InstanceArgs,
@@ -16,7 +20,12 @@ pub struct Cli {
 #[derive(Args, Clone)]
 pub struct InstanceArgs {
     /// Directory for the embedded database and the key file.
-    #[arg(long, env = "SCIMSYNC_DATA_DIR", default_value = "scimsync-data", global = true)]
+    #[arg(
+        long,
+        env = "SCIMSYNC_DATA_DIR",
+        default_value = "scimsync-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     /// Database URL (sqlite://PATH or postgres://…); default: SQLite in the data directory.
     #[arg(long, env = "SCIMSYNC_DATABASE_URL", global = true)]

@@ -14,7 +14,8 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
             let config = store.load_config().await?;
             let text = serde_json::to_string_pretty(&config)? + "\n";
             match output {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => print!("{text}"),
             }
             eprintln!(
@@ -67,11 +68,16 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
 }
 
 fn read(path: &Path) -> anyhow::Result<Config> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
     engine::config::from_json(json).map_err(|e| {
-        let at = if e.path.is_empty() { String::new() } else { format!(" at {}", e.path) };
+        let at = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", e.path)
+        };
         anyhow::anyhow!("{}{at}: {}", path.display(), e.message)
     })
 }
@@ -84,5 +90,9 @@ fn describe(config: &Config) -> String {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{n} × {}", k.label()))
         .collect();
-    if parts.is_empty() { "empty".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "empty".into()
+    } else {
+        parts.join(", ")
+    }
 }

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 impl InstanceArgs {
     pub fn key_path(&self) -> PathBuf {
-        self.key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"))
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"))
     }
 
     pub fn database_url(&self) -> String {
@@ -20,8 +22,9 @@ impl InstanceArgs {
     /// Opens the store, creating the data directory and key file on first use.
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         if self.database_url.is_none() {
-            std::fs::create_dir_all(&self.data_dir)
-                .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+            std::fs::create_dir_all(&self.data_dir).with_context(|| {
+                format!("cannot create data directory {}", self.data_dir.display())
+            })?;
         }
         let key_path = self.key_path();
         let (cipher, created) = Cipher::load_or_create(&key_path)?;
@@ -33,7 +36,11 @@ impl InstanceArgs {
         }
         let url = self.database_url();
         Store::open(&url, cipher).await.with_context(|| {
-            format!("cannot open the store {} with key file {}", engine::store::redact_url(&url), key_path.display())
+            format!(
+                "cannot open the store {} with key file {}",
+                engine::store::redact_url(&url),
+                key_path.display()
+            )
         })
     }
 }

@@ -12,11 +12,15 @@ async fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCIMSYNC_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SCIMSYNC_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match args.command.unwrap_or(cli::Command::Serve(cli::ServeArgs::default())) {
+    let result = match args
+        .command
+        .unwrap_or(cli::Command::Serve(cli::ServeArgs::default()))
+    {
         cli::Command::Serve(serve_args) => serve::run(&args.instance, serve_args).await,
         cli::Command::Config { action } => config_cmd::run(&args.instance, action).await,
     };

@@ -17,7 +17,9 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         options.site_addr = addr;
     }
     let addr = options.site_addr;
-    let state = AppState { store: store.clone() };
+    let state = AppState {
+        store: store.clone(),
+    };
     let routes = generate_route_list(App);
     let router = Router::new()
         .leptos_routes_with_context(
@@ -34,13 +36,17 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     eprintln!(
         "scimsync console: http://{addr}  (store: {}, key file: {})",
         engine::store::redact_url(&instance.database_url()),
         instance.key_path().display()
     );
-    axum::serve(listener, router.into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

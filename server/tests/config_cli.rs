@@ -29,21 +29,34 @@ fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
 fn validate_reports_every_problem_with_object_field_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good.json", EXAMPLE);
-    let out = scimsync(&dir.path().join("data"), &["config", "validate", good.to_str().unwrap()]);
+    let out = scimsync(
+        &dir.path().join("data"),
+        &["config", "validate", good.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("valid (1 × LDAP sync source, 1 × SCIM 2.0 external server, 11 × SCIM 2.0 attribute mapping"));
+    assert!(text(&out.stdout).contains(
+        "valid (1 × LDAP sync source, 1 × SCIM 2.0 external server, 11 × SCIM 2.0 attribute mapping"
+    ));
 
     let mut json: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
     json["sync-classes"][0]["include-filter"] = "(uid=".into();
     json["attribute-mappings"][0]["attribute-usage"] = serde_json::json!([]);
     json["sync-pipes"][0]["source"] = "Nowhere".into();
     let bad = write(dir.path(), "bad.json", &json.to_string());
-    let out = scimsync(&dir.path().join("data"), &["config", "validate", bad.to_str().unwrap()]);
+    let out = scimsync(
+        &dir.path().join("data"),
+        &["config", "validate", bad.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("error: SCIM 2.0 attribute mapping \"User Name\": attribute-usage: needs at least one of fetch"), "{err}");
     assert!(err.contains("error: sync pipe \"LDAP to SCIM\": source = \"Nowhere\": there is no LDAP sync source with this name"), "{err}");
-    assert!(err.contains("error: sync class \"People\": include-filter = \"(uid=\": is not a valid LDAP filter"), "{err}");
+    assert!(
+        err.contains(
+            "error: sync class \"People\": include-filter = \"(uid=\": is not a valid LDAP filter"
+        ),
+        "{err}"
+    );
     assert!(err.contains("3 problem(s)"), "{err}");
     // validate changes nothing and needs no instance.
     assert!(!dir.path().join("data").exists());
@@ -51,18 +64,31 @@ fn validate_reports_every_problem_with_object_field_and_value() {
     json = serde_json::from_str(EXAMPLE).unwrap();
     json["sync-pipes"][0]["worker-count"] = "many".into();
     let shape = write(dir.path(), "shape.json", &json.to_string());
-    let out = scimsync(&dir.path().join("data"), &["config", "validate", shape.to_str().unwrap()]);
+    let out = scimsync(
+        &dir.path().join("data"),
+        &["config", "validate", shape.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("at sync-pipes[0].worker-count: invalid type: string \"many\", expected u32"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("at sync-pipes[0].worker-count: invalid type: string \"many\", expected u32"),
+        "{}",
+        text(&out.stderr)
+    );
 
-    let out = scimsync(&dir.path().join("data"), &["config", "validate", "/nonexistent.json"]);
+    let out = scimsync(
+        &dir.path().join("data"),
+        &["config", "validate", "/nonexistent.json"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read /nonexistent.json"));
 }
 
 /// Import, export, re-import, refusal of foreign seals and of invalid files: on one backend.
 fn import_export_cycle(data: &Path, extra: &[&str], files: &Path) {
-    let args = |rest: &[&str]| -> Vec<String> { extra.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let args = |rest: &[&str]| -> Vec<String> {
+        extra.iter().chain(rest).map(|s| s.to_string()).collect()
+    };
     let run = |rest: &[&str]| {
         let a = args(rest);
         scimsync(data, &a.iter().map(String::as_str).collect::<Vec<_>>())
@@ -77,7 +103,10 @@ fn import_export_cycle(data: &Path, extra: &[&str], files: &Path) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("secrets are exported sealed with key file"));
     let body = std::fs::read_to_string(&exported).unwrap();
-    assert!(!body.contains("syncpass") && !body.contains("token-123"), "clear-text secret in the export");
+    assert!(
+        !body.contains("syncpass") && !body.contains("token-123"),
+        "clear-text secret in the export"
+    );
     assert!(body.contains("\"bind-password\": {\n        \"sealed\": \"v1:"));
     let reparsed: serde_json::Value = serde_json::from_str(&body).unwrap();
     let original: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
@@ -85,8 +114,14 @@ fn import_export_cycle(data: &Path, extra: &[&str], files: &Path) {
         // Defaults are written out explicitly on export.
         let mut m = original["attribute-mappings"].clone();
         for item in m.as_array_mut().unwrap() {
-            item.as_object_mut().unwrap().entry("failed-mapping-behavior").or_insert("reject".into());
-            item.as_object_mut().unwrap().entry("always-patch-with-replace").or_insert(false.into());
+            item.as_object_mut()
+                .unwrap()
+                .entry("failed-mapping-behavior")
+                .or_insert("reject".into());
+            item.as_object_mut()
+                .unwrap()
+                .entry("always-patch-with-replace")
+                .or_insert(false.into());
         }
         m
     });
@@ -104,9 +139,17 @@ fn import_export_cycle(data: &Path, extra: &[&str], files: &Path) {
     let broken_path = write(files, "broken.json", &broken.to_string());
     let out = run(&["config", "import", broken_path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("worker-count = \"0\": must be between 1 and 64"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("worker-count = \"0\": must be between 1 and 64"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stderr).contains("nothing imported"));
-    assert_eq!(text(&run(&["config", "export"]).stdout), body, "a refused import must change nothing");
+    assert_eq!(
+        text(&run(&["config", "export"]).stdout),
+        body,
+        "a refused import must change nothing"
+    );
 }
 
 #[test]
@@ -118,20 +161,34 @@ fn sqlite_import_export_round_trip() {
 
     // Another instance (another key) cannot open the sealed secrets: refused, nothing imported.
     let other = dir.path().join("other");
-    let out = scimsync(&other, &["config", "import", dir.path().join("exported.json").to_str().unwrap()]);
+    let out = scimsync(
+        &other,
+        &[
+            "config",
+            "import",
+            dir.path().join("exported.json").to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("LDAP sync source \"Corporate LDAP\": bind-password: sealed value cannot be opened with this instance's key file"), "{err}");
     let out = scimsync(&other, &["config", "export"]);
-    assert_eq!(text(&out.stdout).trim(), "{\n  \"global\": {},\n  \"ldap-sources\": [],\n  \"scim-servers\": [],\n  \"attribute-mappings\": [],\n  \"endpoint-mappings\": [],\n  \"scim-destinations\": [],\n  \"sync-pipes\": [],\n  \"sync-classes\": []\n}");
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "{\n  \"global\": {},\n  \"ldap-sources\": [],\n  \"scim-servers\": [],\n  \"attribute-mappings\": [],\n  \"endpoint-mappings\": [],\n  \"scim-destinations\": [],\n  \"sync-pipes\": [],\n  \"sync-classes\": []\n}"
+    );
 }
 
 #[test]
 fn postgres_import_export_round_trip() {
-    let admin = std::env::var("SCIMSYNC_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = std::env::var("SCIMSYNC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("scimsync_cli_{}", std::process::id());
     let psql = |sql: &str| {
-        let out = Command::new("psql").args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+        let out = Command::new("psql")
+            .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql");
         assert!(out.status.success(), "psql {sql}: {}", text(&out.stderr));
     };
     psql(&format!("DROP DATABASE IF EXISTS {name}"));
@@ -139,9 +196,17 @@ fn postgres_import_export_round_trip() {
     let url = url_with_db(&admin, &name);
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("pg.key");
-    let flags = ["--database-url", url.as_str(), "--key-file", key.to_str().unwrap()];
+    let flags = [
+        "--database-url",
+        url.as_str(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ];
     import_export_cycle(&dir.path().join("unused"), &flags, dir.path());
-    assert!(!dir.path().join("unused").exists(), "with a database URL no data directory is needed");
+    assert!(
+        !dir.path().join("unused").exists(),
+        "with a database URL no data directory is needed"
+    );
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
 
@@ -158,10 +223,21 @@ fn bad_arguments_get_clear_errors() {
     let out = scimsync(dir.path(), &["config", "import"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("required arguments were not provided"));
-    let out = scimsync(dir.path(), &["--database-url", "mysql://x", "config", "export"]);
+    let out = scimsync(
+        dir.path(),
+        &["--database-url", "mysql://x", "config", "export"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("unsupported database URL \"mysql://x\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unsupported database URL \"mysql://x\""),
+        "{}",
+        text(&out.stderr)
+    );
     let out = scimsync(dir.path(), &["serve", "--listen", "not-an-address"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("invalid value 'not-an-address' for '--listen <LISTEN>'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("invalid value 'not-an-address' for '--listen <LISTEN>'"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -4,7 +4,12 @@ use crate::model::{CLEAR_SUFFIX, FieldSpec, FormError, FormValues, Widget};
 use leptos::prelude::*;
 
 #[component]
-pub fn Field(spec: FieldSpec, values: RwSignal<FormValues>, errors: RwSignal<Vec<FormError>>, editing: bool) -> impl IntoView {
+pub fn Field(
+    spec: FieldSpec,
+    values: RwSignal<FormValues>,
+    errors: RwSignal<Vec<FormError>>,
+    editing: bool,
+) -> impl IntoView {
     let visible_spec = spec.clone();
     move || {
         if !values.with(|v| visible_spec.visible(v)) {
@@ -14,7 +19,12 @@ pub fn Field(spec: FieldSpec, values: RwSignal<FormValues>, errors: RwSignal<Vec
     }
 }
 
-fn render(spec: FieldSpec, values: RwSignal<FormValues>, errors: RwSignal<Vec<FormError>>, editing: bool) -> impl IntoView {
+fn render(
+    spec: FieldSpec,
+    values: RwSignal<FormValues>,
+    errors: RwSignal<Vec<FormError>>,
+    editing: bool,
+) -> impl IntoView {
     let key = spec.key.clone();
     let id = format!("field-{}", key.replace('.', "-"));
     let value = {
@@ -23,13 +33,22 @@ fn render(spec: FieldSpec, values: RwSignal<FormValues>, errors: RwSignal<Vec<Fo
     };
     let set = {
         let key = key.clone();
-        move |text: String| values.update(|v| {
-            v.insert(key.clone(), text);
-        })
+        move |text: String| {
+            values.update(|v| {
+                v.insert(key.clone(), text);
+            })
+        }
     };
     let my_errors = {
         let key = key.clone();
-        move || errors.with(|es| es.iter().filter(|e| e.field.as_deref() == Some(key.as_str())).map(|e| e.message.clone()).collect::<Vec<_>>())
+        move || {
+            errors.with(|es| {
+                es.iter()
+                    .filter(|e| e.field.as_deref() == Some(key.as_str()))
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+            })
+        }
     };
     let has_error = {
         let my_errors = my_errors.clone();

@@ -17,11 +17,18 @@ pub fn ObjectEditor(
 ) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let flash = RwSignal::new(None::<String>);
-    let form = Resource::new(move || (kind.clone(), name.clone(), reload.get()), |(k, n, _)| load_object_form(k, n));
+    let form = Resource::new(
+        move || (kind.clone(), name.clone(), reload.get()),
+        |(k, n, _)| load_object_form(k, n),
+    );
     let saved = Callback::new(move |saved_name: String| match on_saved {
         Some(cb) => cb.run(saved_name),
         None => {
-            flash.set(Some(if saved_name.is_empty() { "Saved.".to_owned() } else { format!("Saved “{saved_name}”.") }));
+            flash.set(Some(if saved_name.is_empty() {
+                "Saved.".to_owned()
+            } else {
+                format!("Saved “{saved_name}”.")
+            }));
             reload.update(|r| *r += 1);
         }
     });
@@ -39,7 +46,11 @@ pub fn ObjectEditor(
 }
 
 #[component]
-fn EditorBody(form: ObjectForm, on_saved: Callback<String>, flash: RwSignal<Option<String>>) -> impl IntoView {
+fn EditorBody(
+    form: ObjectForm,
+    on_saved: Callback<String>,
+    flash: RwSignal<Option<String>>,
+) -> impl IntoView {
     let version = expect_context::<ConfigVersion>();
     let values: RwSignal<FormValues> = RwSignal::new(form.values.clone());
     let errors: RwSignal<Vec<FormError>> = RwSignal::new(vec![]);
@@ -59,7 +70,10 @@ fn EditorBody(form: ObjectForm, on_saved: Callback<String>, flash: RwSignal<Opti
                     }
                     None => errors.set(outcome.errors),
                 },
-                Err(e) => errors.set(vec![FormError { field: None, message: e.to_string() }]),
+                Err(e) => errors.set(vec![FormError {
+                    field: None,
+                    message: e.to_string(),
+                }]),
             }
         }
     });
@@ -74,18 +88,38 @@ fn EditorBody(form: ObjectForm, on_saved: Callback<String>, flash: RwSignal<Opti
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             flash.set(None);
-            save.dispatch(SaveObject { kind: kind.clone(), original: original.clone(), values: values.get_untracked() });
+            save.dispatch(SaveObject {
+                kind: kind.clone(),
+                original: original.clone(),
+                values: values.get_untracked(),
+            });
         }
     };
     let run_test = {
         let (kind, original) = (kind.clone(), original.clone());
         move |_| {
-            test.dispatch(TestConnection { kind: kind.clone(), original: original.clone(), values: values.get_untracked() });
+            test.dispatch(TestConnection {
+                kind: kind.clone(),
+                original: original.clone(),
+                values: values.get_untracked(),
+            });
         }
     };
-    let general_errors =
-        move || errors.with(|es| es.iter().filter(|e| e.field.is_none()).map(|e| e.message.clone()).collect::<Vec<_>>());
-    let action_label = if editing { "Save changes" } else if form.kind == "global-settings" { "Save" } else { "Create" };
+    let general_errors = move || {
+        errors.with(|es| {
+            es.iter()
+                .filter(|e| e.field.is_none())
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    let action_label = if editing {
+        "Save changes"
+    } else if form.kind == "global-settings" {
+        "Save"
+    } else {
+        "Create"
+    };
 
     view! {
         <form class="object-form" data-kind=form.kind.clone() on:submit=submit novalidate>

@@ -10,7 +10,10 @@ use leptos_router::components::A;
 #[component]
 pub fn ObjectList(kind: String, step: u8, label: &'static str) -> impl IntoView {
     let version = expect_context::<ConfigVersion>();
-    let list = Resource::new(move || (kind.clone(), version.0.get()), |(k, _)| list_objects(k));
+    let list = Resource::new(
+        move || (kind.clone(), version.0.get()),
+        |(k, _)| list_objects(k),
+    );
     let delete = ServerAction::<DeleteObject>::new();
     let refusal = RwSignal::new(None::<String>);
     Effect::new(move || match delete.value().get() {
@@ -47,9 +50,16 @@ pub fn ObjectList(kind: String, step: u8, label: &'static str) -> impl IntoView 
 #[component]
 fn Row(item: ObjectSummary, step: u8, delete: ServerAction<DeleteObject>) -> impl IntoView {
     let confirming = RwSignal::new(false);
-    let kind = crate::steps::step(step).and_then(|s| s.kind).unwrap_or_default().to_owned();
+    let kind = crate::steps::step(step)
+        .and_then(|s| s.kind)
+        .unwrap_or_default()
+        .to_owned();
     let name = item.name.clone();
-    let used = if item.used_by.is_empty() { "—".to_owned() } else { item.used_by.join(", ") };
+    let used = if item.used_by.is_empty() {
+        "—".to_owned()
+    } else {
+        item.used_by.join(", ")
+    };
     view! {
         <tr data-object=item.name.clone()>
             <td class="name">{item.name.clone()}</td>

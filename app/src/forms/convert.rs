@@ -29,7 +29,9 @@ fn set(json: &mut Value, key: &str, value: Value) {
             map.insert(part.to_owned(), value);
             return;
         }
-        current = map.entry(part.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+        current = map
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -37,7 +39,9 @@ fn set(json: &mut Value, key: &str, value: Value) {
 pub fn defaults(fields: &[Field]) -> FormValues {
     let mut values = FormValues::new();
     for f in fields {
-        values.entry(f.spec.key.clone()).or_insert_with(|| f.default.clone());
+        values
+            .entry(f.spec.key.clone())
+            .or_insert_with(|| f.default.clone());
     }
     values
 }
@@ -59,7 +63,11 @@ pub fn to_values(fields: &mut [Field], json: &Value) -> FormValues {
             Some(Value::Number(n)) => n.to_string(),
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| i.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
             Some(other) => other.to_string(),
@@ -70,10 +78,18 @@ pub fn to_values(fields: &mut [Field], json: &Value) -> FormValues {
 }
 
 /// Builds the object's JSON from the visible fields. Blank secrets keep `existing`'s value.
-pub fn to_json(fields: &[Field], values: &FormValues, existing: Option<&Value>) -> Result<Value, Vec<FormError>> {
+pub fn to_json(
+    fields: &[Field],
+    values: &FormValues,
+    existing: Option<&Value>,
+) -> Result<Value, Vec<FormError>> {
     let mut json = Value::Object(Map::new());
     let mut errors = Vec::new();
-    for f in fields.iter().map(|f| &f.spec).filter(|s| visible(s, values)) {
+    for f in fields
+        .iter()
+        .map(|f| &f.spec)
+        .filter(|s| visible(s, values))
+    {
         let raw = values.get(&f.key).map(String::as_str).unwrap_or("");
         let text = raw.trim();
         let value = match &f.widget {
@@ -89,7 +105,11 @@ pub fn to_json(fields: &[Field], values: &FormValues, existing: Option<&Value>) 
                 }
             }
             Widget::Lines { .. } | Widget::MultiCheck { .. } => Value::Array(
-                raw.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| Value::String(l.to_owned())).collect(),
+                raw.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Value::String(l.to_owned()))
+                    .collect(),
             ),
             Widget::Number { .. } => {
                 if text.is_empty() {
@@ -98,21 +118,30 @@ pub fn to_json(fields: &[Field], values: &FormValues, existing: Option<&Value>) 
                 match parse_number(text) {
                     Some(n) => n,
                     None => {
-                        errors.push(FormError { field: Some(f.key.clone()), message: format!("\"{text}\" is not a number") });
+                        errors.push(FormError {
+                            field: Some(f.key.clone()),
+                            message: format!("\"{text}\" is not a number"),
+                        });
                         continue;
                     }
                 }
             }
             Widget::Checkbox => Value::Bool(text == "true"),
             Widget::Secret { clearable, .. } => {
-                let clear = *clearable && values.get(&format!("{}{CLEAR_SUFFIX}", f.key)).is_some_and(|v| v == "true");
+                let clear = *clearable
+                    && values
+                        .get(&format!("{}{CLEAR_SUFFIX}", f.key))
+                        .is_some_and(|v| v == "true");
                 if clear {
                     continue;
                 }
                 if !raw.is_empty() {
                     // Secrets are taken as typed: leading or trailing spaces may be part of them.
                     Value::String(raw.to_owned())
-                } else if let Some(stored) = existing.and_then(|e| get(e, &f.key)).filter(|v| !v.is_null()) {
+                } else if let Some(stored) = existing
+                    .and_then(|e| get(e, &f.key))
+                    .filter(|v| !v.is_null())
+                {
                     stored.clone()
                 } else if f.required {
                     Value::String(String::new())
@@ -123,7 +152,11 @@ pub fn to_json(fields: &[Field], values: &FormValues, existing: Option<&Value>) 
         };
         set(&mut json, &f.key, value);
     }
-    if errors.is_empty() { Ok(json) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(json)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_number(text: &str) -> Option<Value> {
@@ -133,7 +166,11 @@ fn parse_number(text: &str) -> Option<Value> {
     if let Ok(u) = text.parse::<u64>() {
         return Some(Value::from(u));
     }
-    text.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number)
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
 }
 
 /// The field key an error path belongs to, if the form shows it (`servers[1]` → `servers`).
@@ -143,7 +180,11 @@ fn field_for(path: &str, fields: &[Field], values: &FormValues) -> Option<String
         .iter()
         .map(|f| &f.spec)
         .filter(|s| visible(s, values))
-        .find(|s| s.key == base || (base == "syntax" && s.key == "syntax.type") || (base == "auth" && s.key == "auth.type"))
+        .find(|s| {
+            s.key == base
+                || (base == "syntax" && s.key == "syntax.type")
+                || (base == "auth" && s.key == "auth.type")
+        })
         .map(|s| s.key.clone())
 }
 
@@ -167,9 +208,15 @@ pub fn validation_errors(
                     } else {
                         format!("\"{}\" {}", e.value, e.message)
                     };
-                    FormError { field: Some(field), message }
+                    FormError {
+                        field: Some(field),
+                        message,
+                    }
                 }
-                None => FormError { field: None, message: e.to_string() },
+                None => FormError {
+                    field: None,
+                    message: e.to_string(),
+                },
             }
         })
         .collect()
@@ -177,8 +224,14 @@ pub fn validation_errors(
 
 pub fn shape_error(error: &ShapeError, fields: &[Field], values: &FormValues) -> FormError {
     match field_for(&error.path, fields, values) {
-        Some(field) => FormError { field: Some(field), message: error.message.clone() },
-        None => FormError { field: None, message: error.to_string() },
+        Some(field) => FormError {
+            field: Some(field),
+            message: error.message.clone(),
+        },
+        None => FormError {
+            field: None,
+            message: error.to_string(),
+        },
     }
 }
 
@@ -189,7 +242,10 @@ mod tests {
     use engine::config::{Config, LdapSource, ScimServer, from_json};
 
     fn values(pairs: &[(&str, &str)]) -> FormValues {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -213,14 +269,26 @@ mod tests {
         assert!(json.get("verify-certificates").is_none());
         let mut f = f;
         let mut sealed = source.clone();
-        sealed.bind_password.seal(&engine::crypto::Cipher::ephemeral()).unwrap();
+        sealed
+            .bind_password
+            .seal(&engine::crypto::Cipher::ephemeral())
+            .unwrap();
         let back = to_values(&mut f, &serde_json::to_value(&sealed).unwrap());
         assert_eq!(back["servers"], "a:389\nb:636");
-        assert_eq!(back["bind-password"], "", "secrets are never sent to the form");
-        assert!(f.iter().any(|x| matches!(x.spec.widget, Widget::Secret { is_set: true, .. })));
+        assert_eq!(
+            back["bind-password"], "",
+            "secrets are never sent to the form"
+        );
+        assert!(
+            f.iter()
+                .any(|x| matches!(x.spec.widget, Widget::Secret { is_set: true, .. }))
+        );
         // A blank secret keeps the stored one.
         let kept = to_json(&f, &back, Some(&serde_json::to_value(&sealed).unwrap())).unwrap();
-        assert_eq!(kept["bind-password"], serde_json::to_value(&sealed.bind_password).unwrap());
+        assert_eq!(
+            kept["bind-password"],
+            serde_json::to_value(&sealed.bind_password).unwrap()
+        );
     }
 
     #[test]
@@ -237,12 +305,21 @@ mod tests {
             ("response-timeout-ms", "ten"),
         ]));
         let errors = to_json(&f, &v, None).unwrap_err();
-        assert_eq!(errors, vec![FormError { field: Some("response-timeout-ms".into()), message: "\"ten\" is not a number".into() }]);
+        assert_eq!(
+            errors,
+            vec![FormError {
+                field: Some("response-timeout-ms".into()),
+                message: "\"ten\" is not a number".into()
+            }]
+        );
         v.insert("response-timeout-ms".into(), "10000".into());
         let json = to_json(&f, &v, None).unwrap();
         assert!(json["auth"].get("token").is_none());
         let server: ScimServer = from_json(json).unwrap();
-        assert!(matches!(server.auth, engine::config::ScimAuth::Basic { .. }));
+        assert!(matches!(
+            server.auth,
+            engine::config::ScimAuth::Basic { .. }
+        ));
     }
 
     #[test]
@@ -261,9 +338,17 @@ mod tests {
         assert_eq!(json["syntax"]["default-value"], Value::Bool(true));
         assert!(json["syntax"].get("single-valued").is_none());
         let mut config = Config::default();
-        config.upsert_json(ObjectKind::AttributeMapping, json).unwrap();
+        config
+            .upsert_json(ObjectKind::AttributeMapping, json)
+            .unwrap();
         let errors = config.validate().unwrap_err();
-        let form = validation_errors(&errors, Some(ObjectKind::AttributeMapping), "Active", &f, &v);
+        let form = validation_errors(
+            &errors,
+            Some(ObjectKind::AttributeMapping),
+            "Active",
+            &f,
+            &v,
+        );
         assert_eq!(form.len(), 1);
         assert_eq!(form[0].field.as_deref(), Some("attribute-usage"));
     }

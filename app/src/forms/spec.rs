@@ -42,44 +42,110 @@ impl Field {
         self
     }
     fn when(mut self, key: &str, values: &[&str]) -> Self {
-        self.spec.show_when = Some(ShowWhen { key: key.into(), values: values.iter().map(|v| v.to_string()).collect() });
+        self.spec.show_when = Some(ShowWhen {
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        });
         self
     }
 }
 
 fn text(key: &str, label: &str, help: &str, placeholder: &str) -> Field {
-    field(key, label, help, Widget::Text { placeholder: placeholder.into() })
+    field(
+        key,
+        label,
+        help,
+        Widget::Text {
+            placeholder: placeholder.into(),
+        },
+    )
 }
 fn lines(key: &str, label: &str, help: &str, placeholder: &str) -> Field {
-    field(key, label, help, Widget::Lines { placeholder: placeholder.into() })
+    field(
+        key,
+        label,
+        help,
+        Widget::Lines {
+            placeholder: placeholder.into(),
+        },
+    )
 }
 fn number(key: &str, label: &str, help: &str, default: &str) -> Field {
-    field(key, label, help, Widget::Number { placeholder: default.into() }).default(default)
+    field(
+        key,
+        label,
+        help,
+        Widget::Number {
+            placeholder: default.into(),
+        },
+    )
+    .default(default)
 }
 fn checkbox(key: &str, label: &str, help: &str, default: bool) -> Field {
     field(key, label, help, Widget::Checkbox).default(if default { "true" } else { "false" })
 }
 fn secret(key: &str, label: &str, help: &str) -> Field {
-    field(key, label, help, Widget::Secret { is_set: false, clearable: false }).required()
+    field(
+        key,
+        label,
+        help,
+        Widget::Secret {
+            is_set: false,
+            clearable: false,
+        },
+    )
+    .required()
 }
 fn choices(pairs: &[(&str, &str)]) -> Vec<Choice> {
-    pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect()
+    pairs
+        .iter()
+        .map(|(v, l)| Choice {
+            value: v.to_string(),
+            label: l.to_string(),
+        })
+        .collect()
 }
 fn select(key: &str, label: &str, help: &str, pairs: &[(&str, &str)]) -> Field {
     let default = pairs.first().map(|p| p.0).unwrap_or_default();
-    field(key, label, help, Widget::Select { choices: choices(pairs) }).default(default)
+    field(
+        key,
+        label,
+        help,
+        Widget::Select {
+            choices: choices(pairs),
+        },
+    )
+    .default(default)
 }
 
 /// A required choice among existing objects; preselected when there is exactly one.
 fn reference(key: &str, label: &str, help: &str, names: Vec<String>) -> Field {
-    let default = if names.len() == 1 { names[0].clone() } else { String::new() };
-    let mut list = vec![Choice { value: String::new(), label: "— choose —".into() }];
-    list.extend(names.into_iter().map(|n| Choice { value: n.clone(), label: n }));
-    field(key, label, help, Widget::Select { choices: list }).required().default(&default)
+    let default = if names.len() == 1 {
+        names[0].clone()
+    } else {
+        String::new()
+    };
+    let mut list = vec![Choice {
+        value: String::new(),
+        label: "— choose —".into(),
+    }];
+    list.extend(names.into_iter().map(|n| Choice {
+        value: n.clone(),
+        label: n,
+    }));
+    field(key, label, help, Widget::Select { choices: list })
+        .required()
+        .default(&default)
 }
 
 fn references(key: &str, label: &str, help: &str, names: Vec<String>) -> Field {
-    let list = names.into_iter().map(|n| Choice { value: n.clone(), label: n }).collect();
+    let list = names
+        .into_iter()
+        .map(|n| Choice {
+            value: n.clone(),
+            label: n,
+        })
+        .collect();
     field(key, label, help, Widget::MultiCheck { choices: list })
 }
 
@@ -93,7 +159,14 @@ fn name_fields(what: &str) -> [Field; 2] {
 }
 
 const TLS_MODES: [&str; 2] = ["ldaps", "start-tls"];
-const VALUED: [&str; 6] = ["string", "number", "boolean", "date-time", "postal-address", "json-formatted-complex"];
+const VALUED: [&str; 6] = [
+    "string",
+    "number",
+    "boolean",
+    "date-time",
+    "postal-address",
+    "json-formatted-complex",
+];
 
 pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
     let mut out: Vec<Field> = Vec::new();

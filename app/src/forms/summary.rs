@@ -7,11 +7,17 @@ pub fn facts(config: &Config, kind: ObjectKind, name: &str) -> Vec<String> {
     match kind {
         ObjectKind::LdapSource => config.get::<c::LdapSource>(name).map(|s| {
             vec![
-                s.servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                s.servers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 format!("base DNs: {}", s.base_dns.join("; ")),
                 match s.changelog {
                     ChangelogFlavor::DraftGood => "cn=changelog".to_owned(),
-                    ChangelogFlavor::OpenldapAccesslog => format!("accesslog {}", s.accesslog_base_dn),
+                    ChangelogFlavor::OpenldapAccesslog => {
+                        format!("accesslog {}", s.accesslog_base_dn)
+                    }
                 },
             ]
         }),
@@ -26,10 +32,16 @@ pub fn facts(config: &Config, kind: ObjectKind, name: &str) -> Vec<String> {
         }),
         ObjectKind::AttributeMapping => config.get::<c::AttributeMapping>(name).map(|m| {
             let from = match &m.syntax {
-                MappingSyntax::ComposedComplex { sub_attribute_mappings } => format!("[{}]", sub_attribute_mappings.join(", ")),
+                MappingSyntax::ComposedComplex {
+                    sub_attribute_mappings,
+                } => format!("[{}]", sub_attribute_mappings.join(", ")),
                 other => other.ldap_attribute().unwrap_or_default().to_owned(),
             };
-            vec![format!("{}: {from} → {}", m.syntax.type_name(), m.scim_attribute_name)]
+            vec![format!(
+                "{}: {from} → {}",
+                m.syntax.type_name(),
+                m.scim_attribute_name
+            )]
         }),
         ObjectKind::EndpointMapping => config.get::<c::EndpointMapping>(name).map(|e| {
             vec![
@@ -49,11 +61,15 @@ pub fn facts(config: &Config, kind: ObjectKind, name: &str) -> Vec<String> {
             vec![
                 format!("{} → {}", p.source, p.destination),
                 format!("{} workers", p.worker_count),
-                p.max_ops_per_second.map_or("no rate limit".into(), |r| format!("≤ {r} ops/s")),
+                p.max_ops_per_second
+                    .map_or("no rate limit".into(), |r| format!("≤ {r} ops/s")),
             ]
         }),
         ObjectKind::SyncClass => config.get::<c::SyncClass>(name).map(|k| {
-            let mut f = vec![format!("pipe {}", k.pipe), format!("order {}", k.evaluation_order)];
+            let mut f = vec![
+                format!("pipe {}", k.pipe),
+                format!("order {}", k.evaluation_order),
+            ];
             if let Some(filter) = &k.include_filter {
                 f.push(filter.clone());
             }

@@ -19,7 +19,8 @@ pub fn EditPage() -> impl IntoView {
                 let back = format!("/step/{}", s.number);
                 let navigate = use_navigate();
                 let target = back.clone();
-                let on_saved = Callback::new(move |_: String| navigate(&target, Default::default()));
+                let on_saved =
+                    Callback::new(move |_: String| navigate(&target, Default::default()));
                 let hydrated = RwSignal::new(false);
                 Effect::new(move || hydrated.set(true));
                 view! {
@@ -43,12 +44,15 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b))) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            )
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -61,7 +65,10 @@ mod tests {
     #[test]
     fn decodes_what_encode_segment_writes() {
         for name in ["Corporate LDAP", "a/b%c", "Zoë", "%", "x%2"] {
-            assert_eq!(super::percent_decode(&crate::model::encode_segment(name)), name);
+            assert_eq!(
+                super::percent_decode(&crate::model::encode_segment(name)),
+                name
+            );
         }
         assert_eq!(super::percent_decode("bad%zzend%"), "bad%zzend%");
     }

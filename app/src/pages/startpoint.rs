@@ -17,13 +17,16 @@ struct LastOutcome {
 pub fn StartpointPanel() -> impl IntoView {
     let version = expect_context::<ConfigVersion>();
     let pipes = Resource::new(move || version.0.get(), |_| pipe_startpoints());
-    let last = LastOutcome { action: ServerAction::<SetStartpoint>::new(), pipe: RwSignal::new(None) };
+    let last = LastOutcome {
+        action: ServerAction::<SetStartpoint>::new(),
+        pipe: RwSignal::new(None),
+    };
     provide_context(last);
     Effect::new(move || {
-        if let Some(Ok(outcome)) = last.action.value().get() {
-            if outcome.ok {
-                version.bump();
-            }
+        if let Some(Ok(outcome)) = last.action.value().get()
+            && outcome.ok
+        {
+            version.bump();
         }
     });
     view! {

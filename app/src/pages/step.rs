@@ -11,7 +11,10 @@ use leptos_router::hooks::use_params_map;
 pub fn StepPage() -> impl IntoView {
     let params = use_params_map();
     move || {
-        let number = params.read().get("number").and_then(|n| n.parse::<u8>().ok());
+        let number = params
+            .read()
+            .get("number")
+            .and_then(|n| n.parse::<u8>().ok());
         match number.and_then(step) {
             Some(s) => view! { <StepBody step=s/> }.into_any(),
             None => view! { <super::not_found::NotFound/> }.into_any(),
@@ -91,5 +94,7 @@ fn kind_plural(kind: &str) -> &'static str {
 
 fn capitalise(text: &str) -> String {
     let mut c = text.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

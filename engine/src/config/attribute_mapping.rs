@@ -57,7 +57,12 @@ pub enum FailedMappingBehavior {
 
 /// The seven mapping syntaxes and their own properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "kebab-case", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum MappingSyntax {
     String {
         ldap_attribute: String,
@@ -133,7 +138,10 @@ impl MappingSyntax {
     pub fn is_simple(&self) -> bool {
         matches!(
             self,
-            MappingSyntax::String { .. } | MappingSyntax::Number { .. } | MappingSyntax::Boolean { .. } | MappingSyntax::DateTime { .. }
+            MappingSyntax::String { .. }
+                | MappingSyntax::Number { .. }
+                | MappingSyntax::Boolean { .. }
+                | MappingSyntax::DateTime { .. }
         )
     }
 
@@ -153,7 +161,9 @@ impl MappingSyntax {
 fn is_scim_attribute_name(name: &str) -> bool {
     name == "$ref"
         || (name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
 }
 
 fn is_urn(name: &str) -> bool {
@@ -163,10 +173,18 @@ fn is_urn(name: &str) -> bool {
 impl ConfigItem for AttributeMapping {
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         match &self.syntax {
-            MappingSyntax::ComposedComplex { sub_attribute_mappings } => sub_attribute_mappings
+            MappingSyntax::ComposedComplex {
+                sub_attribute_mappings,
+            } => sub_attribute_mappings
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (format!("syntax.sub-attribute-mappings[{i}]"), ObjectKind::AttributeMapping, n.clone()))
+                .map(|(i, n)| {
+                    (
+                        format!("syntax.sub-attribute-mappings[{i}]"),
+                        ObjectKind::AttributeMapping,
+                        n.clone(),
+                    )
+                })
                 .collect(),
             _ => Vec::new(),
         }
@@ -198,18 +216,35 @@ impl ConfigItem for AttributeMapping {
                 "needs at least one of fetch, create-during-realtime-sync, create-during-resync, update-during-realtime-sync, update-during-resync",
             );
         }
-        let usages: Vec<String> = self.attribute_usage.iter().map(|u| format!("{u:?}")).collect();
+        let usages: Vec<String> = self
+            .attribute_usage
+            .iter()
+            .map(|u| format!("{u:?}"))
+            .collect();
         issues.unique("attribute-usage", &usages, false);
         if let Some(attr) = self.syntax.ldap_attribute() {
             issues.ldap_attribute("syntax.ldap-attribute", attr);
         }
         match &self.syntax {
-            MappingSyntax::String { default_value: Some(v), .. } if v.is_empty() => {
+            MappingSyntax::String {
+                default_value: Some(v),
+                ..
+            } if v.is_empty() => {
                 issues.error("syntax.default-value", "", "must not be empty when given");
             }
-            MappingSyntax::ComposedComplex { sub_attribute_mappings } => {
-                issues.non_empty_list("syntax.sub-attribute-mappings", sub_attribute_mappings, "sub-attribute mapping");
-                issues.unique("syntax.sub-attribute-mappings", sub_attribute_mappings, false);
+            MappingSyntax::ComposedComplex {
+                sub_attribute_mappings,
+            } => {
+                issues.non_empty_list(
+                    "syntax.sub-attribute-mappings",
+                    sub_attribute_mappings,
+                    "sub-attribute mapping",
+                );
+                issues.unique(
+                    "syntax.sub-attribute-mappings",
+                    sub_attribute_mappings,
+                    false,
+                );
             }
             _ => {}
         }

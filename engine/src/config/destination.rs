@@ -40,19 +40,28 @@ pub enum QueryMethod {
 
 impl ConfigItem for ScimDestination {
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
-        let mut refs = vec![("server".to_owned(), ObjectKind::ScimServer, self.server.clone())];
-        refs.extend(
-            self.endpoint_mappings
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (format!("endpoint-mappings[{i}]"), ObjectKind::EndpointMapping, n.clone())),
-        );
+        let mut refs = vec![(
+            "server".to_owned(),
+            ObjectKind::ScimServer,
+            self.server.clone(),
+        )];
+        refs.extend(self.endpoint_mappings.iter().enumerate().map(|(i, n)| {
+            (
+                format!("endpoint-mappings[{i}]"),
+                ObjectKind::EndpointMapping,
+                n.clone(),
+            )
+        }));
         refs.retain(|(_, _, n)| !n.is_empty());
         refs
     }
     fn validate_own(&self, issues: &mut Issues<'_>) {
         issues.required("server", &self.server);
-        issues.non_empty_list("endpoint-mappings", &self.endpoint_mappings, "endpoint mapping");
+        issues.non_empty_list(
+            "endpoint-mappings",
+            &self.endpoint_mappings,
+            "endpoint mapping",
+        );
         issues.unique("endpoint-mappings", &self.endpoint_mappings, false);
     }
 }

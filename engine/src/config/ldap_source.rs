@@ -85,16 +85,21 @@ impl std::str::FromStr for HostPort {
         let (host, port) = text
             .rsplit_once(':')
             .ok_or_else(|| format!("\"{text}\" is not host:port (e.g. ldap.example.com:389)"))?;
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("\"{port}\" in \"{text}\" is not a port number (1-65535)"))?;
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let port: u16 =
+            port.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                format!("\"{port}\" in \"{text}\" is not a port number (1-65535)")
+            })?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
             return Err(format!("\"{text}\" does not start with a valid host name"));
         }
-        Ok(HostPort { host: host.to_owned(), port })
+        Ok(HostPort {
+            host: host.to_owned(),
+            port,
+        })
     }
 }
 
@@ -116,7 +121,9 @@ impl Serialize for HostPort {
 
 impl<'de> Deserialize<'de> for HostPort {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HostPort, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -140,16 +147,24 @@ impl ConfigItem for LdapSource {
                 .filter_map(|(i, b)| issues.dn(&format!("base-dns[{i}]"), b).map(|d| (i, d)))
                 .collect();
             for (i, a) in &parsed {
-                if let Some((j, _)) = parsed.iter().find(|(j, b)| j != i && a.is_within(b) && (j < i || !b.is_within(a))) {
+                if let Some((j, _)) = parsed
+                    .iter()
+                    .find(|(j, b)| j != i && a.is_within(b) && (j < i || !b.is_within(a)))
+                {
                     issues.error(
                         format!("base-dns[{i}]"),
                         &self.base_dns[*i],
-                        format!("overlaps base DN \"{}\"; base DNs must not overlap", self.base_dns[*j]),
+                        format!(
+                            "overlaps base DN \"{}\"; base DNs must not overlap",
+                            self.base_dns[*j]
+                        ),
                     );
                 }
             }
         }
-        if self.changelog == ChangelogFlavor::OpenldapAccesslog && issues.required("accesslog-base-dn", &self.accesslog_base_dn) {
+        if self.changelog == ChangelogFlavor::OpenldapAccesslog
+            && issues.required("accesslog-base-dn", &self.accesslog_base_dn)
+        {
             issues.dn("accesslog-base-dn", &self.accesslog_base_dn);
         }
         if self.ca_file.is_some() && self.connection_security == ConnectionSecurity::None {
@@ -162,6 +177,11 @@ impl ConfigItem for LdapSource {
         issues.optional_path("ca-file", &self.ca_file);
         issues.range("batch-size", self.batch_size.into(), 1, 10_000);
         issues.range("connect-timeout-ms", self.connect_timeout_ms, 100, 600_000);
-        issues.range("response-timeout-ms", self.response_timeout_ms, 100, 3_600_000);
+        issues.range(
+            "response-timeout-ms",
+            self.response_timeout_ms,
+            100,
+            3_600_000,
+        );
     }
 }

@@ -22,7 +22,9 @@ mod sync_class;
 mod sync_pipe;
 pub mod validate;
 
-pub use attribute_mapping::{AttributeMapping, AttributeUsage, FailedMappingBehavior, MappingSyntax};
+pub use attribute_mapping::{
+    AttributeMapping, AttributeUsage, FailedMappingBehavior, MappingSyntax,
+};
 pub use destination::{QueryMethod, ScimDestination, UpdateMethod};
 pub use endpoint_mapping::EndpointMapping;
 pub use global::GlobalSettings;
@@ -135,13 +137,34 @@ macro_rules! with_kind {
     ($kind:expr, $T:ident => $body:expr) => {{
         use $crate::config::ObjectKind as K;
         match $kind {
-            K::LdapSource => { type $T = $crate::config::LdapSource; $body }
-            K::ScimServer => { type $T = $crate::config::ScimServer; $body }
-            K::AttributeMapping => { type $T = $crate::config::AttributeMapping; $body }
-            K::EndpointMapping => { type $T = $crate::config::EndpointMapping; $body }
-            K::ScimDestination => { type $T = $crate::config::ScimDestination; $body }
-            K::SyncPipe => { type $T = $crate::config::SyncPipe; $body }
-            K::SyncClass => { type $T = $crate::config::SyncClass; $body }
+            K::LdapSource => {
+                type $T = $crate::config::LdapSource;
+                $body
+            }
+            K::ScimServer => {
+                type $T = $crate::config::ScimServer;
+                $body
+            }
+            K::AttributeMapping => {
+                type $T = $crate::config::AttributeMapping;
+                $body
+            }
+            K::EndpointMapping => {
+                type $T = $crate::config::EndpointMapping;
+                $body
+            }
+            K::ScimDestination => {
+                type $T = $crate::config::ScimDestination;
+                $body
+            }
+            K::SyncPipe => {
+                type $T = $crate::config::SyncPipe;
+                $body
+            }
+            K::SyncClass => {
+                type $T = $crate::config::SyncClass;
+                $body
+            }
         }
     }};
 }
@@ -193,7 +216,11 @@ impl Config {
     }
 
     /// Parses `json` as an object of `kind` and upserts it; returns its name.
-    pub fn upsert_json(&mut self, kind: ObjectKind, json: serde_json::Value) -> Result<String, ShapeError> {
+    pub fn upsert_json(
+        &mut self,
+        kind: ObjectKind,
+        json: serde_json::Value,
+    ) -> Result<String, ShapeError> {
         with_kind!(kind, T => {
             let object: T = from_json(json)?;
             let name = object.name().to_owned();
@@ -208,7 +235,10 @@ impl Config {
             for object in T::collection(config) {
                 for (field, kind, name) in object.refers_to() {
                     out.push(Reference {
-                        from: ObjectRef { kind: T::KIND, name: object.name().to_owned() },
+                        from: ObjectRef {
+                            kind: T::KIND,
+                            name: object.name().to_owned(),
+                        },
                         field,
                         to: ObjectRef { kind, name },
                     });
@@ -224,7 +254,10 @@ impl Config {
 
     /// References that point at the given object (what blocks deleting it).
     pub fn referrers(&self, kind: ObjectKind, name: &str) -> Vec<Reference> {
-        self.references().into_iter().filter(|r| r.to.kind == kind && r.to.name == name).collect()
+        self.references()
+            .into_iter()
+            .filter(|r| r.to.kind == kind && r.to.name == name)
+            .collect()
     }
 
     /// Checks every rule and returns every violation.
@@ -234,7 +267,10 @@ impl Config {
 
     /// Every secret in the document with a path naming it (for messages).
     pub fn secrets_mut(&mut self) -> Vec<(String, &mut Secret)> {
-        fn collect<'a, T: ConfigItem + 'a>(list: &'a mut [T], out: &mut Vec<(String, &'a mut Secret)>) {
+        fn collect<'a, T: ConfigItem + 'a>(
+            list: &'a mut [T],
+            out: &mut Vec<(String, &'a mut Secret)>,
+        ) {
             for object in list {
                 let name = object.name().to_owned();
                 for (field, secret) in object.secrets_mut() {
@@ -244,7 +280,10 @@ impl Config {
         }
         let mut out = Vec::new();
         if let Some(key) = self.global.changelog_password_decryption_key.as_mut() {
-            out.push(("global settings: changelog-password-decryption-key".to_owned(), key));
+            out.push((
+                "global settings: changelog-password-decryption-key".to_owned(),
+                key,
+            ));
         }
         collect(&mut self.ldap_sources, &mut out);
         collect(&mut self.scim_servers, &mut out);
@@ -260,7 +299,11 @@ impl Config {
                 errors.push((path, e));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -269,7 +312,10 @@ pub fn from_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, Shap
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        ShapeError { path: if path == "." { String::new() } else { path }, message }
+        ShapeError {
+            path: if path == "." { String::new() } else { path },
+            message,
+        }
     })
 }
 

@@ -34,12 +34,22 @@ fn default_response_timeout_ms() -> u64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "kebab-case", deny_unknown_fields)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum ScimAuth {
     #[default]
     None,
-    Basic { username: String, password: Secret },
-    BearerToken { token: Secret },
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    BearerToken {
+        token: Secret,
+    },
     /// OAuth 2.0 client-credentials grant (RFC 6749 §4.4); the token is cached until it expires.
     Oauth2ClientCredentials {
         token_url: String,
@@ -56,13 +66,26 @@ impl ConfigItem for ScimServer {
             ScimAuth::None => vec![],
             ScimAuth::Basic { password, .. } => vec![("auth.password", password)],
             ScimAuth::BearerToken { token } => vec![("auth.token", token)],
-            ScimAuth::Oauth2ClientCredentials { client_secret, .. } => vec![("auth.client-secret", client_secret)],
+            ScimAuth::Oauth2ClientCredentials { client_secret, .. } => {
+                vec![("auth.client-secret", client_secret)]
+            }
         }
     }
     fn validate_own(&self, issues: &mut Issues<'_>) {
         if let Some(url) = issues.http_url("base-url", &self.base_url) {
-            let last = url.path_segments().and_then(|mut s| s.next_back().map(str::to_owned)).unwrap_or_default();
-            if ["users", "groups", "serviceproviderconfig", "schemas", "resourcetypes"].contains(&last.to_lowercase().as_str()) {
+            let last = url
+                .path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_owned))
+                .unwrap_or_default();
+            if [
+                "users",
+                "groups",
+                "serviceproviderconfig",
+                "schemas",
+                "resourcetypes",
+            ]
+            .contains(&last.to_lowercase().as_str())
+            {
                 issues.error(
                     "base-url",
                     &self.base_url,
@@ -70,19 +93,32 @@ impl ConfigItem for ScimServer {
                 );
             }
             if self.ca_file.is_some() && url.scheme() != "https" {
-                issues.error("ca-file", self.ca_file.as_deref().unwrap_or_default(), "only applies to https:// URLs");
+                issues.error(
+                    "ca-file",
+                    self.ca_file.as_deref().unwrap_or_default(),
+                    "only applies to https:// URLs",
+                );
             }
         }
         match &self.auth {
             ScimAuth::None => {}
             ScimAuth::Basic { username, password } => {
                 if issues.required("auth.username", username) && username.contains(':') {
-                    issues.error("auth.username", username, "must not contain ':' (HTTP Basic separates user and password with it)");
+                    issues.error(
+                        "auth.username",
+                        username,
+                        "must not contain ':' (HTTP Basic separates user and password with it)",
+                    );
                 }
                 issues.secret("auth.password", password);
             }
             ScimAuth::BearerToken { token } => issues.secret("auth.token", token),
-            ScimAuth::Oauth2ClientCredentials { token_url, client_id, client_secret, scope } => {
+            ScimAuth::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => {
                 issues.http_url("auth.token-url", token_url);
                 issues.required("auth.client-id", client_id);
                 issues.secret("auth.client-secret", client_secret);
@@ -93,6 +129,11 @@ impl ConfigItem for ScimServer {
         }
         issues.optional_path("ca-file", &self.ca_file);
         issues.range("connect-timeout-ms", self.connect_timeout_ms, 100, 600_000);
-        issues.range("response-timeout-ms", self.response_timeout_ms, 100, 3_600_000);
+        issues.range(
+            "response-timeout-ms",
+            self.response_timeout_ms,
+            100,
+            3_600_000,
+        );
     }
 }

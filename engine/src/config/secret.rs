@@ -78,7 +78,9 @@ impl<'de> Deserialize<'de> for Secret {
             Sealed(SealedForm),
         }
         match Form::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom("expected a string, or {\"sealed\": \"...\"} as written by config export")
+            serde::de::Error::custom(
+                "expected a string, or {\"sealed\": \"...\"} as written by config export",
+            )
         })? {
             Form::Plain(p) => Ok(Secret::Plain(p)),
             Form::Sealed(s) => Ok(Secret::Sealed(s.sealed)),

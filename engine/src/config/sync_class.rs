@@ -39,7 +39,10 @@ fn default_evaluation_order() -> u32 {
 impl SyncClass {
     /// The parsed include filter (validation guarantees it parses).
     pub fn filter(&self) -> Result<Option<Filter>, FilterError> {
-        self.include_filter.as_deref().map(Filter::parse).transpose()
+        self.include_filter
+            .as_deref()
+            .map(Filter::parse)
+            .transpose()
     }
 
     pub fn synchronizes_anything(&self) -> bool {
@@ -54,7 +57,11 @@ impl ConfigItem for SyncClass {
             refs.push(("pipe".to_owned(), ObjectKind::SyncPipe, self.pipe.clone()));
         }
         if let Some(e) = self.endpoint_mapping.as_ref().filter(|e| !e.is_empty()) {
-            refs.push(("endpoint-mapping".to_owned(), ObjectKind::EndpointMapping, e.clone()));
+            refs.push((
+                "endpoint-mapping".to_owned(),
+                ObjectKind::EndpointMapping,
+                e.clone(),
+            ));
         }
         refs
     }
@@ -63,12 +70,17 @@ impl ConfigItem for SyncClass {
         for (i, dn) in self.include_base_dns.iter().enumerate() {
             issues.dn(&format!("include-base-dns[{i}]"), dn);
         }
-        if let Some(text) = &self.include_filter {
-            if let Err(e) = Filter::parse(text) {
-                issues.error("include-filter", text, format!("is not a valid LDAP filter: {e}"));
-            }
+        if let Some(text) = &self.include_filter
+            && let Err(e) = Filter::parse(text)
+        {
+            issues.error(
+                "include-filter",
+                text,
+                format!("is not a valid LDAP filter: {e}"),
+            );
         }
-        if self.synchronizes_anything() && self.endpoint_mapping.as_deref().unwrap_or("").is_empty() {
+        if self.synchronizes_anything() && self.endpoint_mapping.as_deref().unwrap_or("").is_empty()
+        {
             issues.error(
                 "endpoint-mapping",
                 "",

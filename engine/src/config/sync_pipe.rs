@@ -35,8 +35,16 @@ fn default_retry_attempts() -> u32 {
 impl ConfigItem for SyncPipe {
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
         let mut refs = vec![
-            ("source".to_owned(), ObjectKind::LdapSource, self.source.clone()),
-            ("destination".to_owned(), ObjectKind::ScimDestination, self.destination.clone()),
+            (
+                "source".to_owned(),
+                ObjectKind::LdapSource,
+                self.source.clone(),
+            ),
+            (
+                "destination".to_owned(),
+                ObjectKind::ScimDestination,
+                self.destination.clone(),
+            ),
         ];
         refs.retain(|(_, _, n)| !n.is_empty());
         refs

@@ -35,7 +35,10 @@ impl ValidationError {
         if self.value.is_empty() {
             format!("{subject}: {}: {}", self.field, self.message)
         } else {
-            format!("{subject}: {} = \"{}\": {}", self.field, self.value, self.message)
+            format!(
+                "{subject}: {} = \"{}\": {}",
+                self.field, self.value, self.message
+            )
         }
     }
 
@@ -53,11 +56,24 @@ pub struct Issues<'a> {
 }
 
 impl<'a> Issues<'a> {
-    pub fn new(kind: Option<ObjectKind>, object: &'a str, errors: &'a mut Vec<ValidationError>) -> Self {
-        Issues { kind, object, errors }
+    pub fn new(
+        kind: Option<ObjectKind>,
+        object: &'a str,
+        errors: &'a mut Vec<ValidationError>,
+    ) -> Self {
+        Issues {
+            kind,
+            object,
+            errors,
+        }
     }
 
-    pub fn error(&mut self, field: impl Into<String>, value: impl Display, message: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        field: impl Into<String>,
+        value: impl Display,
+        message: impl Into<String>,
+    ) {
         self.errors.push(ValidationError {
             kind: self.kind,
             object: self.object.to_owned(),
@@ -91,7 +107,11 @@ impl<'a> Issues<'a> {
     pub fn unique(&mut self, field: &str, list: &[String], case_insensitive: bool) {
         let mut seen = HashSet::new();
         for (i, v) in list.iter().enumerate() {
-            let key = if case_insensitive { v.to_lowercase() } else { v.clone() };
+            let key = if case_insensitive {
+                v.to_lowercase()
+            } else {
+                v.clone()
+            };
             if !seen.insert(key) {
                 self.error(format!("{field}[{i}]"), v, "is listed more than once");
             }
@@ -107,7 +127,11 @@ impl<'a> Issues<'a> {
     pub fn dn(&mut self, field: &str, value: &str) -> Option<Dn> {
         match Dn::parse(value) {
             Ok(dn) if dn.is_root() => {
-                self.error(field, value, "must not be empty (the root DSE is not a valid base)");
+                self.error(
+                    field,
+                    value,
+                    "must not be empty (the root DSE is not a valid base)",
+                );
                 None
             }
             Ok(dn) => Some(dn),
@@ -149,7 +173,11 @@ impl<'a> Issues<'a> {
                 Some(u)
             }
             Ok(_) => {
-                self.error(field, value, "must be an http:// or https:// URL with a host");
+                self.error(
+                    field,
+                    value,
+                    "must be an http:// or https:// URL with a host",
+                );
                 None
             }
             Err(e) => {
@@ -160,10 +188,10 @@ impl<'a> Issues<'a> {
     }
 
     pub fn optional_path(&mut self, field: &str, value: &Option<String>) {
-        if let Some(v) = value {
-            if v.trim().is_empty() {
-                self.error(field, "", "must not be blank when given");
-            }
+        if let Some(v) = value
+            && v.trim().is_empty()
+        {
+            self.error(field, "", "must not be blank when given");
         }
     }
 }
@@ -173,11 +201,14 @@ pub fn is_ldap_attribute_description(value: &str) -> bool {
     let mut parts = value.split(';');
     let base = parts.next().unwrap_or("");
     let base_ok = if base.starts_with(|c: char| c.is_ascii_digit()) {
-        base.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        base.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
     } else {
-        base.starts_with(|c: char| c.is_ascii_alphabetic()) && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        base.starts_with(|c: char| c.is_ascii_alphabetic())
+            && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
-    base_ok && parts.all(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    base_ok
+        && parts.all(|o| !o.is_empty() && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 fn check_name(issues: &mut Issues<'_>, name: &str) {
@@ -188,13 +219,19 @@ fn check_name(issues: &mut Issues<'_>, name: &str) {
     } else if name.chars().count() > 128 {
         issues.error("name", name, "must be at most 128 characters");
     } else if name.chars().any(char::is_control) {
-        issues.error("name", name.escape_debug(), "must not contain control characters");
+        issues.error(
+            "name",
+            name.escape_debug(),
+            "must not contain control characters",
+        );
     }
 }
 
 pub(super) fn validate(config: &Config) -> Result<(), Vec<ValidationError>> {
     let mut errors = Vec::new();
-    config.global.validate(&mut Issues::new(None, "", &mut errors));
+    config
+        .global
+        .validate(&mut Issues::new(None, "", &mut errors));
     for kind in ObjectKind::ALL {
         with_kind!(kind, T => validate_kind::<T>(config, &mut errors));
     }
@@ -203,7 +240,11 @@ pub(super) fn validate(config: &Config) -> Result<(), Vec<ValidationError>> {
     check_endpoint_mappings(config, &mut errors);
     check_destinations(config, &mut errors);
     check_sync_classes(config, &mut errors);
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 fn validate_kind<T: ConfigItem>(config: &Config, errors: &mut Vec<ValidationError>) {
@@ -212,7 +253,11 @@ fn validate_kind<T: ConfigItem>(config: &Config, errors: &mut Vec<ValidationErro
         let mut issues = Issues::new(Some(T::KIND), object.name(), errors);
         check_name(&mut issues, object.name());
         if !seen.insert(object.name()) {
-            issues.error("name", object.name(), format!("another {} has this name", T::KIND.label()));
+            issues.error(
+                "name",
+                object.name(),
+                format!("another {} has this name", T::KIND.label()),
+            );
         }
         object.validate_own(&mut issues);
     }
@@ -234,10 +279,18 @@ fn check_references(config: &Config, errors: &mut Vec<ValidationError>) {
 /// sub-attributes (RFC 7643 §2.3.8) unless it is an extension schema (its name is a URN);
 /// an extension schema cannot be nested; sub-attribute names are unique.
 fn check_composed_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
-    let by_name: HashMap<&str, &super::AttributeMapping> =
-        config.attribute_mappings.iter().map(|m| (m.name.as_str(), m)).collect();
+    let by_name: HashMap<&str, &super::AttributeMapping> = config
+        .attribute_mappings
+        .iter()
+        .map(|m| (m.name.as_str(), m))
+        .collect();
     for mapping in &config.attribute_mappings {
-        let MappingSyntax::ComposedComplex { sub_attribute_mappings } = &mapping.syntax else { continue };
+        let MappingSyntax::ComposedComplex {
+            sub_attribute_mappings,
+        } = &mapping.syntax
+        else {
+            continue;
+        };
         let mut issues = Issues::new(Some(ObjectKind::AttributeMapping), &mapping.name, errors);
         let is_extension = mapping.scim_attribute_name.starts_with("urn:");
         let mut scim_names = HashSet::new();
@@ -247,11 +300,19 @@ fn check_composed_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
                 issues.error(field, sub_name, "a mapping cannot be its own sub-attribute");
                 continue;
             }
-            let Some(sub) = by_name.get(sub_name.as_str()) else { continue };
+            let Some(sub) = by_name.get(sub_name.as_str()) else {
+                continue;
+            };
             if sub.scim_attribute_name.starts_with("urn:") {
-                issues.error(field.clone(), sub_name, "an extension schema mapping cannot be a sub-attribute");
-            } else if matches!(sub.syntax, MappingSyntax::ComposedComplex { .. } | MappingSyntax::JsonFormattedComplex { .. })
-                && !is_extension
+                issues.error(
+                    field.clone(),
+                    sub_name,
+                    "an extension schema mapping cannot be a sub-attribute",
+                );
+            } else if matches!(
+                sub.syntax,
+                MappingSyntax::ComposedComplex { .. } | MappingSyntax::JsonFormattedComplex { .. }
+            ) && !is_extension
             {
                 issues.error(
                     field.clone(),
@@ -259,7 +320,14 @@ fn check_composed_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
                     "a complex attribute cannot contain another complex attribute (only an extension schema, named by its URN, can)",
                 );
             } else if !scim_names.insert(sub.scim_attribute_name.to_lowercase()) {
-                issues.error(field.clone(), sub_name, format!("another sub-attribute is already named \"{}\"", sub.scim_attribute_name));
+                issues.error(
+                    field.clone(),
+                    sub_name,
+                    format!(
+                        "another sub-attribute is already named \"{}\"",
+                        sub.scim_attribute_name
+                    ),
+                );
             }
             if reaches(&by_name, sub_name, &mapping.name, &mut HashSet::new()) {
                 issues.error(field, sub_name, "this creates a cycle of composed mappings");
@@ -277,10 +345,15 @@ fn reaches<'a>(
     if !visited.insert(from) {
         return false;
     }
-    let Some(MappingSyntax::ComposedComplex { sub_attribute_mappings }) = by_name.get(from).map(|m| &m.syntax) else {
+    let Some(MappingSyntax::ComposedComplex {
+        sub_attribute_mappings,
+    }) = by_name.get(from).map(|m| &m.syntax)
+    else {
         return false;
     };
-    sub_attribute_mappings.iter().any(|s| s == target || reaches(by_name, s, target, visited))
+    sub_attribute_mappings
+        .iter()
+        .any(|s| s == target || reaches(by_name, s, target, visited))
 }
 
 /// Endpoint mappings: SCIM names unique among the endpoint's mappings, extension URNs
@@ -290,36 +363,61 @@ fn check_endpoint_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
         let mut issues = Issues::new(Some(ObjectKind::EndpointMapping), &endpoint.name, errors);
         let mut scim_names: HashMap<String, &str> = HashMap::new();
         for (i, name) in endpoint.attribute_mappings.iter().enumerate() {
-            let Some(m) = config.get::<super::AttributeMapping>(name) else { continue };
+            let Some(m) = config.get::<super::AttributeMapping>(name) else {
+                continue;
+            };
             let field = format!("attribute-mappings[{i}]");
             if let Some(other) = scim_names.insert(m.scim_attribute_name.to_lowercase(), name) {
                 issues.error(
                     field.clone(),
                     name,
-                    format!("maps to SCIM attribute \"{}\" like \"{other}\" does", m.scim_attribute_name),
+                    format!(
+                        "maps to SCIM attribute \"{}\" like \"{other}\" does",
+                        m.scim_attribute_name
+                    ),
                 );
             }
             if m.scim_attribute_name.starts_with("urn:")
-                && !endpoint.schema_urns.iter().any(|u| u.eq_ignore_ascii_case(&m.scim_attribute_name))
+                && !endpoint
+                    .schema_urns
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(&m.scim_attribute_name))
             {
                 issues.error(
                     field,
                     name,
-                    format!("uses extension schema {} which is not listed in schema-urns", m.scim_attribute_name),
+                    format!(
+                        "uses extension schema {} which is not listed in schema-urns",
+                        m.scim_attribute_name
+                    ),
                 );
             }
         }
         for (i, name) in endpoint.search_attribute_mappings.iter().enumerate() {
             let field = format!("search-attribute-mappings[{i}]");
             if !endpoint.attribute_mappings.contains(name) {
-                issues.error(field, name, "must also be one of this endpoint's attribute-mappings");
+                issues.error(
+                    field,
+                    name,
+                    "must also be one of this endpoint's attribute-mappings",
+                );
                 continue;
             }
-            let Some(m) = config.get::<super::AttributeMapping>(name) else { continue };
+            let Some(m) = config.get::<super::AttributeMapping>(name) else {
+                continue;
+            };
             if !m.syntax.is_simple() {
-                issues.error(field, name, "a search mapping must be a String, Number, Boolean or DateTime mapping");
+                issues.error(
+                    field,
+                    name,
+                    "a search mapping must be a String, Number, Boolean or DateTime mapping",
+                );
             } else if !m.syntax.single_valued() {
-                issues.error(field, name, "a search mapping must be single-valued to build an equality filter");
+                issues.error(
+                    field,
+                    name,
+                    "a search mapping must be single-valued to build an equality filter",
+                );
             }
         }
     }
@@ -330,12 +428,17 @@ fn check_destinations(config: &Config, errors: &mut Vec<ValidationError>) {
         let mut issues = Issues::new(Some(ObjectKind::ScimDestination), &destination.name, errors);
         let mut paths: HashMap<String, &str> = HashMap::new();
         for (i, name) in destination.endpoint_mappings.iter().enumerate() {
-            let Some(e) = config.get::<super::EndpointMapping>(name) else { continue };
+            let Some(e) = config.get::<super::EndpointMapping>(name) else {
+                continue;
+            };
             if let Some(other) = paths.insert(e.endpoint_path.to_lowercase(), name) {
                 issues.error(
                     format!("endpoint-mappings[{i}]"),
                     name,
-                    format!("uses endpoint path \"{}\" like \"{other}\" does", e.endpoint_path),
+                    format!(
+                        "uses endpoint path \"{}\" like \"{other}\" does",
+                        e.endpoint_path
+                    ),
                 );
             }
         }
@@ -348,38 +451,53 @@ fn check_sync_classes(config: &Config, errors: &mut Vec<ValidationError>) {
     let mut orders: HashMap<(&str, u32), &str> = HashMap::new();
     for class in &config.sync_classes {
         let mut issues = Issues::new(Some(ObjectKind::SyncClass), &class.name, errors);
-        if let Some(other) = orders.insert((class.pipe.as_str(), class.evaluation_order), &class.name) {
+        if let Some(other) =
+            orders.insert((class.pipe.as_str(), class.evaluation_order), &class.name)
+        {
             issues.error(
                 "evaluation-order",
                 class.evaluation_order,
                 format!("sync class \"{other}\" of the same pipe has this evaluation order"),
             );
         }
-        let Some(pipe) = config.get::<super::SyncPipe>(&class.pipe) else { continue };
+        let Some(pipe) = config.get::<super::SyncPipe>(&class.pipe) else {
+            continue;
+        };
         if let Some(source) = config.get::<super::LdapSource>(&pipe.source) {
-            let bases: Vec<Dn> = source.base_dns.iter().filter_map(|b| Dn::parse(b).ok()).collect();
+            let bases: Vec<Dn> = source
+                .base_dns
+                .iter()
+                .filter_map(|b| Dn::parse(b).ok())
+                .collect();
             for (i, dn_text) in class.include_base_dns.iter().enumerate() {
-                if let Ok(dn) = Dn::parse(dn_text) {
-                    if !bases.iter().any(|b| dn.is_within(b)) {
-                        issues.error(
-                            format!("include-base-dns[{i}]"),
-                            dn_text,
-                            format!("is not under any base DN of LDAP sync source \"{}\"", source.name),
-                        );
-                    }
+                if let Ok(dn) = Dn::parse(dn_text)
+                    && !bases.iter().any(|b| dn.is_within(b))
+                {
+                    issues.error(
+                        format!("include-base-dns[{i}]"),
+                        dn_text,
+                        format!(
+                            "is not under any base DN of LDAP sync source \"{}\"",
+                            source.name
+                        ),
+                    );
                 }
             }
         }
-        if let (Some(endpoint), Some(destination)) =
-            (&class.endpoint_mapping, config.get::<super::ScimDestination>(&pipe.destination))
+        if let (Some(endpoint), Some(destination)) = (
+            &class.endpoint_mapping,
+            config.get::<super::ScimDestination>(&pipe.destination),
+        ) && config.contains(ObjectKind::EndpointMapping, endpoint)
+            && !destination.endpoint_mappings.contains(endpoint)
         {
-            if config.contains(ObjectKind::EndpointMapping, endpoint) && !destination.endpoint_mappings.contains(endpoint) {
-                issues.error(
-                    "endpoint-mapping",
-                    endpoint,
-                    format!("is not one of the endpoint mappings of SCIM 2.0 sync destination \"{}\"", destination.name),
-                );
-            }
+            issues.error(
+                "endpoint-mapping",
+                endpoint,
+                format!(
+                    "is not one of the endpoint mappings of SCIM 2.0 sync destination \"{}\"",
+                    destination.name
+                ),
+            );
         }
     }
 }

@@ -10,12 +10,24 @@ fn errors_after(change: impl FnOnce(&mut Config)) -> Vec<ValidationError> {
 
 /// Asserts exactly one error on (kind, object, field) whose message contains `message`.
 #[track_caller]
-fn expect_error(errors: &[ValidationError], kind: Option<ObjectKind>, object: &str, field: &str, message: &str) {
+fn expect_error(
+    errors: &[ValidationError],
+    kind: Option<ObjectKind>,
+    object: &str,
+    field: &str,
+    message: &str,
+) {
     let hits: Vec<_> = errors
         .iter()
-        .filter(|e| e.kind == kind && e.object == object && e.field == field && e.message.contains(message))
+        .filter(|e| {
+            e.kind == kind && e.object == object && e.field == field && e.message.contains(message)
+        })
         .collect();
-    assert_eq!(hits.len(), 1, "expected one error {kind:?} {object:?} {field:?} containing {message:?}; got {errors:#?}");
+    assert_eq!(
+        hits.len(),
+        1,
+        "expected one error {kind:?} {object:?} {field:?} containing {message:?}; got {errors:#?}"
+    );
 }
 
 fn source(c: &mut Config) -> &mut LdapSource {
@@ -25,7 +37,10 @@ fn server(c: &mut Config) -> &mut ScimServer {
     &mut c.scim_servers[0]
 }
 fn mapping<'a>(c: &'a mut Config, name: &str) -> &'a mut AttributeMapping {
-    c.attribute_mappings.iter_mut().find(|m| m.name == name).unwrap()
+    c.attribute_mappings
+        .iter_mut()
+        .find(|m| m.name == name)
+        .unwrap()
 }
 fn class<'a>(c: &'a mut Config, name: &str) -> &'a mut SyncClass {
     c.sync_classes.iter_mut().find(|m| m.name == name).unwrap()
@@ -44,7 +59,9 @@ fn example_is_valid_and_round_trips() {
     let config = example();
     config.validate().unwrap();
     let mut sealed = config.clone();
-    sealed.seal_secrets(&crate::crypto::Cipher::ephemeral()).unwrap();
+    sealed
+        .seal_secrets(&crate::crypto::Cipher::ephemeral())
+        .unwrap();
     let text = serde_json::to_string(&sealed).unwrap();
     assert_eq!(serde_json::from_str::<Config>(&text).unwrap(), sealed);
 }
@@ -58,7 +75,10 @@ fn every_error_is_returned_at_once() {
     });
     assert_eq!(errors.len(), 3, "{errors:#?}");
     let text = errors[0].to_string();
-    assert!(text.contains("LDAP sync source \"Corporate LDAP\": bind-dn = \"bad\""), "{text}");
+    assert!(
+        text.contains("LDAP sync source \"Corporate LDAP\": bind-dn = \"bad\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -71,8 +91,20 @@ fn names() {
         mapping(c, "Postal Address").name = "x".repeat(129);
         mapping(c, "Group Name").name = "tab\there".into();
     });
-    expect_error(&errors, SRC, " padded", "name", "must not start or end with spaces");
-    expect_error(&errors, SRV, "SCIM Service", "name", "another SCIM 2.0 external server has this name");
+    expect_error(
+        &errors,
+        SRC,
+        " padded",
+        "name",
+        "must not start or end with spaces",
+    );
+    expect_error(
+        &errors,
+        SRV,
+        "SCIM Service",
+        "name",
+        "another SCIM 2.0 external server has this name",
+    );
     expect_error(&errors, MAP, "", "name", "is required");
     expect_error(&errors, MAP, &"x".repeat(129), "name", "at most 128");
     expect_error(&errors, MAP, "tab\there", "name", "control characters");
@@ -85,7 +117,11 @@ fn ldap_source_rules() {
         s.servers.push(s.servers[0].clone());
         s.bind_dn = "cn=sync,,dc=x".into();
         s.bind_password = Secret::plain("");
-        s.base_dns = vec!["dc=example,dc=com".into(), "ou=people,dc=example,dc=com".into(), "not a dn".into()];
+        s.base_dns = vec![
+            "dc=example,dc=com".into(),
+            "ou=people,dc=example,dc=com".into(),
+            "not a dn".into(),
+        ];
         s.accesslog_base_dn = "".into();
         s.ca_file = Some(" ".into());
         s.batch_size = 0;
@@ -96,10 +132,22 @@ fn ldap_source_rules() {
     expect_error(&errors, SRC, name, "servers[2]", "listed more than once");
     expect_error(&errors, SRC, name, "bind-dn", "empty RDN");
     expect_error(&errors, SRC, name, "bind-password", "is required");
-    expect_error(&errors, SRC, name, "base-dns[1]", "overlaps base DN \"dc=example,dc=com\"");
+    expect_error(
+        &errors,
+        SRC,
+        name,
+        "base-dns[1]",
+        "overlaps base DN \"dc=example,dc=com\"",
+    );
     expect_error(&errors, SRC, name, "base-dns[2]", "not a valid DN");
     expect_error(&errors, SRC, name, "accesslog-base-dn", "is required");
-    expect_error(&errors, SRC, name, "ca-file", "only applies with connection-security");
+    expect_error(
+        &errors,
+        SRC,
+        name,
+        "ca-file",
+        "only applies with connection-security",
+    );
     expect_error(&errors, SRC, name, "ca-file", "must not be blank");
     expect_error(&errors, SRC, name, "batch-size", "between 1 and 10000");
     expect_error(&errors, SRC, name, "connect-timeout-ms", "between 100 and");
@@ -120,7 +168,11 @@ fn ldap_source_rules() {
     // The same DN twice is one overlap, reported once, at the second.
     let errors = errors_after(|c| source(c).base_dns = vec!["dc=a".into(), "DC=A".into()]);
     expect_error(&errors, SRC, name, "base-dns[1]", "overlaps");
-    assert_eq!(errors.iter().filter(|e| e.kind == SRC).count(), 1, "{errors:#?}");
+    assert_eq!(
+        errors.iter().filter(|e| e.kind == SRC).count(),
+        1,
+        "{errors:#?}"
+    );
 }
 
 #[test]
@@ -135,7 +187,10 @@ fn host_port_syntax() {
         let e = text.parse::<HostPort>().unwrap_err();
         assert!(e.contains(message), "{text}: {e}");
     }
-    assert_eq!("[::1]:636".parse::<HostPort>().unwrap().to_string(), "[::1]:636");
+    assert_eq!(
+        "[::1]:636".parse::<HostPort>().unwrap().to_string(),
+        "[::1]:636"
+    );
     let mut json = serde_json::to_value(example()).unwrap_or_default();
     if json.is_null() {
         json = serde_json::from_str(super::super::examples::EXAMPLE_JSON).unwrap();
@@ -147,8 +202,15 @@ fn host_port_syntax() {
 
 #[test]
 fn global_settings_rules() {
-    let errors = errors_after(|c| c.global.changelog_password_decryption_key = Some(Secret::plain("")));
-    expect_error(&errors, None, "", "changelog-password-decryption-key", "is required");
+    let errors =
+        errors_after(|c| c.global.changelog_password_decryption_key = Some(Secret::plain("")));
+    expect_error(
+        &errors,
+        None,
+        "",
+        "changelog-password-decryption-key",
+        "is required",
+    );
 }
 
 #[test]
@@ -167,7 +229,10 @@ fn scim_server_rules() {
     let errors = errors_after(|c| {
         let s = server(c);
         s.ca_file = Some("/ca.pem".into());
-        s.auth = ScimAuth::Basic { username: "a:b".into(), password: Secret::plain("") };
+        s.auth = ScimAuth::Basic {
+            username: "a:b".into(),
+            password: Secret::plain(""),
+        };
         s.connect_timeout_ms = 1;
         s.response_timeout_ms = 0;
     });
@@ -177,9 +242,18 @@ fn scim_server_rules() {
     expect_error(&errors, SRV, n, "connect-timeout-ms", "between");
     expect_error(&errors, SRV, n, "response-timeout-ms", "between");
 
-    let errors = errors_after(|c| server(c).auth = ScimAuth::Basic { username: "".into(), password: Secret::plain("p") });
+    let errors = errors_after(|c| {
+        server(c).auth = ScimAuth::Basic {
+            username: "".into(),
+            password: Secret::plain("p"),
+        }
+    });
     expect_error(&errors, SRV, n, "auth.username", "is required");
-    let errors = errors_after(|c| server(c).auth = ScimAuth::BearerToken { token: Secret::plain("") });
+    let errors = errors_after(|c| {
+        server(c).auth = ScimAuth::BearerToken {
+            token: Secret::plain(""),
+        }
+    });
     expect_error(&errors, SRV, n, "auth.token", "is required");
     let errors = errors_after(|c| {
         server(c).auth = ScimAuth::Oauth2ClientCredentials {
@@ -208,42 +282,113 @@ fn attribute_mapping_common_rules() {
         m.attribute_usage = vec![AttributeUsage::Fetch, AttributeUsage::Fetch];
         mapping(c, "Postal Address").scim_attribute_name = "".into();
     });
-    expect_error(&errors, MAP, "Hire Date", "scim-attribute-name", "not a valid SCIM attribute name");
-    expect_error(&errors, MAP, "Hire Date", "attribute-usage", "needs at least one of fetch");
-    expect_error(&errors, MAP, "Given Name", "scim-attribute-name", "only valid for a Composed Complex");
-    expect_error(&errors, MAP, "Given Name", "attribute-usage[1]", "listed more than once");
-    expect_error(&errors, MAP, "Postal Address", "scim-attribute-name", "is required");
-    assert!(errors_after(|c| mapping(c, "Hire Date").scim_attribute_name = "$ref".into()).is_empty());
+    expect_error(
+        &errors,
+        MAP,
+        "Hire Date",
+        "scim-attribute-name",
+        "not a valid SCIM attribute name",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Hire Date",
+        "attribute-usage",
+        "needs at least one of fetch",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Given Name",
+        "scim-attribute-name",
+        "only valid for a Composed Complex",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Given Name",
+        "attribute-usage[1]",
+        "listed more than once",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Postal Address",
+        "scim-attribute-name",
+        "is required",
+    );
+    assert!(
+        errors_after(|c| mapping(c, "Hire Date").scim_attribute_name = "$ref".into()).is_empty()
+    );
 }
 
 #[test]
 fn attribute_mapping_syntax_rules() {
     let errors = errors_after(|c| {
-        mapping(c, "Hire Date").syntax = MappingSyntax::DateTime { ldap_attribute: "".into(), single_valued: true };
-        mapping(c, "Group Name").syntax =
-            MappingSyntax::String { ldap_attribute: "c n".into(), single_valued: true, default_value: Some("".into()) };
-        mapping(c, "Postal Address").syntax = MappingSyntax::PostalAddress { ldap_attribute: "x;".into(), single_valued: true };
+        mapping(c, "Hire Date").syntax = MappingSyntax::DateTime {
+            ldap_attribute: "".into(),
+            single_valued: true,
+        };
+        mapping(c, "Group Name").syntax = MappingSyntax::String {
+            ldap_attribute: "c n".into(),
+            single_valued: true,
+            default_value: Some("".into()),
+        };
+        mapping(c, "Postal Address").syntax = MappingSyntax::PostalAddress {
+            ldap_attribute: "x;".into(),
+            single_valued: true,
+        };
     });
-    expect_error(&errors, MAP, "Hire Date", "syntax.ldap-attribute", "is required");
-    expect_error(&errors, MAP, "Group Name", "syntax.ldap-attribute", "not a valid LDAP attribute name");
-    expect_error(&errors, MAP, "Group Name", "syntax.default-value", "must not be empty");
-    expect_error(&errors, MAP, "Postal Address", "syntax.ldap-attribute", "not a valid LDAP attribute name");
+    expect_error(
+        &errors,
+        MAP,
+        "Hire Date",
+        "syntax.ldap-attribute",
+        "is required",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Group Name",
+        "syntax.ldap-attribute",
+        "not a valid LDAP attribute name",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Group Name",
+        "syntax.default-value",
+        "must not be empty",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Postal Address",
+        "syntax.ldap-attribute",
+        "not a valid LDAP attribute name",
+    );
     for ok in ["cn", "2.5.4.3", "cn;lang-en", "x-custom-1"] {
         assert!(super::is_ldap_attribute_description(ok), "{ok}");
     }
     // A Number default must be a number: the type guarantees it, the JSON shape enforces it.
-    let e = from_json::<AttributeMapping>(json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["fetch"],
-        "syntax": {"type": "number", "ldap-attribute": "x", "default-value": "abc"}}))
+    let e = from_json::<AttributeMapping>(
+        json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["fetch"],
+        "syntax": {"type": "number", "ldap-attribute": "x", "default-value": "abc"}}),
+    )
     .unwrap_err();
     // Tagged enums are buffered by serde, so the path stops at the enum.
     assert_eq!(e.path, "syntax");
     assert!(e.message.contains("invalid type: string \"abc\""), "{e}");
-    let e = from_json::<AttributeMapping>(json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["fetch"],
-        "syntax": {"type": "boolean", "ldap-attribute": "x", "single-valued": true}}))
+    let e = from_json::<AttributeMapping>(
+        json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["fetch"],
+        "syntax": {"type": "boolean", "ldap-attribute": "x", "single-valued": true}}),
+    )
     .unwrap_err();
     assert!(e.message.contains("unknown field `single-valued`"), "{e}");
-    let e = from_json::<AttributeMapping>(json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["sometimes"],
-        "syntax": {"type": "string", "ldap-attribute": "x"}}))
+    let e = from_json::<AttributeMapping>(
+        json!({"name": "n", "scim-attribute-name": "n", "attribute-usage": ["sometimes"],
+        "syntax": {"type": "string", "ldap-attribute": "x"}}),
+    )
     .unwrap_err();
     assert_eq!(e.path, "attribute-usage[0]");
 }
@@ -265,27 +410,83 @@ fn composed_complex_rules() {
         mapping(c, "User Name").scim_attribute_name = "givenName".into();
     });
     let n = "Name";
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[1]", "listed more than once");
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[2]", "there is no SCIM 2.0 attribute mapping");
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[3]", "cannot be its own sub-attribute");
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[4]", "cannot contain another complex attribute");
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[5]", "extension schema mapping cannot be a sub-attribute");
-    expect_error(&errors, MAP, n, "syntax.sub-attribute-mappings[6]", "already named \"givenName\"");
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[1]",
+        "listed more than once",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[2]",
+        "there is no SCIM 2.0 attribute mapping",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[3]",
+        "cannot be its own sub-attribute",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[4]",
+        "cannot contain another complex attribute",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[5]",
+        "extension schema mapping cannot be a sub-attribute",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        n,
+        "syntax.sub-attribute-mappings[6]",
+        "already named \"givenName\"",
+    );
 
-    let errors = errors_after(|c| mapping(c, "Name").syntax = MappingSyntax::ComposedComplex { sub_attribute_mappings: vec![] });
-    expect_error(&errors, MAP, "Name", "syntax.sub-attribute-mappings", "needs at least one");
+    let errors = errors_after(|c| {
+        mapping(c, "Name").syntax = MappingSyntax::ComposedComplex {
+            sub_attribute_mappings: vec![],
+        }
+    });
+    expect_error(
+        &errors,
+        MAP,
+        "Name",
+        "syntax.sub-attribute-mappings",
+        "needs at least one",
+    );
 
     // A cycle through an extension schema (which may nest complex mappings).
     let errors = errors_after(|c| {
-        mapping(c, "Enterprise User").syntax =
-            MappingSyntax::ComposedComplex { sub_attribute_mappings: vec!["Employee Number".into(), "Name".into()] };
-        mapping(c, "Name").syntax = MappingSyntax::ComposedComplex { sub_attribute_mappings: vec!["Given Name".into(), "Enterprise User".into()] };
+        mapping(c, "Enterprise User").syntax = MappingSyntax::ComposedComplex {
+            sub_attribute_mappings: vec!["Employee Number".into(), "Name".into()],
+        };
+        mapping(c, "Name").syntax = MappingSyntax::ComposedComplex {
+            sub_attribute_mappings: vec!["Given Name".into(), "Enterprise User".into()],
+        };
     });
-    expect_error(&errors, MAP, "Enterprise User", "syntax.sub-attribute-mappings[1]", "cycle");
+    expect_error(
+        &errors,
+        MAP,
+        "Enterprise User",
+        "syntax.sub-attribute-mappings[1]",
+        "cycle",
+    );
     // An extension schema may contain a complex attribute (e.g. enterprise `manager`).
     let errors = errors_after(|c| {
-        mapping(c, "Enterprise User").syntax =
-            MappingSyntax::ComposedComplex { sub_attribute_mappings: vec!["Employee Number".into(), "Name".into()] };
+        mapping(c, "Enterprise User").syntax = MappingSyntax::ComposedComplex {
+            sub_attribute_mappings: vec!["Employee Number".into(), "Name".into()],
+        };
     });
     assert!(errors.is_empty(), "{errors:#?}");
 }
@@ -295,37 +496,107 @@ fn endpoint_mapping_rules() {
     let errors = errors_after(|c| {
         let e = &mut c.endpoint_mappings[0];
         e.endpoint_path = "/Users/".into();
-        e.schema_urns = vec!["urn:ietf:params:scim:schemas:core:2.0:User".into(), "User".into(), "URN:ietf:params:scim:schemas:core:2.0:user".into()];
+        e.schema_urns = vec![
+            "urn:ietf:params:scim:schemas:core:2.0:User".into(),
+            "User".into(),
+            "URN:ietf:params:scim:schemas:core:2.0:user".into(),
+        ];
         e.attribute_mappings.push("User Name".into());
         e.attribute_mappings.push("Nope".into());
         e.attribute_mappings.push("Given Name".into());
-        e.search_attribute_mappings = vec!["Hire Date".into(), "Name".into(), "Emails".into(), "User Name".into(), "User Name".into()];
+        e.search_attribute_mappings = vec![
+            "Hire Date".into(),
+            "Name".into(),
+            "Emails".into(),
+            "User Name".into(),
+            "User Name".into(),
+        ];
     });
     let n = "Users";
     expect_error(&errors, EP, n, "endpoint-path", "must be a relative path");
     expect_error(&errors, EP, n, "schema-urns[1]", "is not a URN");
     expect_error(&errors, EP, n, "schema-urns[2]", "listed more than once");
-    expect_error(&errors, EP, n, "attribute-mappings[5]", "listed more than once");
-    expect_error(&errors, EP, n, "attribute-mappings[6]", "there is no SCIM 2.0 attribute mapping");
-    expect_error(&errors, EP, n, "search-attribute-mappings[0]", "must also be one of this endpoint's attribute-mappings");
-    expect_error(&errors, EP, n, "search-attribute-mappings[1]", "must be a String, Number, Boolean or DateTime");
-    expect_error(&errors, EP, n, "search-attribute-mappings[2]", "must be a String, Number, Boolean or DateTime");
-    expect_error(&errors, EP, n, "search-attribute-mappings[4]", "listed more than once");
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "attribute-mappings[5]",
+        "listed more than once",
+    );
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "attribute-mappings[6]",
+        "there is no SCIM 2.0 attribute mapping",
+    );
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "search-attribute-mappings[0]",
+        "must also be one of this endpoint's attribute-mappings",
+    );
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "search-attribute-mappings[1]",
+        "must be a String, Number, Boolean or DateTime",
+    );
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "search-attribute-mappings[2]",
+        "must be a String, Number, Boolean or DateTime",
+    );
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "search-attribute-mappings[4]",
+        "listed more than once",
+    );
     expect_error(&errors, EP, n, "schema-urns[1]", "is not a URN");
     // The extension URN is no longer declared.
     let errors = errors_after(|c| c.endpoint_mappings[0].schema_urns.truncate(1));
-    expect_error(&errors, EP, n, "attribute-mappings[3]", "not listed in schema-urns");
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "attribute-mappings[3]",
+        "not listed in schema-urns",
+    );
     // Two mappings to the same SCIM attribute.
     let errors = errors_after(|c| {
         mapping(c, "Group Name").scim_attribute_name = "userName".into();
-        c.endpoint_mappings[0].attribute_mappings.push("Group Name".into());
+        c.endpoint_mappings[0]
+            .attribute_mappings
+            .push("Group Name".into());
     });
-    expect_error(&errors, EP, n, "attribute-mappings[5]", "maps to SCIM attribute \"userName\" like \"User Name\"");
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "attribute-mappings[5]",
+        "maps to SCIM attribute \"userName\" like \"User Name\"",
+    );
     // Multi-valued search mapping.
     let errors = errors_after(|c| {
-        mapping(c, "User Name").syntax = MappingSyntax::String { ldap_attribute: "uid".into(), single_valued: false, default_value: None }
+        mapping(c, "User Name").syntax = MappingSyntax::String {
+            ldap_attribute: "uid".into(),
+            single_valued: false,
+            default_value: None,
+        }
     });
-    expect_error(&errors, EP, n, "search-attribute-mappings[0]", "must be single-valued");
+    expect_error(
+        &errors,
+        EP,
+        n,
+        "search-attribute-mappings[0]",
+        "must be single-valued",
+    );
     let errors = errors_after(|c| {
         let e = &mut c.endpoint_mappings[1];
         e.endpoint_path = "".into();
@@ -335,8 +606,20 @@ fn endpoint_mapping_rules() {
     });
     expect_error(&errors, EP, "Groups", "endpoint-path", "is required");
     expect_error(&errors, EP, "Groups", "schema-urns", "needs at least one");
-    expect_error(&errors, EP, "Groups", "attribute-mappings", "needs at least one");
-    expect_error(&errors, EP, "Groups", "search-attribute-mappings", "needs at least one");
+    expect_error(
+        &errors,
+        EP,
+        "Groups",
+        "attribute-mappings",
+        "needs at least one",
+    );
+    expect_error(
+        &errors,
+        EP,
+        "Groups",
+        "search-attribute-mappings",
+        "needs at least one",
+    );
 }
 
 #[test]
@@ -347,11 +630,35 @@ fn destination_rules() {
         d.endpoint_mappings = vec!["Users".into(), "Users".into(), "Nope".into()];
     });
     let n = "SCIM Destination";
-    expect_error(&errors, DEST, n, "server", "there is no SCIM 2.0 external server");
-    expect_error(&errors, DEST, n, "endpoint-mappings[1]", "listed more than once");
-    expect_error(&errors, DEST, n, "endpoint-mappings[2]", "there is no SCIM 2.0 endpoint mapping");
+    expect_error(
+        &errors,
+        DEST,
+        n,
+        "server",
+        "there is no SCIM 2.0 external server",
+    );
+    expect_error(
+        &errors,
+        DEST,
+        n,
+        "endpoint-mappings[1]",
+        "listed more than once",
+    );
+    expect_error(
+        &errors,
+        DEST,
+        n,
+        "endpoint-mappings[2]",
+        "there is no SCIM 2.0 endpoint mapping",
+    );
     let errors = errors_after(|c| c.endpoint_mappings[1].endpoint_path = "users".into());
-    expect_error(&errors, DEST, n, "endpoint-mappings[1]", "uses endpoint path \"users\" like \"Users\"");
+    expect_error(
+        &errors,
+        DEST,
+        n,
+        "endpoint-mappings[1]",
+        "uses endpoint path \"users\" like \"Users\"",
+    );
     let errors = errors_after(|c| {
         c.scim_destinations[0].server.clear();
         c.scim_destinations[0].endpoint_mappings.clear();
@@ -375,7 +682,13 @@ fn pipe_rules() {
     expect_error(&errors, PIPE, n, "source", "there is no LDAP sync source");
     expect_error(&errors, PIPE, n, "destination", "is required");
     expect_error(&errors, PIPE, n, "worker-count", "between 1 and 64");
-    expect_error(&errors, PIPE, n, "max-ops-per-second", "between 1 and 100000");
+    expect_error(
+        &errors,
+        PIPE,
+        n,
+        "max-ops-per-second",
+        "between 1 and 100000",
+    );
     expect_error(&errors, PIPE, n, "retry-attempts", "between 1 and 100");
 }
 
@@ -390,19 +703,57 @@ fn sync_class_rules() {
         let k = class(c, "Groups");
         k.pipe = "Nope".into();
     });
-    expect_error(&errors, CLS, "People", "include-base-dns[0]", "not under any base DN of LDAP sync source \"Corporate LDAP\"");
-    expect_error(&errors, CLS, "People", "include-base-dns[1]", "not a valid DN");
-    expect_error(&errors, CLS, "People", "include-filter", "is not a valid LDAP filter");
-    expect_error(&errors, CLS, "People", "endpoint-mapping", "is required when the class synchronizes");
+    expect_error(
+        &errors,
+        CLS,
+        "People",
+        "include-base-dns[0]",
+        "not under any base DN of LDAP sync source \"Corporate LDAP\"",
+    );
+    expect_error(
+        &errors,
+        CLS,
+        "People",
+        "include-base-dns[1]",
+        "not a valid DN",
+    );
+    expect_error(
+        &errors,
+        CLS,
+        "People",
+        "include-filter",
+        "is not a valid LDAP filter",
+    );
+    expect_error(
+        &errors,
+        CLS,
+        "People",
+        "endpoint-mapping",
+        "is required when the class synchronizes",
+    );
     expect_error(&errors, CLS, "Groups", "pipe", "there is no sync pipe");
     // Evaluation orders clash only within a pipe.
     let errors = errors_after(|c| class(c, "Groups").evaluation_order = 10);
-    expect_error(&errors, CLS, "Groups", "evaluation-order", "sync class \"People\" of the same pipe");
+    expect_error(
+        &errors,
+        CLS,
+        "Groups",
+        "evaluation-order",
+        "sync class \"People\" of the same pipe",
+    );
     // The endpoint must be one of the destination's.
     let errors = errors_after(|c| {
-        c.scim_destinations[0].endpoint_mappings.retain(|e| e != "Groups");
+        c.scim_destinations[0]
+            .endpoint_mappings
+            .retain(|e| e != "Groups");
     });
-    expect_error(&errors, CLS, "Groups", "endpoint-mapping", "is not one of the endpoint mappings");
+    expect_error(
+        &errors,
+        CLS,
+        "Groups",
+        "endpoint-mapping",
+        "is not one of the endpoint mappings",
+    );
     let errors = errors_after(|c| class(c, "Groups").pipe = "".into());
     expect_error(&errors, CLS, "Groups", "pipe", "is required");
 }
@@ -412,16 +763,32 @@ fn referrers_block_deletion_targets() {
     let config = example();
     let refs = config.referrers(ObjectKind::AttributeMapping, "Given Name");
     assert_eq!(refs.len(), 1);
-    assert_eq!(refs[0].from, ObjectRef { kind: ObjectKind::AttributeMapping, name: "Name".into() });
+    assert_eq!(
+        refs[0].from,
+        ObjectRef {
+            kind: ObjectKind::AttributeMapping,
+            name: "Name".into()
+        }
+    );
     assert_eq!(refs[0].field, "syntax.sub-attribute-mappings[0]");
     assert!(config.referrers(ObjectKind::SyncClass, "People").is_empty());
-    let names: Vec<_> = config.referrers(ObjectKind::EndpointMapping, "Users").into_iter().map(|r| r.from.name).collect();
+    let names: Vec<_> = config
+        .referrers(ObjectKind::EndpointMapping, "Users")
+        .into_iter()
+        .map(|r| r.from.name)
+        .collect();
     assert_eq!(names, vec!["SCIM Destination", "People"]);
     // Removing a referenced object leaves dangling references that validation reports.
     let mut c = config.clone();
     assert!(c.remove(ObjectKind::LdapSource, "Corporate LDAP"));
     let errors = c.validate().unwrap_err();
-    expect_error(&errors, PIPE, "LDAP to SCIM", "source", "there is no LDAP sync source");
+    expect_error(
+        &errors,
+        PIPE,
+        "LDAP to SCIM",
+        "source",
+        "there is no LDAP sync source",
+    );
 }
 
 #[test]
@@ -431,10 +798,18 @@ fn dynamic_object_access() {
     assert_eq!(json["worker-count"], 4);
     let mut changed = json.clone();
     changed["worker-count"] = json!(8);
-    assert_eq!(c.upsert_json(ObjectKind::SyncPipe, changed).unwrap(), "LDAP to SCIM");
+    assert_eq!(
+        c.upsert_json(ObjectKind::SyncPipe, changed).unwrap(),
+        "LDAP to SCIM"
+    );
     assert_eq!(c.sync_pipes.len(), 1);
     assert_eq!(c.sync_pipes[0].worker_count, 8);
-    let e = c.upsert_json(ObjectKind::SyncPipe, json!({"name": "p", "source": "s", "destination": "d", "colour": 1})).unwrap_err();
+    let e = c
+        .upsert_json(
+            ObjectKind::SyncPipe,
+            json!({"name": "p", "source": "s", "destination": "d", "colour": 1}),
+        )
+        .unwrap_err();
     assert!(e.message.contains("unknown field `colour`"), "{e}");
     assert_eq!(c.names(ObjectKind::ScimServer), vec!["SCIM Service"]);
 }

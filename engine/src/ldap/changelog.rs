@@ -9,23 +9,47 @@ use serde::{Deserialize, Serialize};
 
 /// The span of change records the source currently holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "flavor", rename_all = "kebab-case", rename_all_fields = "kebab-case")]
+#[serde(
+    tag = "flavor",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum ChangelogHead {
-    DraftGood { base_dn: String, first_change_number: u64, last_change_number: u64 },
-    Accesslog { base_dn: String, newest_req_start: Option<String> },
+    DraftGood {
+        base_dn: String,
+        first_change_number: u64,
+        last_change_number: u64,
+    },
+    Accesslog {
+        base_dn: String,
+        newest_req_start: Option<String>,
+    },
 }
 
 impl std::fmt::Display for ChangelogHead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChangelogHead::DraftGood { base_dn, first_change_number, last_change_number } => write!(
+            ChangelogHead::DraftGood {
+                base_dn,
+                first_change_number,
+                last_change_number,
+            } => write!(
                 f,
                 "draft-good changelog at \"{base_dn}\", change numbers {first_change_number} to {last_change_number}"
             ),
-            ChangelogHead::Accesslog { base_dn, newest_req_start: Some(r) } => {
-                write!(f, "OpenLDAP accesslog at \"{base_dn}\", newest record reqStart {r}")
+            ChangelogHead::Accesslog {
+                base_dn,
+                newest_req_start: Some(r),
+            } => {
+                write!(
+                    f,
+                    "OpenLDAP accesslog at \"{base_dn}\", newest record reqStart {r}"
+                )
             }
-            ChangelogHead::Accesslog { base_dn, newest_req_start: None } => {
+            ChangelogHead::Accesslog {
+                base_dn,
+                newest_req_start: None,
+            } => {
                 write!(f, "OpenLDAP accesslog at \"{base_dn}\", no records yet")
             }
         }
@@ -33,7 +57,10 @@ impl std::fmt::Display for ChangelogHead {
 }
 
 /// Reads the head of the changelog the source is configured for.
-pub async fn read_changelog_head(conn: &mut LdapConnection, source: &LdapSource) -> Result<ChangelogHead, LdapError> {
+pub async fn read_changelog_head(
+    conn: &mut LdapConnection,
+    source: &LdapSource,
+) -> Result<ChangelogHead, LdapError> {
     match source.changelog {
         ChangelogFlavor::DraftGood => draft_good_head(&RootDse::read(conn).await?),
         ChangelogFlavor::OpenldapAccesslog => accesslog_head(conn, source).await,
@@ -56,36 +83,56 @@ pub(crate) fn draft_good_head(dse: &RootDse) -> Result<ChangelogHead, LdapError>
     }
 }
 
-pub(crate) async fn accesslog_head(conn: &mut LdapConnection, source: &LdapSource) -> Result<ChangelogHead, LdapError> {
+pub(crate) async fn accesslog_head(
+    conn: &mut LdapConnection,
+    source: &LdapSource,
+) -> Result<ChangelogHead, LdapError> {
     let base = &source.accesslog_base_dn;
     if !conn.entry_exists(base).await? {
         return Err(LdapError::Operation {
             operation: format!("reading the accesslog \"{base}\""),
-            message: format!("it does not exist or \"{}\" may not read it", source.bind_dn),
+            message: format!(
+                "it does not exist or \"{}\" may not read it",
+                source.bind_dn
+            ),
         });
     }
     // The newest reqStart: look in growing windows back from now, so a long log is not
     // scanned in full just to find its end.
     let now = Utc::now();
-    for window in [Some(Duration::minutes(10)), Some(Duration::days(1)), Some(Duration::days(31)), None] {
+    for window in [
+        Some(Duration::minutes(10)),
+        Some(Duration::days(1)),
+        Some(Duration::days(31)),
+        None,
+    ] {
         let filter = match window {
-            Some(w) => format!("(&(objectClass=auditWriteObject)(reqStart>={}))", generalized_time(now - w)),
+            Some(w) => format!(
+                "(&(objectClass=auditWriteObject)(reqStart>={}))",
+                generalized_time(now - w)
+            ),
             None => "(objectClass=auditWriteObject)".to_owned(),
         };
         let mut newest: Option<String> = None;
         conn.paged_search(base, &filter, &["reqStart"], source.batch_size, |entry| {
-            if let Some(r) = first(&entry, "reqStart") {
-                if newest.as_deref().is_none_or(|n| r > n) {
-                    newest = Some(r.to_owned());
-                }
+            if let Some(r) = first(&entry, "reqStart")
+                && newest.as_deref().is_none_or(|n| r > n)
+            {
+                newest = Some(r.to_owned());
             }
         })
         .await?;
         if newest.is_some() {
-            return Ok(ChangelogHead::Accesslog { base_dn: base.clone(), newest_req_start: newest });
+            return Ok(ChangelogHead::Accesslog {
+                base_dn: base.clone(),
+                newest_req_start: newest,
+            });
         }
     }
-    Ok(ChangelogHead::Accesslog { base_dn: base.clone(), newest_req_start: None })
+    Ok(ChangelogHead::Accesslog {
+        base_dn: base.clone(),
+        newest_req_start: None,
+    })
 }
 
 /// `YYYYMMDDhhmmss.ffffffZ`, the form of accesslog's `reqStart`.
@@ -161,11 +208,24 @@ mod tests {
 
     #[test]
     fn draft_good_head_needs_change_numbers() {
-        let dse = RootDse { first_change_number: Some(1), last_change_number: Some(8), ..Default::default() };
+        let dse = RootDse {
+            first_change_number: Some(1),
+            last_change_number: Some(8),
+            ..Default::default()
+        };
         assert_eq!(
             draft_good_head(&dse).unwrap(),
-            ChangelogHead::DraftGood { base_dn: "cn=changelog".into(), first_change_number: 1, last_change_number: 8 }
+            ChangelogHead::DraftGood {
+                base_dn: "cn=changelog".into(),
+                first_change_number: 1,
+                last_change_number: 8
+            }
         );
-        assert!(draft_good_head(&RootDse::default()).unwrap_err().to_string().contains("no firstChangeNumber"));
+        assert!(
+            draft_good_head(&RootDse::default())
+                .unwrap_err()
+                .to_string()
+                .contains("no firstChangeNumber")
+        );
     }
 }

@@ -28,13 +28,23 @@ impl LdapConnection {
 
 pub async fn connect(source: &LdapSource, cipher: &Cipher) -> Result<LdapConnection, LdapError> {
     let password = source.bind_password.expose(cipher)?;
-    let tls_config = match (&source.ca_file, source.connection_security, source.verify_certificates) {
-        (Some(ca), ConnectionSecurity::Ldaps | ConnectionSecurity::StartTls, true) => Some(tls::client_config(ca)?),
+    let tls_config = match (
+        &source.ca_file,
+        source.connection_security,
+        source.verify_certificates,
+    ) {
+        (Some(ca), ConnectionSecurity::Ldaps | ConnectionSecurity::StartTls, true) => {
+            Some(tls::client_config(ca)?)
+        }
         _ => None,
     };
     let mut failures = Vec::new();
     for server in &source.servers {
-        let scheme = if source.connection_security == ConnectionSecurity::Ldaps { "ldaps" } else { "ldap" };
+        let scheme = if source.connection_security == ConnectionSecurity::Ldaps {
+            "ldaps"
+        } else {
+            "ldap"
+        };
         let url = format!("{scheme}://{server}");
         let mut settings = LdapConnSettings::new()
             .set_conn_timeout(Duration::from_millis(source.connect_timeout_ms))
@@ -52,16 +62,29 @@ pub async fn connect(source: &LdapSource, cipher: &Cipher) -> Result<LdapConnect
         };
         ldap3::drive!(conn);
         let timeout = Duration::from_millis(source.response_timeout_ms);
-        match ldap.with_timeout(timeout).simple_bind(&source.bind_dn, &password).await {
+        match ldap
+            .with_timeout(timeout)
+            .simple_bind(&source.bind_dn, &password)
+            .await
+        {
             Ok(result) if result.rc == 0 => {
-                return Ok(LdapConnection { ldap, server: server.clone(), skipped: failures, response_timeout: timeout });
+                return Ok(LdapConnection {
+                    ldap,
+                    server: server.clone(),
+                    skipped: failures,
+                    response_timeout: timeout,
+                });
             }
             Ok(result) => failures.push(format!(
                 "{server}: bind as \"{}\" refused: {} ({}){}",
                 source.bind_dn,
                 result_code_name(result.rc),
                 result.rc,
-                if result.text.is_empty() { String::new() } else { format!(": {}", result.text) }
+                if result.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", result.text)
+                }
             )),
             Err(e) => failures.push(format!("{server}: bind failed: {e}")),
         }
@@ -84,13 +107,21 @@ impl LdapConnection {
         let what = || format!("searching \"{base}\" with {filter}");
         let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> = vec![
             Box::new(ldap3::adapters::EntriesOnly::new()),
-            Box::new(ldap3::adapters::PagedResults::new(page_size.min(i32::MAX as u32) as i32)),
+            Box::new(ldap3::adapters::PagedResults::new(
+                page_size.min(i32::MAX as u32) as i32,
+            )),
         ];
         let timeout = self.response_timeout;
         let mut stream = self
             .ldap
             .with_timeout(timeout)
-            .streaming_search_with(adapters, base, ldap3::Scope::Subtree, filter, attrs.to_vec())
+            .streaming_search_with(
+                adapters,
+                base,
+                ldap3::Scope::Subtree,
+                filter,
+                attrs.to_vec(),
+            )
             .await
             .map_err(|e| LdapError::op(what(), e))?;
         let mut count = 0;
@@ -106,7 +137,11 @@ impl LdapConnection {
                     "ended with result {} ({}) after {count} entries{}",
                     result_code_name(result.rc),
                     result.rc,
-                    if result.text.is_empty() { String::new() } else { format!(": {}", result.text) }
+                    if result.text.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", result.text)
+                    }
                 ),
             });
         }
@@ -115,7 +150,11 @@ impl LdapConnection {
 
     /// Whether `dn` exists and is visible to the bind DN.
     pub async fn entry_exists(&mut self, dn: &str) -> Result<bool, LdapError> {
-        match self.op().search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"]).await {
+        match self
+            .op()
+            .search(dn, ldap3::Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .await
+        {
             Ok(result) if result.1.rc == 0 => Ok(!result.0.is_empty()),
             Ok(result) if result.1.rc == 32 => Ok(false),
             Ok(result) => Err(LdapError::Operation {

@@ -30,7 +30,10 @@ pub enum LdapError {
 
 impl LdapError {
     pub(crate) fn op(operation: impl Into<String>, e: impl std::fmt::Display) -> LdapError {
-        LdapError::Operation { operation: operation.into(), message: e.to_string() }
+        LdapError::Operation {
+            operation: operation.into(),
+            message: e.to_string(),
+        }
     }
 }
 

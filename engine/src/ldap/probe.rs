@@ -38,9 +38,15 @@ pub async fn probe(source: &LdapSource, cipher: &Cipher) -> Result<LdapProbeRepo
     for dn in &source.base_dns {
         let found = conn.entry_exists(dn).await?;
         if !found {
-            problems.push(format!("base DN \"{dn}\" does not exist or is not visible to \"{}\"", source.bind_dn));
+            problems.push(format!(
+                "base DN \"{dn}\" does not exist or is not visible to \"{}\"",
+                source.bind_dn
+            ));
         }
-        base_dns.push(BaseDnCheck { dn: dn.clone(), found });
+        base_dns.push(BaseDnCheck {
+            dn: dn.clone(),
+            found,
+        });
     }
     if !dse.supports_paged_results() {
         problems.push("the server does not advertise the paged results control; large resyncs may hit size limits".into());
@@ -52,16 +58,24 @@ pub async fn probe(source: &LdapSource, cipher: &Cipher) -> Result<LdapProbeRepo
     let changelog = match changelog {
         Ok(head) => Some(head),
         Err(e) => {
-            problems.push(format!("changelog ({}): {e}", flavour_name(source.changelog)));
+            problems.push(format!(
+                "changelog ({}): {e}",
+                flavour_name(source.changelog)
+            ));
             // Say what the server does offer, so a wrong flavour is obvious.
             if source.changelog == ChangelogFlavor::DraftGood
-                && dse.naming_contexts.iter().any(|c| c.eq_ignore_ascii_case(&source.accesslog_base_dn))
+                && dse
+                    .naming_contexts
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&source.accesslog_base_dn))
             {
                 problems.push(format!(
                     "the server has \"{}\" among its naming contexts: choose the openldap-accesslog changelog",
                     source.accesslog_base_dn
                 ));
-            } else if source.changelog == ChangelogFlavor::OpenldapAccesslog && draft_good_head(&dse).is_ok() {
+            } else if source.changelog == ChangelogFlavor::OpenldapAccesslog
+                && draft_good_head(&dse).is_ok()
+            {
                 problems.push("the server advertises a draft-good cn=changelog: choose the draft-good changelog".into());
             }
             None

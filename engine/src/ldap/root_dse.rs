@@ -33,8 +33,15 @@ pub(crate) fn first<'a>(entry: &'a SearchEntry, attr: &str) -> Option<&'a str> {
 impl RootDse {
     pub async fn read(conn: &mut LdapConnection) -> Result<RootDse, LdapError> {
         let attrs = vec![
-            "*", "+", "namingContexts", "supportedControl", "vendorName", "vendorVersion", "changelog",
-            "firstChangeNumber", "lastChangeNumber",
+            "*",
+            "+",
+            "namingContexts",
+            "supportedControl",
+            "vendorName",
+            "vendorVersion",
+            "changelog",
+            "firstChangeNumber",
+            "lastChangeNumber",
         ];
         let (entries, _) = conn
             .op()
@@ -63,6 +70,8 @@ impl RootDse {
     }
 
     pub fn supports_paged_results(&self) -> bool {
-        self.supported_controls.iter().any(|c| c == PAGED_RESULTS_OID)
+        self.supported_controls
+            .iter()
+            .any(|c| c == PAGED_RESULTS_OID)
     }
 }

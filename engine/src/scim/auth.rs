@@ -10,7 +10,13 @@ use tokio::sync::Mutex;
 pub(crate) enum Authorizer {
     None,
     Header(String),
-    ClientCredentials { token_url: String, client_id: String, client_secret: String, scope: Option<String>, cached: Mutex<Option<(String, Instant)>> },
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+        cached: Mutex<Option<(String, Instant)>>,
+    },
 }
 
 /// Renew tokens this long before they expire.
@@ -23,10 +29,20 @@ impl Authorizer {
             ScimAuth::None => Authorizer::None,
             ScimAuth::Basic { username, password } => {
                 let pair = format!("{username}:{}", password.expose(cipher)?);
-                Authorizer::Header(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
+                Authorizer::Header(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ))
             }
-            ScimAuth::BearerToken { token } => Authorizer::Header(format!("Bearer {}", token.expose(cipher)?)),
-            ScimAuth::Oauth2ClientCredentials { token_url, client_id, client_secret, scope } => Authorizer::ClientCredentials {
+            ScimAuth::BearerToken { token } => {
+                Authorizer::Header(format!("Bearer {}", token.expose(cipher)?))
+            }
+            ScimAuth::Oauth2ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+            } => Authorizer::ClientCredentials {
                 token_url: token_url.clone(),
                 client_id: client_id.clone(),
                 client_secret: client_secret.expose(cipher)?,
@@ -41,14 +57,22 @@ impl Authorizer {
         match self {
             Authorizer::None => Ok(None),
             Authorizer::Header(h) => Ok(Some(h.clone())),
-            Authorizer::ClientCredentials { token_url, client_id, client_secret, scope, cached } => {
+            Authorizer::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                cached,
+            } => {
                 let mut cached = cached.lock().await;
-                if let Some((token, expires)) = cached.as_ref() {
-                    if Instant::now() + EXPIRY_MARGIN < *expires {
-                        return Ok(Some(format!("Bearer {token}")));
-                    }
+                if let Some((token, expires)) = cached.as_ref()
+                    && Instant::now() + EXPIRY_MARGIN < *expires
+                {
+                    return Ok(Some(format!("Bearer {token}")));
                 }
-                let (token, lifetime) = fetch_token(http, token_url, client_id, client_secret, scope.as_deref()).await?;
+                let (token, lifetime) =
+                    fetch_token(http, token_url, client_id, client_secret, scope.as_deref())
+                        .await?;
                 *cached = Some((token.clone(), Instant::now() + lifetime));
                 Ok(Some(format!("Bearer {token}")))
             }
@@ -71,7 +95,10 @@ async fn fetch_token(
     client_secret: &str,
     scope: Option<&str>,
 ) -> Result<(String, Duration), ScimError> {
-    let token_error = |message: String| ScimError::Token { url: token_url.to_owned(), message };
+    let token_error = |message: String| ScimError::Token {
+        url: token_url.to_owned(),
+        message,
+    };
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(s) = scope {
         form.push(("scope", s));
@@ -84,15 +111,24 @@ async fn fetch_token(
         .await
         .map_err(|e| token_error(super::client::describe_transport(&e)))?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.map_err(|e| token_error(format!("HTTP {status}, unreadable body: {e}")))?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| token_error(format!("HTTP {status}, unreadable body: {e}")))?;
     if !status.is_success() {
-        let error = body.get("error").and_then(|v| v.as_str()).unwrap_or("unknown error");
+        let error = body
+            .get("error")
+            .and_then(|v| v.as_str())
+            .unwrap_or("unknown error");
         return Err(token_error(format!("HTTP {status}: {error}")));
     }
     let token = body
         .get("access_token")
         .and_then(|v| v.as_str())
         .ok_or_else(|| token_error("the response has no access_token".into()))?;
-    let lifetime = body.get("expires_in").and_then(|v| v.as_u64()).unwrap_or(3600);
+    let lifetime = body
+        .get("expires_in")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(3600);
     Ok((token.to_owned(), Duration::from_secs(lifetime)))
 }

@@ -17,11 +17,25 @@ pub enum ScimError {
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
     #[error("{method} {url}: {message}")]
-    Transport { method: String, url: String, message: String },
+    Transport {
+        method: String,
+        url: String,
+        message: String,
+    },
     #[error("{method} {url}: HTTP {status}{}{}", .scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(), .detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
-    Status { method: String, url: String, status: u16, scim_type: Option<String>, detail: Option<String> },
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        scim_type: Option<String>,
+        detail: Option<String>,
+    },
     #[error("{method} {url}: unexpected response: {message}")]
-    InvalidResponse { method: String, url: String, message: String },
+    InvalidResponse {
+        method: String,
+        url: String,
+        message: String,
+    },
     #[error("OAuth token request to {url} failed: {message}")]
     Token { url: String, message: String },
 }
@@ -41,9 +55,13 @@ impl ScimClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .danger_accept_invalid_certs(!server.verify_certificates);
         if let Some(path) = &server.ca_file {
-            let ca_error = |message: String| ScimError::CaFile { path: path.clone(), message };
+            let ca_error = |message: String| ScimError::CaFile {
+                path: path.clone(),
+                message,
+            };
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
             if certs.is_empty() {
                 return Err(ca_error("holds no PEM certificate".into()));
             }
@@ -51,7 +69,9 @@ impl ScimClient {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder.build().map_err(|e| ScimError::Client(e.to_string()))?;
+        let http = builder
+            .build()
+            .map_err(|e| ScimError::Client(e.to_string()))?;
         Ok(ScimClient {
             http,
             base_url: server.base_url.trim_end_matches('/').to_owned(),
@@ -80,12 +100,17 @@ impl ScimClient {
     ) -> Result<reqwest::Response, ScimError> {
         let mut retried = false;
         loop {
-            let mut request = self.http.request(method.clone(), url).header(reqwest::header::ACCEPT, SCIM_MEDIA_TYPE);
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .header(reqwest::header::ACCEPT, SCIM_MEDIA_TYPE);
             if let Some(auth) = self.authorizer.header(&self.http).await? {
                 request = request.header(reqwest::header::AUTHORIZATION, auth);
             }
             if let Some(b) = body {
-                request = request.header(reqwest::header::CONTENT_TYPE, SCIM_MEDIA_TYPE).body(b.to_string());
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, SCIM_MEDIA_TYPE)
+                    .body(b.to_string());
             }
             let response = request.send().await.map_err(|e| ScimError::Transport {
                 method: method.to_string(),
@@ -93,7 +118,10 @@ impl ScimClient {
                 message: describe_transport(&e),
             })?;
             let status = response.status();
-            if status == reqwest::StatusCode::UNAUTHORIZED && !retried && self.authorizer.invalidate().await {
+            if status == reqwest::StatusCode::UNAUTHORIZED
+                && !retried
+                && self.authorizer.invalidate().await
+            {
                 retried = true;
                 continue;
             }
@@ -110,20 +138,38 @@ async fn status_error(method: &str, url: &str, response: reqwest::Response) -> S
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
     let body: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-    let field = |name: &str| body.as_ref().and_then(|b| b.get(name)).and_then(|v| v.as_str()).map(str::to_owned);
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     let detail = field("detail").or_else(|| {
         let t = text.trim();
         (!t.is_empty() && body.is_none()).then(|| t.chars().take(300).collect())
     });
-    ScimError::Status { method: method.to_owned(), url: url.to_owned(), status, scim_type: field("scimType"), detail }
-}
-
-async fn read_json(method: &str, url: &str, response: reqwest::Response) -> Result<serde_json::Value, ScimError> {
-    response.json().await.map_err(|e| ScimError::InvalidResponse {
+    ScimError::Status {
         method: method.to_owned(),
         url: url.to_owned(),
-        message: format!("the body is not JSON: {e}"),
-    })
+        status,
+        scim_type: field("scimType"),
+        detail,
+    }
+}
+
+async fn read_json(
+    method: &str,
+    url: &str,
+    response: reqwest::Response,
+) -> Result<serde_json::Value, ScimError> {
+    response
+        .json()
+        .await
+        .map_err(|e| ScimError::InvalidResponse {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            message: format!("the body is not JSON: {e}"),
+        })
 }
 
 /// A short reason for a failed request (reqwest's Display hides the cause).

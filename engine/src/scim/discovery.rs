@@ -34,23 +34,46 @@ pub struct ScimProbeReport {
 pub async fn probe(server: &ScimServer, cipher: &Cipher) -> Result<ScimProbeReport, ScimError> {
     let client = ScimClient::new(server, cipher)?;
     let spc = client.get_json("ServiceProviderConfig").await?;
-    let supported = |feature: &str| spc.get(feature).and_then(|f| f.get("supported")).and_then(Value::as_bool).unwrap_or(false);
-    let number = |feature: &str, field: &str| spc.get(feature).and_then(|f| f.get(field)).and_then(Value::as_u64);
+    let supported = |feature: &str| {
+        spc.get(feature)
+            .and_then(|f| f.get("supported"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let number = |feature: &str, field: &str| {
+        spc.get(feature)
+            .and_then(|f| f.get(field))
+            .and_then(Value::as_u64)
+    };
     let mut problems = Vec::new();
     if !supported("patch") {
-        problems.push("the service does not support PATCH: use update-method put in the sync destination".into());
+        problems.push(
+            "the service does not support PATCH: use update-method put in the sync destination"
+                .into(),
+        );
     }
     if !supported("filter") {
-        problems.push("the service does not support filters: search mappings cannot find existing resources".into());
+        problems.push(
+            "the service does not support filters: search mappings cannot find existing resources"
+                .into(),
+        );
     }
     let authentication_schemes = spc
         .get("authenticationSchemes")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.get("type").or(s.get("name")).and_then(Value::as_str)).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.get("type").or(s.get("name")).and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     let resource_types = match client.get_json("ResourceTypes").await {
         Ok(body) => parse_resource_types(&body),
-        Err(ScimError::Status { status: status @ (401 | 403), .. }) => {
+        Err(ScimError::Status {
+            status: status @ (401 | 403),
+            ..
+        }) => {
             problems.push(format!(
                 "GET /ResourceTypes was refused with HTTP {status}: the credentials are missing or wrong"
             ));
@@ -79,13 +102,25 @@ pub async fn probe(server: &ScimServer, cipher: &Cipher) -> Result<ScimProbeRepo
 
 /// Accepts both a ListResponse and a bare array (servers differ).
 fn parse_resource_types(body: &Value) -> Vec<ResourceTypeInfo> {
-    let items = body.get("Resources").and_then(Value::as_array).or(body.as_array());
+    let items = body
+        .get("Resources")
+        .and_then(Value::as_array)
+        .or(body.as_array());
     items
         .into_iter()
         .flatten()
         .map(|r| {
-            let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-            ResourceTypeInfo { name: text("name"), endpoint: text("endpoint"), schema: text("schema") }
+            let text = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            ResourceTypeInfo {
+                name: text("name"),
+                endpoint: text("endpoint"),
+                schema: text("schema"),
+            }
         })
         .collect()
 }
@@ -97,7 +132,8 @@ mod tests {
 
     #[test]
     fn resource_types_from_list_or_array() {
-        let list = json!({"Resources": [{"name": "User", "endpoint": "/Users", "schema": "urn:u"}]});
+        let list =
+            json!({"Resources": [{"name": "User", "endpoint": "/Users", "schema": "urn:u"}]});
         let bare = json!([{"name": "Group", "endpoint": "/Groups", "schema": "urn:g"}]);
         assert_eq!(parse_resource_types(&list)[0].endpoint, "/Users");
         assert_eq!(parse_resource_types(&bare)[0].name, "Group");

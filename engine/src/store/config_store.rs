@@ -6,10 +6,10 @@
 //! saved whole or not at all, and the stored configuration is always valid.
 
 use super::{Store, StoreError, now};
+use crate::config::ConfigItem;
 use crate::config::{Config, GlobalSettings, ObjectKind, Reference, ShapeError, ValidationError};
 use crate::crypto::CryptoError;
 use crate::with_kind;
-use crate::config::ConfigItem;
 use sqlx::AnyConnection;
 
 const GLOBAL: &str = "global";
@@ -19,15 +19,27 @@ pub enum SaveError {
     #[error("{}", join_lines(.0))]
     Invalid(Vec<ValidationError>),
     #[error("{kind} {}: {error}", quoted(.name))]
-    Shape { kind: ObjectKind, name: Option<String>, error: ShapeError },
+    Shape {
+        kind: ObjectKind,
+        name: Option<String>,
+        error: ShapeError,
+    },
     #[error("a {kind} named \"{name}\" already exists")]
     AlreadyExists { kind: ObjectKind, name: String },
     #[error("there is no {kind} named \"{name}\"")]
     NotFound { kind: ObjectKind, name: String },
     #[error("{kind} \"{name}\" cannot be renamed to \"{new_name}\"; create a new one instead")]
-    Rename { kind: ObjectKind, name: String, new_name: String },
+    Rename {
+        kind: ObjectKind,
+        name: String,
+        new_name: String,
+    },
     #[error("{kind} \"{name}\" is still used by {}", describe_referrers(.by))]
-    Referenced { kind: ObjectKind, name: String, by: Vec<Reference> },
+    Referenced {
+        kind: ObjectKind,
+        name: String,
+        by: Vec<Reference>,
+    },
     #[error("{}", .0.iter().map(|(p, e)| format!("{p}: {e}")).collect::<Vec<_>>().join("\n"))]
     Secrets(Vec<(String, CryptoError)>),
     #[error(transparent)]
@@ -41,11 +53,17 @@ impl From<sqlx::Error> for SaveError {
 }
 
 fn join_lines(errors: &[ValidationError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn quoted(name: &Option<String>) -> String {
-    name.as_ref().map(|n| format!("\"{n}\"")).unwrap_or_default()
+    name.as_ref()
+        .map(|n| format!("\"{n}\""))
+        .unwrap_or_default()
 }
 
 fn describe_referrers(by: &[Reference]) -> String {
@@ -62,35 +80,62 @@ impl Store {
     }
 
     /// Creates an object from its JSON form (secrets may be clear text).
-    pub async fn create(&self, kind: ObjectKind, json: serde_json::Value) -> Result<String, SaveError> {
+    pub async fn create(
+        &self,
+        kind: ObjectKind,
+        json: serde_json::Value,
+    ) -> Result<String, SaveError> {
         let name = json_name(&json);
         self.apply(|config| {
             if config.contains(kind, &name) {
-                return Err(SaveError::AlreadyExists { kind, name: name.clone() });
+                return Err(SaveError::AlreadyExists {
+                    kind,
+                    name: name.clone(),
+                });
             }
             config
                 .upsert_json(kind, json)
                 .map(drop)
-                .map_err(|error| SaveError::Shape { kind, name: Some(name.clone()).filter(|n| !n.is_empty()), error })
+                .map_err(|error| SaveError::Shape {
+                    kind,
+                    name: Some(name.clone()).filter(|n| !n.is_empty()),
+                    error,
+                })
         })
         .await?;
         Ok(name)
     }
 
     /// Replaces the object called `name` (names are immutable: the JSON must keep it).
-    pub async fn update(&self, kind: ObjectKind, name: &str, json: serde_json::Value) -> Result<(), SaveError> {
+    pub async fn update(
+        &self,
+        kind: ObjectKind,
+        name: &str,
+        json: serde_json::Value,
+    ) -> Result<(), SaveError> {
         let new_name = json_name(&json);
         self.apply(|config| {
             if !config.contains(kind, name) {
-                return Err(SaveError::NotFound { kind, name: name.to_owned() });
+                return Err(SaveError::NotFound {
+                    kind,
+                    name: name.to_owned(),
+                });
             }
             if new_name != name {
-                return Err(SaveError::Rename { kind, name: name.to_owned(), new_name });
+                return Err(SaveError::Rename {
+                    kind,
+                    name: name.to_owned(),
+                    new_name,
+                });
             }
             config
                 .upsert_json(kind, json)
                 .map(drop)
-                .map_err(|error| SaveError::Shape { kind, name: Some(name.to_owned()), error })
+                .map_err(|error| SaveError::Shape {
+                    kind,
+                    name: Some(name.to_owned()),
+                    error,
+                })
         })
         .await
     }
@@ -100,12 +145,19 @@ impl Store {
         self.apply(|config| {
             let by = config.referrers(kind, name);
             if !by.is_empty() {
-                return Err(SaveError::Referenced { kind, name: name.to_owned(), by });
+                return Err(SaveError::Referenced {
+                    kind,
+                    name: name.to_owned(),
+                    by,
+                });
             }
             if config.remove(kind, name) {
                 Ok(())
             } else {
-                Err(SaveError::NotFound { kind, name: name.to_owned() })
+                Err(SaveError::NotFound {
+                    kind,
+                    name: name.to_owned(),
+                })
             }
         })
         .await
@@ -129,7 +181,10 @@ impl Store {
     }
 
     /// The one way configuration changes: edit in memory, seal, validate, write the difference.
-    async fn apply(&self, edit: impl FnOnce(&mut Config) -> Result<(), SaveError>) -> Result<(), SaveError> {
+    async fn apply(
+        &self,
+        edit: impl FnOnce(&mut Config) -> Result<(), SaveError>,
+    ) -> Result<(), SaveError> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await?;
         let old = load(&mut tx).await?;
@@ -144,15 +199,19 @@ impl Store {
 }
 
 fn json_name(json: &serde_json::Value) -> String {
-    json.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_owned()
+    json.get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn load(conn: &mut AnyConnection) -> Result<Config, StoreError> {
     let mut config = Config::default();
-    if let Some((body,)) = sqlx::query_as::<_, (String,)>("SELECT body FROM settings WHERE name = $1")
-        .bind(GLOBAL)
-        .fetch_optional(&mut *conn)
-        .await?
+    if let Some((body,)) =
+        sqlx::query_as::<_, (String,)>("SELECT body FROM settings WHERE name = $1")
+            .bind(GLOBAL)
+            .fetch_optional(&mut *conn)
+            .await?
     {
         config.global = parse(&body).map_err(|e| corrupt("global settings".into(), e))?;
     }
@@ -162,26 +221,43 @@ async fn load(conn: &mut AnyConnection) -> Result<Config, StoreError> {
             .await?;
     for (kind_text, name, body) in rows {
         let what = format!("{kind_text} \"{name}\"");
-        let kind = ObjectKind::parse(&kind_text)
-            .ok_or_else(|| StoreError::Corrupt { what: what.clone(), message: "unknown kind".into() })?;
-        let json: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|e| StoreError::Corrupt { what: what.clone(), message: e.to_string() })?;
-        config.upsert_json(kind, json).map_err(|e| corrupt(what, e))?;
+        let kind = ObjectKind::parse(&kind_text).ok_or_else(|| StoreError::Corrupt {
+            what: what.clone(),
+            message: "unknown kind".into(),
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                what: what.clone(),
+                message: e.to_string(),
+            })?;
+        config
+            .upsert_json(kind, json)
+            .map_err(|e| corrupt(what, e))?;
     }
     Ok(config)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ShapeError> {
-    let json = serde_json::from_str(body).map_err(|e| ShapeError { path: String::new(), message: e.to_string() })?;
+    let json = serde_json::from_str(body).map_err(|e| ShapeError {
+        path: String::new(),
+        message: e.to_string(),
+    })?;
     crate::config::from_json(json)
 }
 
 fn corrupt(what: String, e: ShapeError) -> StoreError {
-    StoreError::Corrupt { what, message: e.to_string() }
+    StoreError::Corrupt {
+        what,
+        message: e.to_string(),
+    }
 }
 
 /// Writes rows whose body or position differ between `old` and `new`; deletes vanished ones.
-async fn write_difference(conn: &mut AnyConnection, old: &Config, new: &Config) -> Result<(), StoreError> {
+async fn write_difference(
+    conn: &mut AnyConnection,
+    old: &Config,
+    new: &Config,
+) -> Result<(), StoreError> {
     let at = now();
     if old.global != new.global {
         sqlx::query(
@@ -204,7 +280,10 @@ async fn write_difference(conn: &mut AnyConnection, old: &Config, new: &Config) 
                     .execute(&mut *conn)
                     .await?;
                 if kind == ObjectKind::SyncPipe {
-                    sqlx::query("DELETE FROM pipe_startpoints WHERE pipe = $1").bind(name).execute(&mut *conn).await?;
+                    sqlx::query("DELETE FROM pipe_startpoints WHERE pipe = $1")
+                        .bind(name)
+                        .execute(&mut *conn)
+                        .await?;
                 }
             }
         }
@@ -232,9 +311,15 @@ async fn write_difference(conn: &mut AnyConnection, old: &Config, new: &Config) 
 }
 
 fn rows_of<T: ConfigItem>(config: &Config) -> Result<Vec<(String, String)>, StoreError> {
-    T::collection(config).iter().map(|o| Ok((o.name().to_owned(), to_body(o)?))).collect()
+    T::collection(config)
+        .iter()
+        .map(|o| Ok((o.name().to_owned(), to_body(o)?)))
+        .collect()
 }
 
 fn to_body<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt { what: "object to store".into(), message: e.to_string() })
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+        what: "object to store".into(),
+        message: e.to_string(),
+    })
 }

@@ -63,7 +63,8 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let mut options = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        let mut options =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -76,9 +77,17 @@ impl Store {
         let pool = options
             .connect(&connect_url)
             .await
-            .map_err(|source| StoreError::Connect { url: redact_url(url), source })?;
+            .map_err(|source| StoreError::Connect {
+                url: redact_url(url),
+                source,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let store = Store { pool, backend, cipher, write_lock: Arc::new(tokio::sync::Mutex::new(())) };
+        let store = Store {
+            pool,
+            backend,
+            cipher,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        };
         store.check_key().await?;
         Ok(store)
     }

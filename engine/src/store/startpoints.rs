@@ -5,9 +5,15 @@ use crate::startpoint::Startpoint;
 use std::collections::BTreeMap;
 
 impl Store {
-    pub async fn set_startpoint(&self, pipe: &str, startpoint: &Startpoint) -> Result<(), StoreError> {
-        let body = serde_json::to_string(startpoint)
-            .map_err(|e| StoreError::Corrupt { what: format!("startpoint of \"{pipe}\""), message: e.to_string() })?;
+    pub async fn set_startpoint(
+        &self,
+        pipe: &str,
+        startpoint: &Startpoint,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(startpoint).map_err(|e| StoreError::Corrupt {
+            what: format!("startpoint of \"{pipe}\""),
+            message: e.to_string(),
+        })?;
         sqlx::query(
             "INSERT INTO pipe_startpoints (pipe, body, set_at) VALUES ($1, $2, $3) \
              ON CONFLICT (pipe) DO UPDATE SET body = excluded.body, set_at = excluded.set_at",
@@ -21,11 +27,15 @@ impl Store {
     }
 
     pub async fn startpoints(&self) -> Result<BTreeMap<String, Startpoint>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT pipe, body FROM pipe_startpoints").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT pipe, body FROM pipe_startpoints")
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|(pipe, body)| {
-                let sp = serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Corrupt { what: format!("startpoint of \"{pipe}\""), message: e.to_string() })?;
+                let sp = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    what: format!("startpoint of \"{pipe}\""),
+                    message: e.to_string(),
+                })?;
                 Ok((pipe, sp))
             })
             .collect()

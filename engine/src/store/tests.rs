@@ -9,7 +9,8 @@ use crate::startpoint::{ChangelogCursor, Startpoint, StartpointRequest};
 use serde_json::json;
 
 fn admin_url() -> String {
-    std::env::var("SCIMSYNC_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("SCIMSYNC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A scratch database that lives as long as the value.
@@ -25,27 +26,52 @@ impl Scratch {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("scimsync.db").display());
-                Scratch { url, _dir: Some(dir), pg_name: None }
+                Scratch {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
             }
             Backend::Postgres => {
                 install_default_drivers();
                 let name = format!("scimsync_test_{}", rand_suffix());
-                let admin = AnyPoolOptions::new().max_connections(1).connect(&admin_url()).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is needed for store tests ({}): {e}", redact_url(&admin_url()))
-                });
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+                let admin = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin_url())
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "PostgreSQL is needed for store tests ({}): {e}",
+                            redact_url(&admin_url())
+                        )
+                    });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
                 admin.close().await;
                 let mut url = url::Url::parse(&admin_url()).unwrap();
                 url.set_path(&format!("/{name}"));
-                Scratch { url: url.to_string(), _dir: None, pg_name: Some(name) }
+                Scratch {
+                    url: url.to_string(),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
             }
         }
     }
 
     async fn drop_database(self) {
         if let Some(name) = self.pg_name {
-            let admin = AnyPoolOptions::new().max_connections(1).connect(&admin_url()).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.unwrap();
+            let admin = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(&admin_url())
+                .await
+                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await
+                .unwrap();
             admin.close().await;
         }
     }
@@ -89,106 +115,212 @@ async fn import_example(store: &Store) {
     store.replace_all(example()).await.unwrap();
 }
 
-both_backends!(import_round_trips_in_order_with_secrets_sealed, |store, url, cipher| {
-    import_example(&store).await;
-    let loaded = store.load_config().await.unwrap();
-    let mut expected = example();
-    // Sealing is the only difference between what was imported and what is stored.
-    for ((_, a), (_, b)) in loaded.clone().secrets_mut().into_iter().zip(expected.secrets_mut()) {
-        assert!(matches!(a, Secret::Sealed(_)));
-        assert_eq!(a.expose(&cipher).unwrap(), b.expose(&cipher).unwrap());
-        *b = a.clone();
+both_backends!(
+    import_round_trips_in_order_with_secrets_sealed,
+    |store, url, cipher| {
+        import_example(&store).await;
+        let loaded = store.load_config().await.unwrap();
+        let mut expected = example();
+        // Sealing is the only difference between what was imported and what is stored.
+        for ((_, a), (_, b)) in loaded
+            .clone()
+            .secrets_mut()
+            .into_iter()
+            .zip(expected.secrets_mut())
+        {
+            assert!(matches!(a, Secret::Sealed(_)));
+            assert_eq!(a.expose(&cipher).unwrap(), b.expose(&cipher).unwrap());
+            *b = a.clone();
+        }
+        assert_eq!(loaded, expected);
+        // No clear-text secret in any row.
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let bodies: Vec<(String,)> = sqlx::query_as("SELECT body FROM config_objects")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(bodies.len(), 20);
+        assert!(
+            bodies
+                .iter()
+                .all(|(b,)| !b.contains("syncpass") && !b.contains("token-123"))
+        );
+        pool.close().await;
     }
-    assert_eq!(loaded, expected);
-    // No clear-text secret in any row.
-    let pool = AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
-    let bodies: Vec<(String,)> = sqlx::query_as("SELECT body FROM config_objects").fetch_all(&pool).await.unwrap();
-    assert_eq!(bodies.len(), 20);
-    assert!(bodies.iter().all(|(b,)| !b.contains("syncpass") && !b.contains("token-123")));
-    pool.close().await;
-});
+);
 
 both_backends!(create_update_delete, |store, url, cipher| {
     let _ = (&url, &cipher);
     import_example(&store).await;
     let json = json!({"name": "Second Pipe", "source": "Corporate LDAP", "destination": "SCIM Destination"});
-    assert_eq!(store.create(ObjectKind::SyncPipe, json.clone()).await.unwrap(), "Second Pipe");
-    assert!(matches!(store.create(ObjectKind::SyncPipe, json).await, Err(SaveError::AlreadyExists { .. })));
-    let names = store.load_config().await.unwrap().names(ObjectKind::SyncPipe);
+    assert_eq!(
+        store
+            .create(ObjectKind::SyncPipe, json.clone())
+            .await
+            .unwrap(),
+        "Second Pipe"
+    );
+    assert!(matches!(
+        store.create(ObjectKind::SyncPipe, json).await,
+        Err(SaveError::AlreadyExists { .. })
+    ));
+    let names = store
+        .load_config()
+        .await
+        .unwrap()
+        .names(ObjectKind::SyncPipe);
     assert_eq!(names, vec!["LDAP to SCIM", "Second Pipe"]);
 
     let updated = json!({"name": "Second Pipe", "source": "Corporate LDAP", "destination": "SCIM Destination", "worker-count": 9});
-    store.update(ObjectKind::SyncPipe, "Second Pipe", updated).await.unwrap();
-    assert_eq!(store.load_config().await.unwrap().sync_pipes[1].worker_count, 9);
-    let renamed = json!({"name": "Third", "source": "Corporate LDAP", "destination": "SCIM Destination"});
-    assert!(matches!(store.update(ObjectKind::SyncPipe, "Second Pipe", renamed).await, Err(SaveError::Rename { .. })));
-    let missing = json!({"name": "Nope", "source": "Corporate LDAP", "destination": "SCIM Destination"});
-    assert!(matches!(store.update(ObjectKind::SyncPipe, "Nope", missing).await, Err(SaveError::NotFound { .. })));
+    store
+        .update(ObjectKind::SyncPipe, "Second Pipe", updated)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_config().await.unwrap().sync_pipes[1].worker_count,
+        9
+    );
+    let renamed =
+        json!({"name": "Third", "source": "Corporate LDAP", "destination": "SCIM Destination"});
+    assert!(matches!(
+        store
+            .update(ObjectKind::SyncPipe, "Second Pipe", renamed)
+            .await,
+        Err(SaveError::Rename { .. })
+    ));
+    let missing =
+        json!({"name": "Nope", "source": "Corporate LDAP", "destination": "SCIM Destination"});
+    assert!(matches!(
+        store.update(ObjectKind::SyncPipe, "Nope", missing).await,
+        Err(SaveError::NotFound { .. })
+    ));
 
-    store.delete(ObjectKind::SyncPipe, "Second Pipe").await.unwrap();
-    assert!(matches!(store.delete(ObjectKind::SyncPipe, "Second Pipe").await, Err(SaveError::NotFound { .. })));
+    store
+        .delete(ObjectKind::SyncPipe, "Second Pipe")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete(ObjectKind::SyncPipe, "Second Pipe").await,
+        Err(SaveError::NotFound { .. })
+    ));
     // Order is kept after a deletion in the middle.
-    store.delete(ObjectKind::AttributeMapping, "Hire Date").await.unwrap();
-    let names = store.load_config().await.unwrap().names(ObjectKind::AttributeMapping);
-    assert_eq!(names[6..], ["Enterprise User".to_string(), "Postal Address".into(), "Emails".into(), "Group Name".into()]);
+    store
+        .delete(ObjectKind::AttributeMapping, "Hire Date")
+        .await
+        .unwrap();
+    let names = store
+        .load_config()
+        .await
+        .unwrap()
+        .names(ObjectKind::AttributeMapping);
+    assert_eq!(
+        names[6..],
+        [
+            "Enterprise User".to_string(),
+            "Postal Address".into(),
+            "Emails".into(),
+            "Group Name".into()
+        ]
+    );
 });
 
-both_backends!(referenced_objects_cannot_be_deleted, |store, url, cipher| {
-    let _ = (&url, &cipher);
-    import_example(&store).await;
-    match store.delete(ObjectKind::AttributeMapping, "User Name").await {
-        Err(SaveError::Referenced { by, .. }) => {
-            let text = SaveError::Referenced { kind: ObjectKind::AttributeMapping, name: "User Name".into(), by }.to_string();
-            assert_eq!(
-                text,
-                "SCIM 2.0 attribute mapping \"User Name\" is still used by SCIM 2.0 endpoint mapping \"Users\" \
+both_backends!(
+    referenced_objects_cannot_be_deleted,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        import_example(&store).await;
+        match store
+            .delete(ObjectKind::AttributeMapping, "User Name")
+            .await
+        {
+            Err(SaveError::Referenced { by, .. }) => {
+                let text = SaveError::Referenced {
+                    kind: ObjectKind::AttributeMapping,
+                    name: "User Name".into(),
+                    by,
+                }
+                .to_string();
+                assert_eq!(
+                    text,
+                    "SCIM 2.0 attribute mapping \"User Name\" is still used by SCIM 2.0 endpoint mapping \"Users\" \
                  (attribute-mappings[0]), SCIM 2.0 endpoint mapping \"Users\" (search-attribute-mappings[0])"
-            );
+                );
+            }
+            other => panic!("expected Referenced, got {other:?}"),
         }
-        other => panic!("expected Referenced, got {other:?}"),
+        assert!(
+            store
+                .load_config()
+                .await
+                .unwrap()
+                .contains(ObjectKind::AttributeMapping, "User Name")
+        );
     }
-    assert!(store.load_config().await.unwrap().contains(ObjectKind::AttributeMapping, "User Name"));
-});
+);
 
-both_backends!(invalid_changes_leave_the_store_untouched, |store, url, cipher| {
-    let _ = (&url, &cipher);
-    import_example(&store).await;
-    let before = store.load_config().await.unwrap();
-    let bad = json!({"name": "Broken", "pipe": "LDAP to SCIM", "include-filter": "(uid=", "endpoint-mapping": "Users"});
-    match store.create(ObjectKind::SyncClass, bad).await {
-        Err(SaveError::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:#?}");
-            assert_eq!(errors[0].field, "include-filter");
+both_backends!(
+    invalid_changes_leave_the_store_untouched,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        import_example(&store).await;
+        let before = store.load_config().await.unwrap();
+        let bad = json!({"name": "Broken", "pipe": "LDAP to SCIM", "include-filter": "(uid=", "endpoint-mapping": "Users"});
+        match store.create(ObjectKind::SyncClass, bad).await {
+            Err(SaveError::Invalid(errors)) => {
+                assert_eq!(errors.len(), 1, "{errors:#?}");
+                assert_eq!(errors[0].field, "include-filter");
+            }
+            other => panic!("expected Invalid, got {other:?}"),
         }
-        other => panic!("expected Invalid, got {other:?}"),
+        let shape = json!({"name": "Broken", "pipe": 3});
+        assert!(
+            matches!(store.create(ObjectKind::SyncClass, shape).await, Err(SaveError::Shape { error, .. }) if error.path == "pipe")
+        );
+        // Import is all-or-nothing: one bad object rejects the whole document.
+        let mut bad_import = example();
+        bad_import.sync_pipes[0].worker_count = 0;
+        bad_import.scim_servers[0].base_url = "https://changed/v2".into();
+        assert!(matches!(
+            store.replace_all(bad_import).await,
+            Err(SaveError::Invalid(_))
+        ));
+        assert_eq!(store.load_config().await.unwrap(), before);
     }
-    let shape = json!({"name": "Broken", "pipe": 3});
-    assert!(matches!(store.create(ObjectKind::SyncClass, shape).await, Err(SaveError::Shape { error, .. }) if error.path == "pipe"));
-    // Import is all-or-nothing: one bad object rejects the whole document.
-    let mut bad_import = example();
-    bad_import.sync_pipes[0].worker_count = 0;
-    bad_import.scim_servers[0].base_url = "https://changed/v2".into();
-    assert!(matches!(store.replace_all(bad_import).await, Err(SaveError::Invalid(_))));
-    assert_eq!(store.load_config().await.unwrap(), before);
-});
+);
 
 both_backends!(global_settings_and_startpoints, |store, url, cipher| {
     let _ = &url;
     import_example(&store).await;
-    let mut global = crate::config::GlobalSettings::default();
-    global.changelog_password_decryption_key = Some(Secret::plain("decrypt-me"));
+    let global = crate::config::GlobalSettings {
+        changelog_password_decryption_key: Some(Secret::plain("decrypt-me")),
+    };
     store.set_global(global).await.unwrap();
-    let key = store.load_config().await.unwrap().global.changelog_password_decryption_key.unwrap();
+    let key = store
+        .load_config()
+        .await
+        .unwrap()
+        .global
+        .changelog_password_decryption_key
+        .unwrap();
     assert!(matches!(key, Secret::Sealed(_)));
     assert_eq!(key.expose(&cipher).unwrap(), "decrypt-me");
 
     let sp = Startpoint {
         request: StartpointRequest::ChangeNumber { change_number: 42 },
-        cursor: ChangelogCursor::DraftGood { last_change_number: 41 },
+        cursor: ChangelogCursor::DraftGood {
+            last_change_number: 41,
+        },
         set_at: chrono::Utc::now(),
     };
     store.set_startpoint("LDAP to SCIM", &sp).await.unwrap();
-    let sp2 = Startpoint { request: StartpointRequest::EndOfChangelog, ..sp.clone() };
+    let sp2 = Startpoint {
+        request: StartpointRequest::EndOfChangelog,
+        ..sp.clone()
+    };
     store.set_startpoint("LDAP to SCIM", &sp2).await.unwrap();
     assert_eq!(store.startpoints().await.unwrap()["LDAP to SCIM"], sp2);
     // Deleting the pipe drops its startpoint.
@@ -205,7 +337,10 @@ both_backends!(reopening_needs_the_same_key, |store, url, cipher| {
     let reopened = Store::open(&url, cipher.clone()).await.unwrap();
     assert_eq!(reopened.load_config().await.unwrap().ldap_sources.len(), 1);
     reopened.close().await;
-    assert!(matches!(Store::open(&url, Cipher::ephemeral()).await, Err(StoreError::KeyMismatch)));
+    assert!(matches!(
+        Store::open(&url, Cipher::ephemeral()).await,
+        Err(StoreError::KeyMismatch)
+    ));
     // A sealed secret from another instance is refused on import.
     let mut foreign = example();
     foreign.seal_secrets(&Cipher::ephemeral()).unwrap();
@@ -213,7 +348,10 @@ both_backends!(reopening_needs_the_same_key, |store, url, cipher| {
     match store.replace_all(foreign).await {
         Err(SaveError::Secrets(errors)) => {
             assert_eq!(errors.len(), 2);
-            assert_eq!(errors[0].0, "LDAP sync source \"Corporate LDAP\": bind-password");
+            assert_eq!(
+                errors[0].0,
+                "LDAP sync source \"Corporate LDAP\": bind-password"
+            );
         }
         other => panic!("expected Secrets, got {other:?}"),
     }
@@ -222,7 +360,16 @@ both_backends!(reopening_needs_the_same_key, |store, url, cipher| {
 
 #[tokio::test]
 async fn unsupported_urls_are_named() {
-    let e = Store::open("mysql://x", Cipher::ephemeral()).await.err().unwrap();
-    assert_eq!(e.to_string(), "unsupported database URL \"mysql://x\": use sqlite://PATH or postgres://…");
-    assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    let e = Store::open("mysql://x", Cipher::ephemeral())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "unsupported database URL \"mysql://x\": use sqlite://PATH or postgres://…"
+    );
+    assert_eq!(
+        redact_url("postgres://u:secret@h/db"),
+        "postgres://u:***@h/db"
+    );
 }

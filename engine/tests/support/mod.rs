@@ -16,7 +16,11 @@ pub const SYNC_DN: &str = "cn=sync,dc=example,dc=com";
 pub const SYNC_PASSWORD: &str = "syncpass";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16, what: &str, child: &mut Child) {
@@ -42,15 +46,20 @@ fn find_binary(env: &str, candidates: &[&str], install_hint: &str) -> PathBuf {
         if p.is_absolute() && p.exists() {
             return p.to_owned();
         }
-        if !p.is_absolute() {
-            if let Some(found) = std::env::var_os("PATH").and_then(|path| {
-                std::env::split_paths(&path).map(|d| d.join(c)).find(|f| f.exists())
-            }) {
-                return found;
-            }
+        if !p.is_absolute()
+            && let Some(found) = std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join(c))
+                    .find(|f| f.exists())
+            })
+        {
+            return found;
         }
     }
-    panic!("{} not found (set {env} or install it: {install_hint})", candidates[0]);
+    panic!(
+        "{} not found (set {env} or install it: {install_hint})",
+        candidates[0]
+    );
 }
 
 pub struct Slapd {
@@ -63,7 +72,11 @@ impl Slapd {
     /// Starts slapd (scripts/testenv/slapd.sh) with a main database and an accesslog,
     /// holding the suffix, ou=people, ou=groups and the sync user.
     pub fn start() -> Slapd {
-        find_binary("SCIMSYNC_SLAPD", &["/usr/sbin/slapd"], "apt-get install slapd ldap-utils");
+        find_binary(
+            "SCIMSYNC_SLAPD",
+            &["/usr/sbin/slapd"],
+            "apt-get install slapd ldap-utils",
+        );
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/slapd.sh");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -87,15 +100,32 @@ impl Slapd {
     pub fn modify(&self, ldif: &str) {
         use std::io::Write;
         let mut child = Command::new("ldapmodify")
-            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port), "-D", MANAGER_DN, "-w", MANAGER_PASSWORD])
+            .args([
+                "-x",
+                "-H",
+                &format!("ldap://127.0.0.1:{}", self.port),
+                "-D",
+                MANAGER_DN,
+                "-w",
+                MANAGER_PASSWORD,
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("ldapmodify (apt-get install ldap-utils)");
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "ldapmodify failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ldapmodify failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -121,13 +151,24 @@ impl Scim2Server {
         );
         let port = free_port();
         let mut child = Command::new(bin)
-            .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", token])
+            .args([
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--bearer-token",
+                token,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         wait_for_port(port, "scim2-server", &mut child);
-        Scim2Server { port, token: token.to_owned(), child }
+        Scim2Server {
+            port,
+            token: token.to_owned(),
+            child,
+        }
     }
 
     pub fn base_url(&self) -> String {
