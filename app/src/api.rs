@@ -374,131 +374,36 @@ pub async fn test_connection(
         )));
     }
     let cipher = st.store.cipher();
-    let row = |label: &str, value: String| (label.to_owned(), value);
-    match k {
+    let outcome = match k {
         ObjectKind::LdapSource => {
-            let source: engine::config::LdapSource =
-                engine::config::from_json(json).map_err(fail)?;
+            let source = engine::config::from_json(json).map_err(fail)?;
             match engine::ldap::probe(&source, cipher).await {
                 Ok(r) => {
-                    let mut facts = vec![
-                        row("Server", r.server.clone()),
-                        row("Bound as", r.bound_as.clone()),
-                    ];
-                    facts.extend(r.skipped.iter().map(|s| row("Skipped", s.clone())));
-                    facts.push(row(
-                        "Vendor",
-                        r.vendor.clone().unwrap_or_else(|| "not advertised".into()),
-                    ));
-                    facts.push(row("Naming contexts", r.naming_contexts.join(", ")));
-                    facts.push(row(
-                        "Paged results",
-                        if r.paged_results {
-                            "supported".into()
-                        } else {
-                            "not supported".into()
-                        },
-                    ));
-                    for b in &r.base_dns {
-                        facts.push(row(
-                            "Base DN",
-                            format!("{} — {}", b.dn, if b.found { "found" } else { "NOT FOUND" }),
-                        ));
-                    }
-                    facts.push(row(
-                        "Changelog",
-                        r.changelog
-                            .as_ref()
-                            .map_or("not found".into(), ToString::to_string),
-                    ));
-                    Ok(ProbeOutcome {
-                        reachable: true,
-                        facts,
-                        problems: r.problems,
-                        errors: vec![],
-                    })
+                    ProbeOutcome::connected(true, crate::forms::probe_facts::ldap(&r), r.problems)
                 }
-                Err(e) => Ok(ProbeOutcome {
-                    reachable: false,
-                    facts: vec![],
-                    problems: vec![e.to_string()],
-                    errors: vec![],
-                }),
+                Err(e) => ProbeOutcome::failed(e.to_string()),
             }
         }
         ObjectKind::ScimServer => {
-            let server: engine::config::ScimServer =
-                engine::config::from_json(json).map_err(fail)?;
+            let server = engine::config::from_json(json).map_err(fail)?;
             match engine::scim::probe(&server, cipher).await {
-                Ok(r) => {
-                    let yes_no = |b: bool| {
-                        if b {
-                            "supported".to_owned()
-                        } else {
-                            "not supported".to_owned()
-                        }
-                    };
-                    let mut facts = vec![
-                        row("Service", r.base_url.clone()),
-                        row("PATCH", yes_no(r.patch)),
-                        row(
-                            "Bulk",
-                            if r.bulk {
-                                format!(
-                                    "supported (max {} operations)",
-                                    r.bulk_max_operations.unwrap_or(0)
-                                )
-                            } else {
-                                yes_no(false)
-                            },
-                        ),
-                        row(
-                            "Filter",
-                            if r.filter {
-                                format!(
-                                    "supported (max {} results)",
-                                    r.filter_max_results.unwrap_or(0)
-                                )
-                            } else {
-                                yes_no(false)
-                            },
-                        ),
-                        row("Sort", yes_no(r.sort)),
-                        row("ETag", yes_no(r.etag)),
-                        row("Change password", yes_no(r.change_password)),
-                    ];
-                    if !r.authentication_schemes.is_empty() {
-                        facts.push(row(
-                            "Authentication schemes",
-                            r.authentication_schemes.join(", "),
-                        ));
-                    }
-                    for t in &r.resource_types {
-                        facts.push(row(
-                            "Resource type",
-                            format!("{} at {} ({})", t.name, t.endpoint, t.schema),
-                        ));
-                    }
-                    Ok(ProbeOutcome {
-                        reachable: !r.resource_types.is_empty(),
-                        facts,
-                        problems: r.problems,
-                        errors: vec![],
-                    })
-                }
-                Err(e) => Ok(ProbeOutcome {
-                    reachable: false,
-                    facts: vec![],
-                    problems: vec![e.to_string()],
-                    errors: vec![],
-                }),
+                // Reachable means authenticated too: /ResourceTypes answered.
+                Ok(r) => ProbeOutcome::connected(
+                    !r.resource_types.is_empty(),
+                    crate::forms::probe_facts::scim(&r),
+                    r.problems,
+                ),
+                Err(e) => ProbeOutcome::failed(e.to_string()),
             }
         }
-        _ => Err(ServerFnError::new(format!(
-            "{} has no connection to test",
-            k.label()
-        ))),
-    }
+        _ => {
+            return Err(ServerFnError::new(format!(
+                "{} has no connection to test",
+                k.label()
+            )));
+        }
+    };
+    Ok(outcome)
 }
 
 /// Each pipe with its current realtime startpoint.

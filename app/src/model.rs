@@ -111,6 +111,26 @@ pub struct ProbeOutcome {
     pub errors: Vec<FormError>,
 }
 
+impl ProbeOutcome {
+    pub fn connected(reachable: bool, facts: Vec<(String, String)>, problems: Vec<String>) -> Self {
+        ProbeOutcome {
+            reachable,
+            facts,
+            problems,
+            errors: vec![],
+        }
+    }
+
+    pub fn failed(reason: String) -> Self {
+        ProbeOutcome {
+            reachable: false,
+            facts: vec![],
+            problems: vec![reason],
+            errors: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepState {
     Done,

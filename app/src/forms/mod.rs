@@ -2,5 +2,6 @@
 //! values and configuration objects.
 
 pub mod convert;
+pub mod probe_facts;
 pub mod spec;
 pub mod summary;

@@ -1,6 +1,6 @@
 //! Connecting and binding to a sync source, trying its servers in failover order.
 
-use super::{LdapError, result_code_name, tls};
+use super::{LdapError, describe_result, tls};
 use crate::config::{ConnectionSecurity, HostPort, LdapSource};
 use crate::crypto::Cipher;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
@@ -76,15 +76,9 @@ pub async fn connect(source: &LdapSource, cipher: &Cipher) -> Result<LdapConnect
                 });
             }
             Ok(result) => failures.push(format!(
-                "{server}: bind as \"{}\" refused: {} ({}){}",
+                "{server}: bind as \"{}\" refused: {}",
                 source.bind_dn,
-                result_code_name(result.rc),
-                result.rc,
-                if result.text.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", result.text)
-                }
+                describe_result(result.rc, &result.text)
             )),
             Err(e) => failures.push(format!("{server}: bind failed: {e}")),
         }
@@ -134,14 +128,8 @@ impl LdapConnection {
             return Err(LdapError::Operation {
                 operation: what(),
                 message: format!(
-                    "ended with result {} ({}) after {count} entries{}",
-                    result_code_name(result.rc),
-                    result.rc,
-                    if result.text.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", result.text)
-                    }
+                    "ended with result {} after {count} entries",
+                    describe_result(result.rc, &result.text)
                 ),
             });
         }
@@ -159,7 +147,7 @@ impl LdapConnection {
             Ok(result) if result.1.rc == 32 => Ok(false),
             Ok(result) => Err(LdapError::Operation {
                 operation: format!("reading \"{dn}\""),
-                message: format!("{} ({})", result_code_name(result.1.rc), result.1.rc),
+                message: describe_result(result.1.rc, &result.1.text),
             }),
             Err(e) => Err(LdapError::op(format!("reading \"{dn}\""), e)),
         }

@@ -37,6 +37,15 @@ impl LdapError {
     }
 }
 
+/// "name (code): server text" for an LDAP result, as shown to admins.
+pub(crate) fn describe_result(rc: u32, text: &str) -> String {
+    if text.is_empty() {
+        format!("{} ({rc})", result_code_name(rc))
+    } else {
+        format!("{} ({rc}): {text}", result_code_name(rc))
+    }
+}
+
 /// Names of LDAP result codes an admin is likely to meet.
 pub(crate) fn result_code_name(rc: u32) -> &'static str {
     match rc {
