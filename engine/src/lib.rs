@@ -5,6 +5,7 @@
 //! * [`crypto`] — sealing secrets with the instance key file.
 //! * [`dn`], [`ldap_filter`] — LDAP syntaxes the model refers to.
 //! * [`ldap`], [`scim`] — clients for the two sides of a sync pipe.
+//! * [`mapping`] — LDAP entries → SCIM resources, and the updates that bring a resource in line.
 //! * [`startpoint`] — where realtime sync starts reading the changelog.
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ pub mod crypto;
 pub mod dn;
 pub mod ldap;
 pub mod ldap_filter;
+pub mod mapping;
 pub mod scim;
 pub mod startpoint;
 pub mod store;

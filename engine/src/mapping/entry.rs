@@ -1,0 +1,58 @@
+//! An LDAP entry as read from the source: DN and attribute values, names matched
+//! case-insensitively.
+
+use crate::ldap_filter::EntryAttributes;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LdapEntry {
+    pub dn: String,
+    /// Lower-cased attribute name → values (options such as `;lang-en` kept in the name).
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+impl LdapEntry {
+    pub fn new(dn: impl Into<String>) -> Self {
+        LdapEntry {
+            dn: dn.into(),
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    pub fn with(mut self, attr: &str, values: &[&str]) -> Self {
+        self.attributes
+            .entry(attr.to_ascii_lowercase())
+            .or_default()
+            .extend(values.iter().map(|v| v.to_string()));
+        self
+    }
+
+    pub fn get(&self, attr: &str) -> &[String] {
+        self.attributes
+            .get(&attr.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+impl From<ldap3::SearchEntry> for LdapEntry {
+    fn from(e: ldap3::SearchEntry) -> Self {
+        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in e.attrs {
+            attributes
+                .entry(k.to_ascii_lowercase())
+                .or_default()
+                .extend(v);
+        }
+        LdapEntry {
+            dn: e.dn,
+            attributes,
+        }
+    }
+}
+
+impl EntryAttributes for LdapEntry {
+    fn values(&self, attr: &str) -> Vec<&str> {
+        self.get(attr).iter().map(String::as_str).collect()
+    }
+}

@@ -1,0 +1,18 @@
+//! Turning LDAP entries into SCIM 2.0 resources with the configured attribute mappings,
+//! comparing them with what the SCIM service holds, and building the update.
+//!
+//! * [`values`] — one value between LDAP and SCIM syntax.
+//! * [`resource`] — a whole entry → resource for one endpoint ([`EndpointMapper`]).
+//! * [`diff`] — current resource vs wanted → PATCH operations or a PUT body.
+//! * [`search`] — the filter that finds the existing resource.
+
+mod diff;
+mod entry;
+mod resource;
+mod search;
+pub mod values;
+
+pub use diff::{PatchOp, patch_operations, put_body};
+pub use entry::LdapEntry;
+pub use resource::{EndpointMapper, MappedResource, MappingIssue, Phase, Purpose};
+pub use search::search_filter;
