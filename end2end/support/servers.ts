@@ -71,7 +71,10 @@ export async function startScim2Server(token: string): Promise<Proc & { baseUrl:
   const bin = process.env.SCIMSYNC_SCIM2_SERVER ?? "/opt/scim2/bin/scim2-server";
   need(bin, "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3");
   const port = await freePort();
-  const child = spawn(bin, ["--hostname", "127.0.0.1", "--port", String(port), "--bearer-token", token]);
+  const dir = mkdtempSync(join(tmpdir(), "scimsync-scim2-"));
+  const child = spawn("bash", [join(repo, "scripts/testenv/scim2-server.sh"), dir, String(port), token], {
+    env: { ...process.env, SCIMSYNC_SCIM2_SERVER: bin },
+  });
   const proc = Object.assign(new Proc("scim2-server", child, port), { baseUrl: `http://127.0.0.1:${port}/v2` });
   await waitForPort(port, "scim2-server", child, () => proc.log());
   return proc;

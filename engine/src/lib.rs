@@ -7,6 +7,7 @@
 //! * [`ldap`], [`scim`] — clients for the two sides of a sync pipe.
 //! * [`mapping`] — LDAP entries → SCIM resources, and the updates that bring a resource in line.
 //! * [`startpoint`] — where realtime sync starts reading the changelog.
+//! * [`sync`] — applying entries to the SCIM destination: resync now, realtime next.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -18,3 +19,4 @@ pub mod mapping;
 pub mod scim;
 pub mod startpoint;
 pub mod store;
+pub mod sync;

@@ -7,6 +7,7 @@
 # Other users get a size limit of 50, so tests can see limits reported as errors.
 set -euo pipefail
 dir=$1 port=$2
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$dir/data" "$dir/accesslog"
 suffix="dc=example,dc=com"
 sync_dn="cn=sync,$suffix"
@@ -15,6 +16,7 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
+include $here/scimsync-test.schema
 pidfile $dir/slapd.pid
 argsfile $dir/slapd.args
 modulepath /usr/lib/ldap

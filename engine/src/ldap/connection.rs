@@ -88,8 +88,40 @@ pub async fn connect(source: &LdapSource, cipher: &Cipher) -> Result<LdapConnect
 }
 
 impl LdapConnection {
-    /// Subtree search in pages of `page_size`, calling `each` per entry. Any result other than
-    /// success (a size or admin limit included) is an error, never a silently short read.
+    /// Starts a search read in pages of `page_size`; entries come one by one from
+    /// [`PagedSearch::next`], so a large directory is never held in memory.
+    pub async fn search_pages(
+        &mut self,
+        base: &str,
+        scope: ldap3::Scope,
+        filter: &str,
+        attrs: Vec<String>,
+        page_size: u32,
+    ) -> Result<PagedSearch, LdapError> {
+        let what = format!("searching \"{base}\" with {filter}");
+        let adapters: Vec<Box<dyn ldap3::adapters::Adapter<String, Vec<String>>>> = vec![
+            Box::new(ldap3::adapters::EntriesOnly::new()),
+            Box::new(ldap3::adapters::PagedResults::new(
+                page_size.clamp(1, i32::MAX as u32) as i32,
+            )),
+        ];
+        let timeout = self.response_timeout;
+        let stream = self
+            .ldap
+            .with_timeout(timeout)
+            .streaming_search_with(adapters, base, scope, filter, attrs)
+            .await
+            .map_err(|e| LdapError::op(&what, e))?;
+        Ok(PagedSearch {
+            stream,
+            what,
+            base: base.to_owned(),
+            count: 0,
+            done: false,
+        })
+    }
+
+    /// Subtree search in pages, calling `each` per entry; returns how many were read.
     pub async fn paged_search(
         &mut self,
         base: &str,
@@ -98,42 +130,14 @@ impl LdapConnection {
         page_size: u32,
         mut each: impl FnMut(ldap3::SearchEntry),
     ) -> Result<u64, LdapError> {
-        let what = || format!("searching \"{base}\" with {filter}");
-        let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> = vec![
-            Box::new(ldap3::adapters::EntriesOnly::new()),
-            Box::new(ldap3::adapters::PagedResults::new(
-                page_size.min(i32::MAX as u32) as i32,
-            )),
-        ];
-        let timeout = self.response_timeout;
-        let mut stream = self
-            .ldap
-            .with_timeout(timeout)
-            .streaming_search_with(
-                adapters,
-                base,
-                ldap3::Scope::Subtree,
-                filter,
-                attrs.to_vec(),
-            )
-            .await
-            .map_err(|e| LdapError::op(what(), e))?;
-        let mut count = 0;
-        while let Some(entry) = stream.next().await.map_err(|e| LdapError::op(what(), e))? {
-            each(ldap3::SearchEntry::construct(entry));
-            count += 1;
+        let attrs = attrs.iter().map(|a| a.to_string()).collect();
+        let mut search = self
+            .search_pages(base, ldap3::Scope::Subtree, filter, attrs, page_size)
+            .await?;
+        while let Some(entry) = search.next().await? {
+            each(entry);
         }
-        let result = stream.finish().await;
-        if result.rc != 0 {
-            return Err(LdapError::Operation {
-                operation: what(),
-                message: format!(
-                    "ended with result {} after {count} entries",
-                    describe_result(result.rc, &result.text)
-                ),
-            });
-        }
-        Ok(count)
+        Ok(search.count)
     }
 
     /// Whether `dn` exists and is visible to the bind DN.
@@ -151,5 +155,54 @@ impl LdapConnection {
             }),
             Err(e) => Err(LdapError::op(format!("reading \"{dn}\""), e)),
         }
+    }
+}
+
+/// A search in progress (see [`LdapConnection::search_pages`]).
+pub struct PagedSearch {
+    stream: ldap3::SearchStream<'static, String, Vec<String>>,
+    what: String,
+    base: String,
+    count: u64,
+    done: bool,
+}
+
+impl PagedSearch {
+    /// The next entry; `None` at the end. Any final result other than success (a size or
+    /// admin limit included) is an error, never a silently short read.
+    pub async fn next(&mut self) -> Result<Option<ldap3::SearchEntry>, LdapError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.stream.next().await {
+            Ok(Some(entry)) => {
+                self.count += 1;
+                Ok(Some(ldap3::SearchEntry::construct(entry)))
+            }
+            Ok(None) => {
+                self.done = true;
+                let result = self.stream.finish().await;
+                match result.rc {
+                    0 => Ok(None),
+                    32 => Err(LdapError::NoSuchObject(self.base.clone())),
+                    rc => Err(LdapError::Operation {
+                        operation: self.what.clone(),
+                        message: format!(
+                            "ended with result {} after {} entries",
+                            describe_result(rc, &result.text),
+                            self.count
+                        ),
+                    }),
+                }
+            }
+            Err(e) => {
+                self.done = true;
+                Err(LdapError::op(&self.what, e))
+            }
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
     }
 }

@@ -8,7 +8,7 @@ mod root_dse;
 mod tls;
 
 pub use changelog::{ChangelogHead, read_changelog_head, resolve_startpoint};
-pub use connection::{LdapConnection, connect};
+pub use connection::{LdapConnection, PagedSearch, connect};
 pub use probe::{BaseDnCheck, LdapProbeReport, probe};
 pub use root_dse::RootDse;
 
@@ -26,6 +26,8 @@ pub enum LdapError {
     Operation { operation: String, message: String },
     #[error("{0}")]
     Startpoint(String),
+    #[error("\"{0}\" does not exist (or the bind DN may not see it)")]
+    NoSuchObject(String),
 }
 
 impl LdapError {

@@ -2,8 +2,11 @@
 //! SCIM error bodies turned into typed errors.
 
 use super::auth::Authorizer;
+use super::rate::RateLimiter;
+use super::retry::{RetryPolicy, parse_retry_after};
 use crate::config::ScimServer;
 use crate::crypto::{Cipher, CryptoError};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
@@ -22,14 +25,10 @@ pub enum ScimError {
         url: String,
         message: String,
     },
-    #[error("{method} {url}: HTTP {status}{}{}", .scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(), .detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
-    Status {
-        method: String,
-        url: String,
-        status: u16,
-        scim_type: Option<String>,
-        detail: Option<String>,
-    },
+    #[error("{0}")]
+    Status(Box<HttpFailure>),
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp { attempts: u32, last: Box<ScimError> },
     #[error("{method} {url}: unexpected response: {message}")]
     InvalidResponse {
         method: String,
@@ -40,10 +39,26 @@ pub enum ScimError {
     Token { url: String, message: String },
 }
 
+/// A non-2xx answer from the service (RFC 7644 §3.12 error body, when there is one).
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {url}: HTTP {status}{}{}", .scim_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(), .detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+pub struct HttpFailure {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub detail: Option<String>,
+    /// The response body as received (cut to 4 KiB).
+    pub body: Option<String>,
+    pub retry_after: Option<std::time::Duration>,
+}
+
 pub struct ScimClient {
     http: reqwest::Client,
     base_url: String,
     authorizer: Authorizer,
+    policy: RetryPolicy,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl ScimClient {
@@ -76,7 +91,21 @@ impl ScimClient {
             http,
             base_url: server.base_url.trim_end_matches('/').to_owned(),
             authorizer: Authorizer::new(&server.auth, cipher)?,
+            policy: RetryPolicy::default(),
+            limiter: None,
         })
+    }
+
+    /// Retries retryable failures per `policy`.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Shares a requests-per-second limit.
+    pub fn with_rate_limit(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -90,16 +119,48 @@ impl ScimClient {
         read_json("GET", &url, response).await
     }
 
-    /// Sends a request with authorisation; a 401 with a cached OAuth token is retried once
-    /// with a fresh token. Non-2xx answers become [`ScimError::Status`].
+    /// Sends a request with authorisation, retrying per the policy. A 401 with a cached
+    /// OAuth token is retried once with a fresh token. Non-2xx answers become
+    /// [`ScimError::Status`]; retries that run out become [`ScimError::GaveUp`].
     pub async fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, ScimError> {
-        let mut retried = false;
+        let mut attempt = 1;
         loop {
+            match self.send_once(method.clone(), url, body).await {
+                Ok(response) => return Ok(response),
+                Err(error) => match self.policy.delay(&error, attempt) {
+                    Some(wait) => {
+                        tracing::debug!("{error}; retrying in {wait:?}");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    None if attempt > 1 => {
+                        return Err(ScimError::GaveUp {
+                            attempts: attempt,
+                            last: Box::new(error),
+                        });
+                    }
+                    None => return Err(error),
+                },
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, ScimError> {
+        let mut retried_auth = false;
+        loop {
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
             let mut request = self
                 .http
                 .request(method.clone(), url)
@@ -119,10 +180,10 @@ impl ScimClient {
             })?;
             let status = response.status();
             if status == reqwest::StatusCode::UNAUTHORIZED
-                && !retried
+                && !retried_auth
                 && self.authorizer.invalidate().await
             {
-                retried = true;
+                retried_auth = true;
                 continue;
             }
             if status.is_success() {
@@ -136,6 +197,11 @@ impl ScimClient {
 /// A SCIM error body (RFC 7644 §3.12) turned into a typed error; `status` may be a string.
 async fn status_error(method: &str, url: &str, response: reqwest::Response) -> ScimError {
     let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
     let text = response.text().await.unwrap_or_default();
     let body: Option<serde_json::Value> = serde_json::from_str(&text).ok();
     let field = |name: &str| {
@@ -148,16 +214,30 @@ async fn status_error(method: &str, url: &str, response: reqwest::Response) -> S
         let t = text.trim();
         (!t.is_empty() && body.is_none()).then(|| t.chars().take(300).collect())
     });
-    ScimError::Status {
+    let body = (!text.is_empty()).then(|| text.chars().take(4096).collect());
+    ScimError::Status(Box::new(HttpFailure {
         method: method.to_owned(),
         url: url.to_owned(),
         status,
         scim_type: field("scimType"),
         detail,
+        body,
+        retry_after,
+    }))
+}
+
+impl ScimError {
+    /// The HTTP answer behind the error, if the service answered.
+    pub fn http_failure(&self) -> Option<&HttpFailure> {
+        match self {
+            ScimError::Status(failure) => Some(failure),
+            ScimError::GaveUp { last, .. } => last.http_failure(),
+            _ => None,
+        }
     }
 }
 
-async fn read_json(
+pub(crate) async fn read_json(
     method: &str,
     url: &str,
     response: reqwest::Response,

@@ -70,10 +70,8 @@ pub async fn probe(server: &ScimServer, cipher: &Cipher) -> Result<ScimProbeRepo
         .unwrap_or_default();
     let resource_types = match client.get_json("ResourceTypes").await {
         Ok(body) => parse_resource_types(&body),
-        Err(ScimError::Status {
-            status: status @ (401 | 403),
-            ..
-        }) => {
+        Err(ScimError::Status(failure)) if matches!(failure.status, 401 | 403) => {
+            let status = failure.status;
             problems.push(format!(
                 "GET /ResourceTypes was refused with HTTP {status}: the credentials are missing or wrong"
             ));

@@ -1,9 +1,15 @@
-//! The SCIM 2.0 side of a pipe: an HTTP client with the configured authentication, and
-//! service discovery for the console's "Test connection".
+//! The SCIM 2.0 side of a pipe: an HTTP client with the configured authentication, retries
+//! and rate limit; resource operations; and service discovery for "Test connection".
 
 mod auth;
 mod client;
 mod discovery;
+mod rate;
+mod resources;
+mod retry;
 
-pub use client::{ScimClient, ScimError};
+pub use client::{HttpFailure, ScimClient, ScimError};
 pub use discovery::{ResourceTypeInfo, ScimProbeReport, probe};
+pub use rate::RateLimiter;
+pub use resources::SentRequest;
+pub use retry::RetryPolicy;

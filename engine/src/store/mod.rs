@@ -2,6 +2,7 @@
 //! share one database. Both run the same SQL (sqlx `Any` with `$n` placeholders).
 
 mod config_store;
+mod rejections;
 mod startpoints;
 
 pub use config_store::SaveError;

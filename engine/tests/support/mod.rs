@@ -139,26 +139,29 @@ impl Drop for Slapd {
 pub struct Scim2Server {
     pub port: u16,
     pub token: String,
+    _dir: tempfile::TempDir,
     child: Child,
 }
 
 impl Scim2Server {
+    /// Starts scim2-server (scripts/testenv/scim2-server.sh: RFC 7643 schemas plus the
+    /// urn:scimsync:test:2.0:User extension).
     pub fn start(token: &str) -> Scim2Server {
         let bin = find_binary(
             "SCIMSYNC_SCIM2_SERVER",
             &["scim2-server", "/opt/scim2/bin/scim2-server"],
             "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
         );
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/scim2-server.sh");
+        let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args([
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                token,
-            ])
+        let mut child = Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .arg(token)
+            .env("SCIMSYNC_SCIM2_SERVER", bin)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -167,6 +170,7 @@ impl Scim2Server {
         Scim2Server {
             port,
             token: token.to_owned(),
+            _dir: dir,
             child,
         }
     }

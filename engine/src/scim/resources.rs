@@ -1,0 +1,150 @@
+//! SCIM resource operations on an endpoint: search, create, modify (PATCH or PUT), delete.
+
+use super::client::read_json;
+use super::{ScimClient, ScimError};
+use crate::config::QueryMethod;
+use crate::mapping::PatchOp;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A request as sent, kept with rejected operations so an admin can see exactly what failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+impl ScimClient {
+    fn resource_url(&self, endpoint: &str, id: &str) -> Result<String, ScimError> {
+        let mut url =
+            url::Url::parse(&self.url(endpoint)).map_err(|e| ScimError::Client(e.to_string()))?;
+        url.path_segments_mut()
+            .map_err(|_| ScimError::Client("the base URL cannot have paths".into()))?
+            .push(id);
+        Ok(url.to_string())
+    }
+
+    /// The request a search would send (for records).
+    pub fn search_request(&self, endpoint: &str, filter: &str, method: QueryMethod) -> SentRequest {
+        match method {
+            QueryMethod::Get => {
+                let mut url =
+                    url::Url::parse(&self.url(endpoint)).expect("a validated base URL parses");
+                url.query_pairs_mut()
+                    .append_pair("filter", filter)
+                    .append_pair("count", "2");
+                SentRequest {
+                    method: "GET".into(),
+                    url: url.to_string(),
+                    body: None,
+                }
+            }
+            QueryMethod::Post => SentRequest {
+                method: "POST".into(),
+                url: self.url(&format!("{}/.search", endpoint.trim_end_matches('/'))),
+                body: Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": filter,
+                    "count": 2
+                })),
+            },
+        }
+    }
+
+    /// Resources matching `filter` (at most 2 are asked for: one is a match, two are ambiguous).
+    pub async fn search(
+        &self,
+        endpoint: &str,
+        filter: &str,
+        method: QueryMethod,
+    ) -> Result<Vec<Value>, ScimError> {
+        let req = self.search_request(endpoint, filter, method);
+        let http_method = if req.method == "GET" {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let response = self.send(http_method, &req.url, req.body.as_ref()).await?;
+        let list = read_json(&req.method, &req.url, response).await?;
+        match list.get("Resources") {
+            Some(Value::Array(items)) => Ok(items.clone()),
+            None if list.get("totalResults").and_then(Value::as_u64) == Some(0) => Ok(Vec::new()),
+            None => Ok(Vec::new()),
+            Some(_) => Err(ScimError::InvalidResponse {
+                method: req.method,
+                url: req.url,
+                message: "\"Resources\" is not a list".into(),
+            }),
+        }
+    }
+
+    pub fn create_request(&self, endpoint: &str, body: &Value) -> SentRequest {
+        SentRequest {
+            method: "POST".into(),
+            url: self.url(endpoint),
+            body: Some(body.clone()),
+        }
+    }
+
+    /// Creates a resource; returns it as the service stored it.
+    pub async fn create(&self, endpoint: &str, body: &Value) -> Result<Value, ScimError> {
+        let url = self.url(endpoint);
+        let response = self.send(Method::POST, &url, Some(body)).await?;
+        read_json("POST", &url, response).await
+    }
+
+    pub fn patch_request(
+        &self,
+        endpoint: &str,
+        id: &str,
+        ops: &[PatchOp],
+    ) -> Result<SentRequest, ScimError> {
+        Ok(SentRequest {
+            method: "PATCH".into(),
+            url: self.resource_url(endpoint, id)?,
+            body: Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": ops,
+            })),
+        })
+    }
+
+    pub async fn patch(&self, endpoint: &str, id: &str, ops: &[PatchOp]) -> Result<(), ScimError> {
+        let req = self.patch_request(endpoint, id, ops)?;
+        self.send(Method::PATCH, &req.url, req.body.as_ref())
+            .await
+            .map(drop)
+    }
+
+    pub fn put_request(
+        &self,
+        endpoint: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<SentRequest, ScimError> {
+        Ok(SentRequest {
+            method: "PUT".into(),
+            url: self.resource_url(endpoint, id)?,
+            body: Some(body.clone()),
+        })
+    }
+
+    pub async fn put(&self, endpoint: &str, id: &str, body: &Value) -> Result<(), ScimError> {
+        let url = self.resource_url(endpoint, id)?;
+        self.send(Method::PUT, &url, Some(body)).await.map(drop)
+    }
+
+    pub async fn delete(&self, endpoint: &str, id: &str) -> Result<(), ScimError> {
+        let url = self.resource_url(endpoint, id)?;
+        self.send(Method::DELETE, &url, None).await.map(drop)
+    }
+
+    pub async fn get_resource(&self, endpoint: &str, id: &str) -> Result<Value, ScimError> {
+        let url = self.resource_url(endpoint, id)?;
+        let response = self.send(Method::GET, &url, None).await?;
+        read_json("GET", &url, response).await
+    }
+}

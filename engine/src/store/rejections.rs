@@ -1,0 +1,52 @@
+//! Stored rejected operations.
+
+use super::{Store, StoreError};
+use crate::sync::Rejection;
+
+impl Store {
+    pub async fn record_rejection(&self, r: &Rejection) -> Result<(), StoreError> {
+        let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
+            what: format!("rejection of \"{}\"", r.dn),
+            message: e.to_string(),
+        })?;
+        sqlx::query(
+            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&r.id)
+        .bind(&r.pipe)
+        .bind(&r.phase)
+        .bind(&r.dn)
+        .bind(&r.operation)
+        .bind(&r.reason)
+        .bind(body)
+        .bind(r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest open rejections of a pipe (all pipes when `None`), at most `limit`.
+    pub async fn rejections(
+        &self,
+        pipe: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Rejection>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT body FROM rejected_operations WHERE status = 'open' AND ($1 = '' OR pipe = $1) \
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(pipe.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(body,)| {
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    what: "rejected operation".into(),
+                    message: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,16 @@
+//! Synchronising entries of a sync pipe into its SCIM destination.
+//!
+//! * [`plan`] — a pipe resolved from the configuration: classes, mappers, SCIM client.
+//! * [`apply`] — one entry: classify, map, find the resource, create or modify it.
+//! * [`rejection`] — what is kept about an operation that could not be applied.
+//! * [`resync`] — every in-scope entry of the source, in parallel, with live counts.
+
+pub mod apply;
+pub mod plan;
+pub mod rejection;
+pub mod resync;
+
+pub use apply::{EntryOutcome, EntryResult};
+pub use plan::{PipePlan, PlanError};
+pub use rejection::Rejection;
+pub use resync::{ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, run_resync};

@@ -1,0 +1,169 @@
+//! A sync pipe made ready to run: its classes in evaluation order with parsed filters and
+//! base DNs, a mapper per endpoint, and a SCIM client with the pipe's retries and rate.
+
+use crate::config::{
+    Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
+};
+use crate::crypto::Cipher;
+use crate::dn::Dn;
+use crate::ldap_filter::Filter;
+use crate::mapping::{EndpointMapper, LdapEntry};
+use crate::scim::{RateLimiter, RetryPolicy, ScimClient, ScimError};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("there is no sync pipe named \"{0}\"")]
+    NoPipe(String),
+    #[error("the configuration is incomplete: {0}")]
+    Incomplete(String),
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+}
+
+pub struct ClassPlan {
+    pub class: SyncClass,
+    bases: Vec<Dn>,
+    filter: Option<Filter>,
+    /// `None` for a class that synchronises nothing.
+    pub mapper: Option<Arc<EndpointMapper>>,
+}
+
+impl ClassPlan {
+    fn matches(&self, dn: &Option<Dn>, entry: &LdapEntry) -> bool {
+        let in_base = self.bases.is_empty()
+            || dn
+                .as_ref()
+                .is_some_and(|d| self.bases.iter().any(|b| d.is_within(b)));
+        in_base && self.filter.as_ref().is_none_or(|f| f.matches(entry))
+    }
+}
+
+pub struct PipePlan {
+    pub pipe: SyncPipe,
+    pub source: LdapSource,
+    pub destination: ScimDestination,
+    pub classes: Vec<ClassPlan>,
+    pub client: ScimClient,
+}
+
+impl PipePlan {
+    /// Builds the plan; `rate_per_second` overrides the pipe's max-ops-per-second.
+    pub fn build(
+        config: &Config,
+        pipe_name: &str,
+        cipher: &Cipher,
+        rate_per_second: Option<u32>,
+    ) -> Result<PipePlan, PlanError> {
+        let missing = |what: String| PlanError::Incomplete(what);
+        let pipe = config
+            .get::<SyncPipe>(pipe_name)
+            .ok_or_else(|| PlanError::NoPipe(pipe_name.to_owned()))?
+            .clone();
+        let source = config
+            .get::<LdapSource>(&pipe.source)
+            .ok_or_else(|| {
+                missing(format!(
+                    "LDAP sync source \"{}\" does not exist",
+                    pipe.source
+                ))
+            })?
+            .clone();
+        let destination = config
+            .get::<ScimDestination>(&pipe.destination)
+            .ok_or_else(|| {
+                missing(format!(
+                    "SCIM 2.0 sync destination \"{}\" does not exist",
+                    pipe.destination
+                ))
+            })?
+            .clone();
+        let server = config
+            .get::<ScimServer>(&destination.server)
+            .ok_or_else(|| {
+                missing(format!(
+                    "SCIM 2.0 external server \"{}\" does not exist",
+                    destination.server
+                ))
+            })?;
+        let mut classes: Vec<&SyncClass> = config
+            .sync_classes
+            .iter()
+            .filter(|c| c.pipe == pipe.name)
+            .collect();
+        if classes.is_empty() {
+            return Err(missing(format!(
+                "sync pipe \"{}\" has no sync classes",
+                pipe.name
+            )));
+        }
+        classes.sort_by_key(|c| c.evaluation_order);
+        let classes = classes
+            .into_iter()
+            .map(|c| {
+                let mapper = match (&c.endpoint_mapping, c.synchronizes_anything()) {
+                    (Some(name), true) => {
+                        let endpoint = config.get::<EndpointMapping>(name).ok_or_else(|| {
+                            missing(format!("endpoint mapping \"{name}\" does not exist"))
+                        })?;
+                        Some(Arc::new(EndpointMapper::new(config, endpoint)))
+                    }
+                    _ => None,
+                };
+                Ok(ClassPlan {
+                    bases: c
+                        .include_base_dns
+                        .iter()
+                        .filter_map(|b| Dn::parse(b).ok())
+                        .collect(),
+                    filter: c
+                        .filter()
+                        .map_err(|e| missing(format!("sync class \"{}\": {e}", c.name)))?,
+                    class: c.clone(),
+                    mapper,
+                })
+            })
+            .collect::<Result<Vec<_>, PlanError>>()?;
+        let mut client = ScimClient::new(server, cipher)?
+            .with_retry(RetryPolicy::with_attempts(pipe.retry_attempts));
+        if let Some(rate) = rate_per_second.or(pipe.max_ops_per_second) {
+            client = client.with_rate_limit(Arc::new(RateLimiter::per_second(rate)));
+        }
+        Ok(PipePlan {
+            pipe,
+            source,
+            destination,
+            classes,
+            client,
+        })
+    }
+
+    /// The first class, in evaluation order, whose base DNs and filter match the entry.
+    pub fn classify(&self, entry: &LdapEntry) -> Option<&ClassPlan> {
+        let dn = Dn::parse(&entry.dn).ok();
+        self.classes.iter().find(|c| c.matches(&dn, entry))
+    }
+
+    /// LDAP attributes to read: those the mappings and the class filters use, and objectClass.
+    pub fn ldap_attributes(&self) -> Vec<String> {
+        let mut attrs = vec!["objectclass".to_owned()];
+        for c in &self.classes {
+            let from_filter = c
+                .filter
+                .as_ref()
+                .map(Filter::attributes)
+                .unwrap_or_default();
+            let from_mapper = c
+                .mapper
+                .as_ref()
+                .map(|m| m.ldap_attributes())
+                .unwrap_or_default();
+            for a in from_filter.into_iter().chain(from_mapper) {
+                if !attrs.contains(&a) {
+                    attrs.push(a);
+                }
+            }
+        }
+        attrs
+    }
+}

@@ -1,0 +1,423 @@
+//! Resync from a real slapd into a real scim2-server, checked resource by resource.
+
+mod support;
+
+use engine::config::Config;
+use engine::crypto::Cipher;
+use engine::store::Store;
+use engine::sync::{
+    EntryOutcome, EntryResult, ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress,
+    run_resync,
+};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use support::*;
+
+const TOKEN: &str = "resync-token";
+const PEOPLE: u32 = 40;
+
+struct Setup {
+    slapd: Slapd,
+    scim: Scim2Server,
+    store: Store,
+    config: Config,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let text = include_str!("fixtures/resync-config.json")
+        .replace("${LDAP}", &slapd.address())
+        .replace("${SCIM}", &scim.base_url())
+        .replace("${TOKEN}", TOKEN);
+    let config: Config = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &format!("sqlite://{}", dir.path().join("s.db").display()),
+        Cipher::ephemeral(),
+    )
+    .await
+    .unwrap();
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    Setup {
+        slapd,
+        scim,
+        store,
+        config,
+        _dir: dir,
+    }
+}
+
+fn person(i: u32) -> String {
+    let locked = if i.is_multiple_of(5) { "TRUE" } else { "FALSE" };
+    format!(
+        "dn: uid=user{i:03},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n\
+         uid: user{i:03}\ncn: User {i:03}\ngivenName: User\nsn: Nr{i:03}\ndepartmentNumber: D{}\nbusinessCategory: CC{i}\n\
+         testHireDate: 2024030{}083000+0100\nemployeeNumber: {}\npostalAddress: {i} Main St$Springfield\ntestLocked: {locked}\n\
+         testEmailJSON: {{\"value\":\"user{i:03}@example.com\",\"type\":\"work\",\"primary\":true}}\n\
+         testPhoneJSON: {{\"value\":\"+1 555 {i:04}\",\"type\":\"work\"}}\n\n",
+        i % 3,
+        1 + i % 9,
+        1000 + i
+    )
+}
+
+fn load_directory(slapd: &Slapd) {
+    let mut ldif: String = (0..PEOPLE).map(person).collect();
+    // One bad value per failed-mapping-behavior.
+    ldif.push_str(&format!(
+        "dn: uid=bad-json,ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n\
+         uid: bad-json\ncn: Bad Json\nsn: Json\ntestEmailJSON: not json\n\n\
+         dn: uid=bad-badge,ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: bad-badge\ncn: Bad Badge\n\
+         sn: Badge\nemployeeNumber: n/a\npostalAddress: 1 Side St$Shelbyville\n\n\
+         dn: uid=bad-phone,ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n\
+         uid: bad-phone\ncn: Bad Phone\nsn: Phone\ntestPhoneJSON: {{\"value\":\"+1 555 7777\",\"type\":\"home\"}}\n\
+         testPhoneJSON: {{broken\n\n\
+         dn: cn=admins,ou=groups,{SUFFIX}\nchangetype: add\nobjectClass: groupOfNames\ncn: admins\n\
+         member: uid=user001,ou=people,{SUFFIX}\n\n"
+    ));
+    slapd.modify(&ldif);
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<EntryResult>>);
+impl ResyncObserver for Recorder {
+    fn entry(&self, result: &EntryResult) {
+        self.0.lock().unwrap().push(result.clone());
+    }
+}
+
+async fn resync(s: &Setup, options: ResyncOptions) -> (ResyncCounts, Vec<EntryResult>) {
+    let recorder = Arc::new(Recorder::default());
+    let progress = ResyncProgress::default();
+    let counts = run_resync(
+        &s.store,
+        &s.config,
+        "LDAP to SCIM",
+        &options,
+        &progress,
+        recorder.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(counts.finished);
+    let results = std::mem::take(&mut *recorder.0.lock().unwrap());
+    (counts, results)
+}
+
+async fn scim_users(s: &Setup) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let body: Value = client
+        .get(format!("{}/Users?count=1000", s.scim.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+fn find<'a>(users: &'a [Value], user_name: &str) -> &'a Value {
+    users
+        .iter()
+        .find(|u| u["userName"] == user_name)
+        .unwrap_or_else(|| panic!("{user_name} is not in SCIM"))
+}
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const TEST_EXT: &str = "urn:scimsync:test:2.0:User";
+
+#[tokio::test]
+async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit() {
+    let s = setup().await;
+    load_directory(&s.slapd);
+
+    // First resync: every person created, the bad JSON rejected, the rest out of scope.
+    let (counts, results) = resync(&s, ResyncOptions::default()).await;
+    let created = PEOPLE as u64 + 2;
+    assert_eq!(
+        counts,
+        ResyncCounts {
+            retrieved: PEOPLE as u64 + 3 + 3,
+            created,
+            rejected: 1,
+            out_of_scope: 3,
+            expected: PEOPLE as u64 + 6,
+            finished: true,
+            ..Default::default()
+        }
+    );
+    assert_eq!(results.len(), counts.processed() as usize);
+
+    let users = scim_users(&s).await;
+    assert_eq!(users.len() as u64, created);
+    for i in 0..PEOPLE {
+        let u = find(&users, &format!("user{i:03}"));
+        assert_eq!(u["name"]["givenName"], "User");
+        assert_eq!(u["name"]["familyName"], format!("Nr{i:03}"));
+        assert_eq!(u["displayName"], format!("User {i:03}"));
+        assert_eq!(
+            u["active"],
+            json!(i % 5 != 0),
+            "Boolean with invert-value for user{i:03}"
+        );
+        assert_eq!(u["emails"][0]["value"], format!("user{i:03}@example.com"));
+        assert_eq!(u["emails"][0]["type"], "work");
+        assert_eq!(u["emails"][0]["primary"], true);
+        assert_eq!(u["phoneNumbers"][0]["value"], format!("+1 555 {i:04}"));
+        assert_eq!(
+            u[ENTERPRISE]["department"],
+            format!("D{}", i % 3),
+            "Composed Complex enterprise extension"
+        );
+        assert_eq!(u[ENTERPRISE]["costCenter"], format!("CC{i}"));
+        let hired = u[TEST_EXT]["hireDate"].as_str().unwrap();
+        let expected_hire = format!("2024-03-0{}T07:30:00Z", 1 + i % 9);
+        assert!(
+            engine::mapping::values::same_instant(hired, &expected_hire),
+            "DateTime: {hired} vs {expected_hire}"
+        );
+        assert_eq!(u[TEST_EXT]["badgeNumber"], json!(1000 + i), "Number");
+        assert_eq!(
+            u[TEST_EXT]["mailingAddress"],
+            format!("{i} Main St\nSpringfield"),
+            "Postal Address"
+        );
+    }
+    // reject: the whole operation.
+    assert!(!users.iter().any(|u| u["userName"] == "bad-json"));
+    let rejected = results
+        .iter()
+        .find(|r| r.dn.starts_with("uid=bad-json"))
+        .unwrap();
+    let EntryOutcome::Rejected { rejection } = &rejected.outcome else {
+        panic!("{rejected:?}")
+    };
+    assert_eq!(rejection.operation, "map");
+    assert!(
+        rejection
+            .reason
+            .contains("\"Emails\" (testEmailJSON): \"not json\" is not JSON"),
+        "{}",
+        rejection.reason
+    );
+    let stored = s.store.rejections(Some("LDAP to SCIM"), 10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].dn, format!("uid=bad-json,ou=people,{SUFFIX}"));
+    assert_eq!(
+        stored[0].source["attributes"]["testemailjson"],
+        json!(["not json"])
+    );
+    // ignore-entire-attribute: no badge number, everything else there.
+    let badge = find(&users, "bad-badge");
+    assert!(badge[TEST_EXT].get("badgeNumber").is_none(), "{badge}");
+    assert_eq!(badge[TEST_EXT]["mailingAddress"], "1 Side St\nShelbyville");
+    // ignore-individual-values: only the good phone number.
+    let phone = find(&users, "bad-phone");
+    // The service may add members such as "primary": compare what was sent.
+    let phones: Vec<Value> = phone["phoneNumbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"value": p["value"], "type": p["type"]}))
+        .collect();
+    assert_eq!(
+        phones,
+        vec![json!({"value": "+1 555 7777", "type": "home"})]
+    );
+
+    // Second resync: all in sync, nothing written.
+    let versions: Vec<(String, Value)> = users
+        .iter()
+        .map(|u| {
+            (
+                u["userName"].as_str().unwrap().to_owned(),
+                u["meta"]["version"].clone(),
+            )
+        })
+        .collect();
+    let (counts, _) = resync(&s, ResyncOptions::default()).await;
+    assert_eq!(
+        (
+            counts.in_sync,
+            counts.created,
+            counts.modified,
+            counts.rejected
+        ),
+        (created, 0, 0, 1)
+    );
+
+    // One edited entry: PATCHed, and nothing else touched.
+    s.slapd.modify(&format!("dn: uid=user005,ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Changed\n-\nreplace: departmentNumber\ndepartmentNumber: D9\n"));
+    let (counts, results) = resync(&s, ResyncOptions::default()).await;
+    assert_eq!(
+        (counts.modified, counts.in_sync, counts.created),
+        (1, created - 1, 0)
+    );
+    let modified = results
+        .iter()
+        .find(|r| matches!(r.outcome, EntryOutcome::Modified { .. }))
+        .unwrap();
+    assert_eq!(modified.dn, format!("uid=user005,ou=people,{SUFFIX}"));
+    let EntryOutcome::Modified { operations } = &modified.outcome else {
+        unreachable!()
+    };
+    let paths: Vec<&str> = operations
+        .iter()
+        .map(|o| o.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            "name.familyName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        ]
+    );
+    let after = scim_users(&s).await;
+    for (name, version) in &versions {
+        let now = &find(&after, name)["meta"]["version"];
+        if name == "user005" {
+            assert_ne!(now, version, "the edited resource changed");
+        } else {
+            assert_eq!(now, version, "{name} must not be written");
+        }
+    }
+    let u5 = find(&after, "user005");
+    assert_eq!(u5["name"]["familyName"], "Changed");
+    assert_eq!(u5[ENTERPRISE]["department"], "D9");
+
+    // Dry run: reports the change, writes nothing.
+    s.slapd.modify(&format!(
+        "dn: uid=user006,ou=people,{SUFFIX}\nchangetype: modify\nreplace: cn\ncn: Renamed Six\n"
+    ));
+    let (counts, results) = resync(
+        &s,
+        ResyncOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(counts.modified, 1);
+    let would = results
+        .iter()
+        .find(|r| r.dn.starts_with("uid=user006"))
+        .unwrap();
+    assert!(
+        matches!(&would.outcome, EntryOutcome::Modified { operations } if operations[0].path.as_deref() == Some("displayName"))
+    );
+    assert_eq!(
+        find(&scim_users(&s).await, "user006")["displayName"],
+        "User 006"
+    );
+}
+
+#[tokio::test]
+async fn filters_input_dns_and_scim_rejections() {
+    let s = setup().await;
+    load_directory(&s.slapd);
+    // --filter: only matching entries are read.
+    let (counts, _) = resync(
+        &s,
+        ResyncOptions {
+            filter: Some("(uid=user01*)".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!((counts.retrieved, counts.created), (10, 10));
+    // A DN list (a failed-DNs file fed back in), with one DN that is not there.
+    let dns = vec![
+        format!("uid=user020,ou=people,{SUFFIX}"),
+        format!("uid=ghost,ou=people,{SUFFIX}"),
+    ];
+    let (counts, results) = resync(
+        &s,
+        ResyncOptions {
+            dns: Some(dns),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (counts.retrieved, counts.created, counts.rejected),
+        (1, 1, 1)
+    );
+    let ghost = results
+        .iter()
+        .find(|r| r.dn.starts_with("uid=ghost"))
+        .unwrap();
+    assert!(
+        matches!(&ghost.outcome, EntryOutcome::Rejected { rejection } if rejection.operation == "read")
+    );
+    // The service refuses a value: the rejection keeps the request and the SCIM error.
+    s.slapd.modify(&format!(
+        "dn: uid=odd,ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\nuid: odd\ncn: Odd\nsn: Odd\n\
+         testEmailJSON: {{\"value\":\"odd@example.com\",\"colour\":\"blue\"}}\n"
+    ));
+    let (counts, results) = resync(
+        &s,
+        ResyncOptions {
+            filter: Some("(uid=odd)".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(counts.rejected, 1);
+    let EntryOutcome::Rejected { rejection } = &results[0].outcome else {
+        panic!("{:?}", results[0])
+    };
+    assert_eq!(rejection.operation, "create");
+    assert_eq!(rejection.response.as_ref().unwrap()["status"], 400);
+    let request = rejection.request.as_ref().unwrap();
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.body.as_ref().unwrap()["emails"][0]["colour"],
+        "blue"
+    );
+    assert!(
+        rejection.reason.contains("HTTP 400"),
+        "{}",
+        rejection.reason
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_destination_rejects_after_the_pipe_attempts() {
+    let s = setup().await;
+    s.slapd.modify(&person(1));
+    let mut config = s.config.clone();
+    config.scim_servers[0].base_url = format!("http://127.0.0.1:{}/v2", free_port());
+    let recorder = Arc::new(Recorder::default());
+    let progress = ResyncProgress::default();
+    let counts = run_resync(
+        &s.store,
+        &config,
+        "LDAP to SCIM",
+        &ResyncOptions::default(),
+        &progress,
+        recorder.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts.rejected, 1);
+    let results = recorder.0.lock().unwrap();
+    let EntryOutcome::Rejected { rejection } = &results
+        .iter()
+        .find(|r| r.dn.starts_with("uid=user001"))
+        .unwrap()
+        .outcome
+    else {
+        panic!()
+    };
+    assert!(
+        rejection.reason.contains("cannot connect")
+            && rejection.reason.contains("gave up after 3 attempts"),
+        "{}",
+        rejection.reason
+    );
+}
