@@ -39,6 +39,8 @@ pub struct InstanceArgs {
 pub enum Command {
     /// Run the web console (the default).
     Serve(ServeArgs),
+    /// Bulk-synchronize a pipe's source entries into its SCIM destination (setup step 10).
+    Resync(ResyncArgs),
     /// Configuration as code.
     Config {
         #[command(subcommand)]
@@ -51,6 +53,31 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:3000 (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000).
     #[arg(long, env = "SCIMSYNC_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
+}
+
+#[derive(Args)]
+pub struct ResyncArgs {
+    /// The sync pipe to resync.
+    #[arg(long)]
+    pub pipe: String,
+    /// Report what would be created or modified; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only entries that also match this LDAP filter, e.g. "(uid=jdoe)".
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only the DNs in this file (dn: lines, e.g. a failed-DNs file).
+    #[arg(long)]
+    pub source_input_file: Option<PathBuf>,
+    /// SCIM operations per second (default: the pipe's max-ops-per-second).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate_per_second: Option<u32>,
+    /// Entries processed in parallel (default: the pipe's worker count).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: Option<u32>,
+    /// Where DNs that could not be synchronized are written (only when there are some).
+    #[arg(long, default_value = "resync-failed-DNs.ldif")]
+    pub failed_dns_file: PathBuf,
 }
 
 #[derive(Subcommand)]

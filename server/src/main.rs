@@ -3,6 +3,7 @@
 mod cli;
 mod config_cmd;
 mod instance;
+mod resync_cmd;
 mod serve;
 
 use clap::Parser;
@@ -23,6 +24,7 @@ async fn main() -> std::process::ExitCode {
     {
         cli::Command::Serve(serve_args) => serve::run(&args.instance, serve_args).await,
         cli::Command::Config { action } => config_cmd::run(&args.instance, action).await,
+        cli::Command::Resync(resync_args) => resync_cmd::run(&args.instance, resync_args).await,
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 //! * [`resync`] — every in-scope entry of the source, in parallel, with live counts.
 
 pub mod apply;
+pub mod dn_list;
 pub mod plan;
 pub mod rejection;
 pub mod resync;

@@ -278,7 +278,7 @@ async fn resync(
         });
     let started = Instant::now();
     let (produced, consumed) = tokio::join!(produce, consume);
-    tracing::info!("resync of \"{pipe}\" finished in {:?}", started.elapsed());
+    tracing::debug!("resync of \"{pipe}\" finished in {:?}", started.elapsed());
     reader.close().await;
     produced.and(consumed)
 }

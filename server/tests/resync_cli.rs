@@ -1,0 +1,182 @@
+//! `scimsync resync` as an admin runs it, against a real slapd and scim2-server.
+
+#[path = "../../engine/tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use support::*;
+
+const PIPE: &str = "LDAP to SCIM";
+
+fn scimsync(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .env_remove("SCIMSYNC_DATABASE_URL")
+        .env_remove("SCIMSYNC_KEY_FILE")
+        .env("SCIMSYNC_DATA_DIR", data)
+        .current_dir(data.parent().unwrap())
+        .args(args)
+        .output()
+        .expect("run scimsync")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn user(uid: &str, email_json: &str) -> String {
+    format!(
+        "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n\
+         uid: {uid}\ncn: {uid}\nsn: {uid}\ntestEmailJSON: {email_json}\n\n"
+    )
+}
+
+#[test]
+fn resync_reports_writes_failed_dns_and_takes_them_back() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start("cli-token");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = include_str!("../../engine/tests/fixtures/resync-config.json")
+        .replace("${LDAP}", &slapd.address())
+        .replace("${SCIM}", &scim.base_url())
+        .replace("${TOKEN}", "cli-token");
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    let out = scimsync(
+        &data,
+        &[
+            "config",
+            "import",
+            dir.path().join("config.json").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut ldif: String = (1..=5)
+        .map(|i| {
+            user(
+                &format!("cli{i}"),
+                &format!("{{\"value\":\"cli{i}@example.com\"}}"),
+            )
+        })
+        .collect();
+    ldif.push_str(&user("broken", "{oops"));
+    slapd.modify(&ldif);
+
+    // Dry run: nothing written, everything reported.
+    let out = scimsync(&data, &["resync", "--pipe", PIPE, "--dry-run"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("would create uid=cli1,ou=people,dc=example,dc=com: {"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Entries that would be created"), "{stdout}");
+    assert!(stdout.contains("(dry run: nothing was changed)"));
+
+    let out = scimsync(
+        &data,
+        &[
+            "resync",
+            "--pipe",
+            PIPE,
+            "--threads",
+            "2",
+            "--rate-per-second",
+            "500",
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("  {:<40} {:>10}", "Entries created", 5)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("  {:<40} {:>10}", "Entries rejected", 1)),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "rejected uid=broken,ou=people,dc=example,dc=com: attribute mapping \"Emails\""
+        ),
+        "{stderr}"
+    );
+    let failed = std::fs::read_to_string(dir.path().join("resync-failed-DNs.ldif")).unwrap();
+    assert!(
+        failed.contains("\ndn: uid=broken,ou=people,dc=example,dc=com\n"),
+        "{failed}"
+    );
+
+    // Fix the entry, then resync just the failed DNs.
+    slapd.modify(&format!("dn: uid=broken,ou=people,{SUFFIX}\nchangetype: modify\nreplace: testEmailJSON\ntestEmailJSON: {{\"value\":\"fixed@example.com\"}}\n"));
+    let out = scimsync(
+        &data,
+        &[
+            "resync",
+            "--pipe",
+            PIPE,
+            "--source-input-file",
+            "resync-failed-DNs.ldif",
+            "--failed-dns-file",
+            "again.ldif",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("  {:<40} {:>10}", "Source entries retrieved", 1)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("  {:<40} {:>10}", "Entries created", 1)),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("again.ldif").exists(),
+        "no failures, no file"
+    );
+
+    // Everything is in sync now.
+    let out = scimsync(&data, &["resync", "--pipe", PIPE]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains(&format!("  {:<40} {:>10}", "Entries already in sync", 6)));
+}
+
+#[test]
+fn resync_argument_errors_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = scimsync(&data, &["resync", "--pipe", "p", "--rate-per-second", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid value '0' for '--rate-per-second <RATE_PER_SECOND>'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = scimsync(&data, &["resync", "--pipe", "Nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("there is no sync pipe named \"Nope\""),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(dir.path().join("empty.ldif"), "# nothing\n").unwrap();
+    let out = scimsync(
+        &data,
+        &[
+            "resync",
+            "--pipe",
+            "Nope",
+            "--source-input-file",
+            "empty.ldif",
+        ],
+    );
+    assert!(
+        text(&out.stderr).contains("holds no dn: lines"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = scimsync(&data, &["resync", "--pipe", "Nope", "--filter", "(uid="]);
+    assert_eq!(out.status.code(), Some(1));
+}
