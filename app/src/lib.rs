@@ -1,5 +1,6 @@
 //! The scimsync web console: the eleven-step setup wizard and the pages behind it.
 #![forbid(unsafe_code)]
+#![recursion_limit = "256"]
 
 pub mod api;
 mod components;

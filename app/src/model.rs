@@ -175,6 +175,14 @@ impl FieldSpec {
     }
 }
 
+/// `2026-11-23T02:49:08.27Z` → `2026-11-23 02:49:08 UTC` (times are kept in UTC).
+pub fn readable_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..19)) {
+        (Some(date), Some(time)) if rfc3339.ends_with('Z') => format!("{date} {time} UTC"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
 /// Percent-encodes an object name for use in a URL path segment.
 pub fn encode_segment(text: &str) -> String {
     text.bytes()
@@ -185,4 +193,69 @@ pub fn encode_segment(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Counts of a resync (the engine's `ResyncCounts`, as JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ResyncCountsView {
+    pub retrieved: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    pub expected: u64,
+    pub finished: bool,
+}
+
+impl ResyncCountsView {
+    pub fn processed(&self) -> u64 {
+        self.created
+            + self.modified
+            + self.in_sync
+            + self.out_of_scope
+            + self.skipped
+            + self.rejected
+    }
+}
+
+/// A running or finished resync (the engine's `ResyncStatus`, as JSON; also the SSE payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResyncView {
+    pub pipe: String,
+    pub running: bool,
+    pub dry_run: bool,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub counts: ResyncCountsView,
+    pub error: Option<String>,
+}
+
+/// A rejected operation as shown to admins (JSON parts pretty-printed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectionView {
+    pub dn: String,
+    pub operation: String,
+    pub reason: String,
+    pub created_at: String,
+    pub source: String,
+    pub request: Option<String>,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipeResync {
+    pub pipe: String,
+    pub source: String,
+    pub destination: String,
+    pub last: Option<ResyncView>,
+    pub rejections: Vec<RejectionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartOutcome {
+    pub started: bool,
+    pub message: String,
 }

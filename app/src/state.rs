@@ -1,8 +1,11 @@
 //! What server functions need from the running server.
 
 use engine::store::Store;
+use engine::sync::ResyncJobs;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Resyncs started from the console, with their live counts.
+    pub resyncs: ResyncJobs,
 }

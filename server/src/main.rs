@@ -3,6 +3,7 @@
 mod cli;
 mod config_cmd;
 mod instance;
+mod live;
 mod resync_cmd;
 mod serve;
 

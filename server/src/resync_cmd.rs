@@ -120,16 +120,20 @@ impl ResyncObserver for CliObserver {
 fn progress_line(c: &ResyncCounts, elapsed: Duration) -> String {
     let done = c.processed();
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    let bar = if c.expected > 0 {
-        let filled = ((done.min(c.expected) * 30) / c.expected) as usize;
-        format!(
-            "[{}{}] {:>3}% ",
-            "#".repeat(filled),
-            "-".repeat(30 - filled),
-            done.min(c.expected) * 100 / c.expected
-        )
-    } else {
-        String::new()
+    let shown = done.min(c.expected);
+    let bar = match (
+        (shown * 30).checked_div(c.expected),
+        (shown * 100).checked_div(c.expected),
+    ) {
+        (Some(filled), Some(percent)) => {
+            let filled = filled as usize;
+            format!(
+                "[{}{}] {percent:>3}% ",
+                "#".repeat(filled),
+                "-".repeat(30 - filled)
+            )
+        }
+        _ => String::new(),
     };
     format!(
         "{bar}{done}/{} · created {} · modified {} · in sync {} · out of scope {} · rejected {} · {rate:.0}/s",

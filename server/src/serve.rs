@@ -19,9 +19,15 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
     let addr = options.site_addr;
     let state = AppState {
         store: store.clone(),
+        resyncs: Default::default(),
     };
     let routes = generate_route_list(App);
+    let jobs = state.resyncs.clone();
     let router = Router::new()
+        .route(
+            "/api/resync/events",
+            axum::routing::get(move |query| crate::live::resync_events(jobs.clone(), query)),
+        )
         .leptos_routes_with_context(
             &options,
             routes,

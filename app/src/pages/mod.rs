@@ -3,5 +3,6 @@
 pub mod edit;
 pub mod not_found;
 pub mod overview;
+pub mod resync;
 pub mod startpoint;
 pub mod step;

@@ -3,6 +3,7 @@
 
 mod config_store;
 mod rejections;
+mod resync_runs;
 mod startpoints;
 
 pub use config_store::SaveError;

@@ -4,11 +4,18 @@ use super::{Store, StoreError};
 use crate::sync::Rejection;
 
 impl Store {
+    /// Records a rejection; it supersedes an older open one for the same pipe and DN.
     pub async fn record_rejection(&self, r: &Rejection) -> Result<(), StoreError> {
         let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt {
             what: format!("rejection of \"{}\"", r.dn),
             message: e.to_string(),
         })?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE rejected_operations SET status = 'superseded' WHERE pipe = $1 AND dn = $2 AND status = 'open'")
+            .bind(&r.pipe)
+            .bind(&r.dn)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -21,8 +28,33 @@ impl Store {
         .bind(&r.reason)
         .bind(body)
         .bind(r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// DNs of a pipe with an open rejection.
+    pub async fn open_rejection_dns(
+        &self,
+        pipe: &str,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT dn FROM rejected_operations WHERE pipe = $1 AND status = 'open'",
+        )
+        .bind(pipe)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(dn,)| dn).collect())
+    }
+
+    /// Marks a DN's open rejection resolved (its entry has since been synchronized).
+    pub async fn resolve_rejection(&self, pipe: &str, dn: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn = $2 AND status = 'open'")
+            .bind(pipe)
+            .bind(dn)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -7,11 +7,15 @@
 
 pub mod apply;
 pub mod dn_list;
+pub mod jobs;
 pub mod plan;
 pub mod rejection;
 pub mod resync;
 
 pub use apply::{EntryOutcome, EntryResult};
+pub use jobs::ResyncJobs;
 pub use plan::{PipePlan, PlanError};
 pub use rejection::Rejection;
-pub use resync::{ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, run_resync};
+pub use resync::{
+    ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,
+};

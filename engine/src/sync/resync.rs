@@ -3,7 +3,7 @@
 //!
 //! One reader streams entries page by page into a bounded queue; `threads` workers apply
 //! them. Memory therefore stays flat however large the directory is: only counters grow,
-//! rejections go straight to the store, and details go to the observer.
+//! rejections go straight to the store (not in a dry run), and details go to the observer.
 
 use super::apply::{EntryOutcome, EntryResult, apply_entry};
 use super::plan::{PipePlan, PlanError};
@@ -13,7 +13,6 @@ use crate::ldap::{LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::{LdapEntry, Phase};
 use crate::store::{Store, StoreError};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,6 +58,19 @@ impl ResyncCounts {
             + self.skipped
             + self.rejected
     }
+}
+
+/// A resync as reported to admins: running or finished, with its counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResyncStatus {
+    pub pipe: String,
+    pub running: bool,
+    pub dry_run: bool,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub counts: ResyncCounts,
+    /// Why the resync stopped early, if it did.
+    pub error: Option<String>,
 }
 
 /// Live counters, shared between the run and whoever watches it.
@@ -126,6 +138,8 @@ pub enum ResyncError {
     Ldap(#[from] LdapError),
     #[error("recording a rejected operation: {0}")]
     Store(#[from] StoreError),
+    #[error("a resync worker stopped: {0}")]
+    Worker(String),
     #[error("--filter \"{filter}\" is not a valid LDAP filter: {message}")]
     Filter { filter: String, message: String },
 }
@@ -139,9 +153,22 @@ pub async fn run_resync(
     progress: &ResyncProgress,
     observer: Arc<dyn ResyncObserver>,
 ) -> Result<ResyncCounts, ResyncError> {
+    let started_at = chrono::Utc::now();
     let result = resync(store, config, pipe, options, progress, observer).await;
     progress.0.finished.store(true, Ordering::Relaxed);
-    result.map(|()| progress.snapshot())
+    let run = ResyncStatus {
+        pipe: pipe.to_owned(),
+        running: false,
+        dry_run: options.dry_run,
+        started_at,
+        finished_at: Some(chrono::Utc::now()),
+        counts: progress.snapshot(),
+        error: result.as_ref().err().map(ToString::to_string),
+    };
+    if config.sync_pipes.iter().any(|p| p.name == pipe) {
+        store.record_resync_run(&run).await?;
+    }
+    result.map(|()| run.counts)
 }
 
 async fn resync(
@@ -212,7 +239,7 @@ async fn resync(
             .store(targets.len() as u64, Ordering::Relaxed);
     }
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<LdapEntry>(threads * 4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<LdapEntry>(threads * 4);
     let produce = async {
         for (base, scope) in &targets {
             let mut search = reader
@@ -256,26 +283,60 @@ async fn resync(
         drop(tx);
         Ok::<(), ResyncError>(())
     };
-    let consume = futures::stream::poll_fn(|cx| rx.poll_recv(cx))
-        .map(|entry| {
-            let plan = plan.clone();
-            async move { apply_entry(&plan, &entry, Phase::Resync, options.dry_run).await }
-        })
-        .buffer_unordered(threads)
-        .then(|result| {
-            let observer = observer.clone();
-            async move {
-                if let EntryOutcome::Rejected { rejection } = &result.outcome {
-                    store.record_rejection(rejection).await?;
+    // Workers share the queue; each owns handles, so they run on any runtime thread.
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    // Entries that failed before and now synchronize get their rejection resolved.
+    let previously_rejected = Arc::new(store.open_rejection_dns(pipe).await?);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..threads {
+        let (rx, plan, store, progress, observer) = (
+            rx.clone(),
+            plan.clone(),
+            store.clone(),
+            progress.clone(),
+            observer.clone(),
+        );
+        let previously_rejected = previously_rejected.clone();
+        let dry_run = options.dry_run;
+        workers.spawn(async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some(entry) = next else {
+                    return Ok::<(), ResyncError>(());
+                };
+                let result = apply_entry(&plan, &entry, Phase::Resync, dry_run).await;
+                // A dry run changes nothing, the list of rejected operations included.
+                match (&result.outcome, dry_run) {
+                    (_, true) => {}
+                    (EntryOutcome::Rejected { rejection }, false) => {
+                        store.record_rejection(rejection).await?
+                    }
+                    (
+                        EntryOutcome::Created { .. }
+                        | EntryOutcome::Modified { .. }
+                        | EntryOutcome::InSync,
+                        false,
+                    ) if previously_rejected.contains(&result.dn) => {
+                        store.resolve_rejection(&plan.pipe.name, &result.dn).await?
+                    }
+                    _ => {}
                 }
                 progress.count(&result.outcome);
                 observer.entry(&result);
-                Ok::<(), ResyncError>(())
             }
-        })
-        .fold(Ok(()), |acc: Result<(), ResyncError>, r| async move {
-            acc.and(r)
         });
+    }
+    let consume = async {
+        let mut outcome = Ok(());
+        while let Some(joined) = workers.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => outcome = Err(e),
+                Err(e) => outcome = Err(ResyncError::Worker(e.to_string())),
+            }
+        }
+        outcome
+    };
     let started = Instant::now();
     let (produced, consumed) = tokio::join!(produce, consume);
     tracing::debug!("resync of \"{pipe}\" finished in {:?}", started.elapsed());

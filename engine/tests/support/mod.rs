@@ -27,6 +27,11 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // The port answers; make sure it is our server and not one that was there first.
+            std::thread::sleep(Duration::from_millis(100));
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{what} exited ({status}) although port {port} answers: another process holds it");
+            }
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {

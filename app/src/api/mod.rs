@@ -5,8 +5,11 @@ use crate::model::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+mod resync;
+pub use resync::*;
+
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     pub use crate::forms::convert::{self, to_json, to_values};
     pub use crate::forms::spec::{self, GLOBAL_SETTINGS};
     pub use crate::state::AppState;
@@ -42,6 +45,7 @@ pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
     let startpoints = st.store.startpoints().await.map_err(fail)?;
+    let last_runs = st.store.last_resync_runs().await.map_err(fail)?;
     let count = |kind: ObjectKind| config.names(kind).len();
     let listed = |kind: ObjectKind| {
         let names = config.names(kind);
@@ -160,17 +164,72 @@ pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
                 ),
             }
         },
-        StepStatus {
-            number: 10,
-            state: StepState::Unavailable,
-            summary: "not available in this build yet".into(),
-        },
+        resync_step(&pipes, &last_runs, &st.resyncs),
         StepStatus {
             number: 11,
             state: StepState::Unavailable,
             summary: "not available in this build yet".into(),
         },
     ])
+}
+
+/// Step 10 is done when every pipe's last resync changed the destination and finished.
+#[cfg(feature = "ssr")]
+fn resync_step(
+    pipes: &[String],
+    last_runs: &std::collections::BTreeMap<String, engine::sync::ResyncStatus>,
+    jobs: &engine::sync::ResyncJobs,
+) -> StepStatus {
+    if pipes.is_empty() {
+        return StepStatus {
+            number: 10,
+            state: StepState::Blocked,
+            summary: "needs a sync pipe".into(),
+        };
+    }
+    if let Some(running) = pipes
+        .iter()
+        .find(|p| jobs.status(p).is_some_and(|s| s.running))
+    {
+        return StepStatus {
+            number: 10,
+            state: StepState::Missing,
+            summary: format!("running for {running}"),
+        };
+    }
+    let pending: Vec<&str> = pipes
+        .iter()
+        .filter(|p| {
+            !last_runs
+                .get(*p)
+                .is_some_and(|r| !r.dry_run && r.error.is_none())
+        })
+        .map(String::as_str)
+        .collect();
+    if pending.is_empty() {
+        let summary = pipes
+            .iter()
+            .filter_map(|p| last_runs.get(p).map(|r| (p, r.counts)))
+            .map(|(p, c)| {
+                format!(
+                    "{p}: {} created, {} modified, {} in sync, {} rejected",
+                    c.created, c.modified, c.in_sync, c.rejected
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        StepStatus {
+            number: 10,
+            state: StepState::Done,
+            summary,
+        }
+    } else {
+        StepStatus {
+            number: 10,
+            state: StepState::Missing,
+            summary: format!("no completed resync for {}", pending.join(", ")),
+        }
+    }
 }
 
 #[server]
