@@ -421,3 +421,47 @@ async fn an_unreachable_destination_rejects_after_the_pipe_attempts() {
         rejection.reason
     );
 }
+
+#[tokio::test]
+async fn put_updates_and_post_searches_keep_unmapped_attributes() {
+    let mut s = setup().await;
+    s.config.scim_destinations[0].update_method = engine::config::UpdateMethod::Put;
+    s.config.scim_destinations[0].query_method = engine::config::QueryMethod::Post;
+    s.store.replace_all(s.config.clone()).await.unwrap();
+    s.slapd.modify(&person(3));
+    let (counts, _) = resync(&s, ResyncOptions::default()).await;
+    assert_eq!(counts.created, 1);
+
+    // Another client sets an attribute scimsync does not map.
+    let client = reqwest::Client::new();
+    let user = find(&scim_users(&s).await, "user003").clone();
+    let id = user["id"].as_str().unwrap();
+    let patched = client
+        .patch(format!("{}/Users/{id}", s.scim.base_url()))
+        .bearer_auth(TOKEN)
+        .header("Content-Type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "add", "path": "title", "value": "Engineer"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(patched.status().is_success());
+
+    s.slapd.modify(&format!(
+        "dn: uid=user003,ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Put\n"
+    ));
+    let (counts, _) = resync(&s, ResyncOptions::default()).await;
+    assert_eq!((counts.modified, counts.in_sync), (1, 0));
+    let after = find(&scim_users(&s).await, "user003").clone();
+    assert_eq!(after["name"]["familyName"], "Put");
+    assert_eq!(
+        after["title"], "Engineer",
+        "PUT keeps what scimsync does not map"
+    );
+    assert_eq!(after[TEST_EXT]["badgeNumber"], json!(1003));
+    let (counts, _) = resync(&s, ResyncOptions::default()).await;
+    assert_eq!(counts.in_sync, 1);
+}

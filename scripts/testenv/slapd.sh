@@ -5,6 +5,7 @@
 # sync user cn=sync / syncpass, who may read everything and has no size limit) and an
 # accesslog database (cn=accesslog). The directory manager is cn=Manager / secret.
 # Other users get a size limit of 50, so tests can see limits reported as errors.
+# With SCIMSYNC_SLAPD_LDIF=FILE, the entries of FILE are bulk-loaded too (slapadd, offline).
 set -euo pipefail
 dir=$1 port=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,5 +78,8 @@ sn: sync
 userPassword: syncpass
 LDIF
   /usr/sbin/slapadd -q -f "$dir/slapd.conf" -b "$suffix" -l "$dir/base.ldif"
+  if [ -n "${SCIMSYNC_SLAPD_LDIF:-}" ]; then
+    /usr/sbin/slapadd -q -f "$dir/slapd.conf" -b "$suffix" -l "$SCIMSYNC_SLAPD_LDIF"
+  fi
 fi
 exec /usr/sbin/slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" -d 0

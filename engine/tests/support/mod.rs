@@ -30,7 +30,9 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
             // The port answers; make sure it is our server and not one that was there first.
             std::thread::sleep(Duration::from_millis(100));
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("{what} exited ({status}) although port {port} answers: another process holds it");
+                panic!(
+                    "{what} exited ({status}) although port {port} answers: another process holds it"
+                );
             }
             return;
         }
@@ -77,6 +79,11 @@ impl Slapd {
     /// Starts slapd (scripts/testenv/slapd.sh) with a main database and an accesslog,
     /// holding the suffix, ou=people, ou=groups and the sync user.
     pub fn start() -> Slapd {
+        Slapd::start_with(None)
+    }
+
+    /// Like [`Slapd::start`], bulk-loading the entries of an LDIF file first.
+    pub fn start_with(ldif: Option<&Path>) -> Slapd {
         find_binary(
             "SCIMSYNC_SLAPD",
             &["/usr/sbin/slapd"],
@@ -85,14 +92,17 @@ impl Slapd {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/slapd.sh");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut child = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .arg(&script)
             .arg(dir.path())
             .arg(port.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        if let Some(file) = ldif {
+            command.env("SCIMSYNC_SLAPD_LDIF", file);
+        }
+        let mut child = command.spawn().unwrap();
         wait_for_port(port, "slapd", &mut child);
         Slapd { port, dir, child }
     }

@@ -1,0 +1,251 @@
+//! Resync benchmark: N generated entries from a real slapd into a real scim2-server, printed
+//! next to the raw limits of both servers measured in the same run.
+//!
+//!     cargo run --release -p bench --bin resync-bench -- --entries 100000 --threads 4
+//!
+//! Raw limits: a paged `ldapsearch` of the same entries and attributes; the same SCIM server's
+//! POST and filtered-GET rates at the same concurrency (resync sends one search and, for a new
+//! entry, one create; an entry in sync costs one search).
+
+#[path = "../../engine/tests/support/mod.rs"]
+mod support;
+
+use clap::Parser;
+use engine::config::Config;
+use engine::crypto::Cipher;
+use engine::store::Store;
+use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
+use std::io::Write;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::*;
+
+#[derive(Parser)]
+struct Args {
+    /// Entries in the directory.
+    #[arg(long, default_value_t = 100_000)]
+    entries: u32,
+    /// Resync workers, and the concurrency of the raw SCIM measurements.
+    #[arg(long, default_value_t = 4)]
+    threads: u32,
+    /// Requests for each raw SCIM measurement.
+    #[arg(long, default_value_t = 3_000)]
+    raw_requests: u32,
+}
+
+const TOKEN: &str = "bench-token";
+
+fn entry(i: u32) -> String {
+    format!(
+        "dn: uid=user{i:06},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\nuid: user{i:06}\n\
+         cn: User {i:06}\ngivenName: User\nsn: Nr{i:06}\ndepartmentNumber: D{}\nbusinessCategory: CC{}\n\
+         testHireDate: 20240301083000+0100\nemployeeNumber: {i}\npostalAddress: {i} Main St$Springfield\ntestLocked: FALSE\n\
+         testEmailJSON: {{\"value\":\"user{i:06}@example.com\",\"type\":\"work\",\"primary\":true}}\n\n",
+        i % 50,
+        i % 7
+    )
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs `count` requests built by `request(i)` with `threads` in flight; returns requests/s.
+async fn rate(
+    threads: u32,
+    count: u32,
+    request: impl Fn(u32) -> reqwest::RequestBuilder + Send + Sync + 'static,
+) -> f64 {
+    let request = Arc::new(request);
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..threads {
+        let (request, next) = (request.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let status = request(i).send().await.expect("raw request").status();
+                assert!(status.is_success(), "raw request {i}: HTTP {status}");
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    f64::from(count) / started.elapsed().as_secs_f64()
+}
+
+async fn resync_pass(
+    store: &Store,
+    config: &Config,
+    threads: u32,
+) -> (engine::sync::ResyncCounts, Duration) {
+    let started = Instant::now();
+    let options = ResyncOptions {
+        threads: Some(threads),
+        ..Default::default()
+    };
+    let counts = run_resync(
+        store,
+        config,
+        "LDAP to SCIM",
+        &options,
+        &ResyncProgress::default(),
+        Arc::new(()),
+    )
+    .await
+    .expect("resync");
+    (counts, started.elapsed())
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let n = args.entries;
+    let dir = tempfile::tempdir().unwrap();
+    println!(
+        "scimsync resync benchmark: {n} entries, {} threads, {} CPUs",
+        args.threads,
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+
+    let ldif = dir.path().join("entries.ldif");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&ldif).unwrap());
+    for i in 0..n {
+        file.write_all(entry(i).as_bytes()).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let started = Instant::now();
+    let slapd = Slapd::start_with(Some(&ldif));
+    println!(
+        "  slapd loaded {n} entries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let scim = Scim2Server::start(TOKEN);
+
+    let text = include_str!("../../engine/tests/fixtures/resync-config.json")
+        .replace("${LDAP}", &slapd.address())
+        .replace("${SCIM}", &scim.base_url())
+        .replace("${TOKEN}", TOKEN)
+        .replace("\"batch-size\": 25", "\"batch-size\": 500");
+    let store = Store::open(
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        Cipher::ephemeral(),
+    )
+    .await
+    .unwrap();
+    store
+        .replace_all(serde_json::from_str(&text).unwrap())
+        .await
+        .unwrap();
+    let config = store.load_config().await.unwrap();
+    let attrs = engine::sync::PipePlan::build(&config, "LDAP to SCIM", store.cipher(), None)
+        .unwrap()
+        .ldap_attributes();
+
+    // Raw LDAP: the same subtree and attributes, paged, with OpenLDAP's own client.
+    let started = Instant::now();
+    let out = Command::new("ldapsearch")
+        .args([
+            "-x",
+            "-LLL",
+            "-H",
+            &format!("ldap://{}", slapd.address()),
+            "-D",
+            SYNC_DN,
+            "-w",
+            SYNC_PASSWORD,
+        ])
+        .args([
+            "-b",
+            &format!("ou=people,{SUFFIX}"),
+            "-E",
+            "pr=500/noprompt",
+            "(objectClass=*)",
+        ])
+        .args(&attrs)
+        .output()
+        .expect("ldapsearch (apt-get install ldap-utils)");
+    assert!(
+        out.status.success(),
+        "ldapsearch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
+
+    // Raw SCIM, same server, same concurrency: creates, then searches by userName.
+    let base = scim.base_url();
+    let http = reqwest::Client::new();
+    let (b, h) = (base.clone(), http.clone());
+    let post_rate = rate(args.threads, args.raw_requests, move |i| {
+        h.post(format!("{b}/Users"))
+            .bearer_auth(TOKEN)
+            .header("Content-Type", "application/scim+json")
+            .body(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("raw{i}"),
+                "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}}).to_string())
+    })
+    .await;
+    let (b, h) = (base.clone(), http.clone());
+    let get_rate = rate(args.threads, args.raw_requests, move |i| {
+        h.get(format!("{b}/Users")).bearer_auth(TOKEN).query(&[
+            ("filter", format!("userName eq \"raw{i}\"")),
+            ("count", "2".into()),
+        ])
+    })
+    .await;
+    let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
+
+    let (first, first_time) = resync_pass(&store, &config, args.threads).await;
+    assert_eq!(first.created, u64::from(n), "{first:?}");
+    let rss_after_first = peak_rss_mb();
+    let (second, second_time) = resync_pass(&store, &config, args.threads).await;
+    assert_eq!(second.in_sync, u64::from(n), "{second:?}");
+
+    let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
+    let first_rate = per_s(first.processed(), first_time);
+    let second_rate = per_s(second.processed(), second_time);
+    println!("raw limits (measured in this run)");
+    println!(
+        "  LDAP paged read (ldapsearch, page 500, {} attributes) {ldap_rate:>10.0} entries/s",
+        attrs.len()
+    );
+    println!(
+        "  SCIM POST /Users, {} concurrent                     {post_rate:>10.0} requests/s",
+        args.threads
+    );
+    println!(
+        "  SCIM GET /Users?filter=userName eq …, {} concurrent  {get_rate:>10.0} requests/s",
+        args.threads
+    );
+    println!(
+        "  ceiling for new entries (1 GET + 1 POST each)        {create_ceiling:>10.0} entries/s"
+    );
+    println!("resync");
+    println!(
+        "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.0}% of the ceiling)",
+        first.processed(),
+        first_time.as_secs_f64(),
+        100.0 * first_rate / create_ceiling
+    );
+    println!(
+        "  pass 2, all in sync:  {:>7} entries in {:>6.1} s = {second_rate:>6.0} entries/s ({:.0}% of the GET rate)",
+        second.processed(),
+        second_time.as_secs_f64(),
+        100.0 * second_rate / get_rate
+    );
+    println!(
+        "  peak RSS of the benchmark process: {rss_after_first:.0} MB after pass 1, {:.0} MB at the end",
+        peak_rss_mb()
+    );
+}
