@@ -465,3 +465,28 @@ async fn put_updates_and_post_searches_keep_unmapped_attributes() {
     let (counts, _) = resync(&s, ResyncOptions::default()).await;
     assert_eq!(counts.in_sync, 1);
 }
+
+#[tokio::test]
+async fn a_rate_limited_destination_is_retried_after_429_and_nothing_is_lost() {
+    let mut s = setup().await;
+    let proxy = RateLimitingProxy::start(s.scim.port, 5);
+    s.config.scim_servers[0].base_url = format!("http://127.0.0.1:{}/v2", proxy.port);
+    s.config.sync_pipes[0].retry_attempts = 20;
+    s.store.replace_all(s.config.clone()).await.unwrap();
+    s.config = s.store.load_config().await.unwrap();
+    s.slapd.modify(&(0..15).map(person).collect::<String>());
+    let (counts, _) = resync(
+        &s,
+        ResyncOptions {
+            threads: Some(4),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!((counts.created, counts.rejected), (15, 0), "{counts:?}");
+    assert!(
+        proxy.count_status(429) > 0,
+        "the proxy never throttled, so nothing was tested"
+    );
+    assert_eq!(scim_users(&s).await.len(), 15);
+}

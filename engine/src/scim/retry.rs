@@ -43,13 +43,20 @@ impl RetryPolicy {
         }
         match error {
             ScimError::Status(f) => match (f.status, f.retry_after) {
-                (429 | 503, Some(after)) => Some(after.min(self.max_retry_after)),
+                (429 | 503, Some(after)) => Some(self.spread(after.min(self.max_retry_after))),
                 (status, _) if status == 429 || status >= 500 => Some(self.backoff(attempt)),
                 _ => None,
             },
             ScimError::Transport { .. } => Some(self.backoff(attempt)),
             _ => None,
         }
+    }
+
+    /// `Retry-After` plus up to half again: throttled workers would otherwise all come back
+    /// at the same instant and be throttled together again.
+    fn spread(&self, after: Duration) -> Duration {
+        use rand::Rng;
+        after + after.mul_f64(rand::thread_rng().gen_range(0.0..=0.5))
     }
 
     /// Full jitter: uniform in [0, min(max, base·2^(attempt-1))].
@@ -95,13 +102,20 @@ mod tests {
     #[test]
     fn classifies_errors() {
         let p = RetryPolicy::with_attempts(3);
-        assert_eq!(
-            p.delay(&status(429, Some(Duration::from_secs(2))), 1),
-            Some(Duration::from_secs(2))
+        // Retry-After is honoured, plus up to half again of jitter; longer ones are capped.
+        let waited = p
+            .delay(&status(429, Some(Duration::from_secs(2))), 1)
+            .unwrap();
+        assert!(
+            waited >= Duration::from_secs(2) && waited <= Duration::from_secs(3),
+            "{waited:?}"
         );
-        assert_eq!(
-            p.delay(&status(503, Some(Duration::from_secs(9999))), 1),
-            Some(Duration::from_secs(300))
+        let capped = p
+            .delay(&status(503, Some(Duration::from_secs(9999))), 1)
+            .unwrap();
+        assert!(
+            capped >= Duration::from_secs(300) && capped <= Duration::from_secs(450),
+            "{capped:?}"
         );
         assert!(p.delay(&status(502, None), 1).unwrap() <= Duration::from_millis(200));
         assert!(p.delay(&status(500, None), 2).unwrap() <= Duration::from_millis(400));

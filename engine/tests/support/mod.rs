@@ -201,3 +201,52 @@ impl Drop for Scim2Server {
         let _ = self.child.wait();
     }
 }
+
+/// nginx in front of a SCIM server, answering 429 + `Retry-After: 1` above `rate` requests/s
+/// (scripts/testenv/nginx-ratelimit.sh).
+pub struct RateLimitingProxy {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl RateLimitingProxy {
+    pub fn start(upstream_port: u16, rate: u32) -> RateLimitingProxy {
+        find_binary(
+            "SCIMSYNC_NGINX",
+            &["/usr/sbin/nginx"],
+            "apt-get install nginx-light",
+        );
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/nginx-ratelimit.sh");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut child = Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .arg(upstream_port.to_string())
+            .arg(rate.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "nginx", &mut child);
+        RateLimitingProxy { port, dir, child }
+    }
+
+    /// How many requests nginx answered with this status.
+    pub fn count_status(&self, status: u16) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains(&format!("\" {status} ")))
+            .count()
+    }
+}
+
+impl Drop for RateLimitingProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
