@@ -69,15 +69,56 @@ fn find_binary(env: &str, candidates: &[&str], install_hint: &str) -> PathBuf {
     );
 }
 
-pub struct Slapd {
+/// A server run by one of scripts/testenv/*.sh: the script prepares `dir` and execs the
+/// server in the foreground, so killing the child stops the server.
+pub struct ScriptServer {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
 }
 
+impl ScriptServer {
+    /// Runs `scripts/testenv/<script> DIR PORT <args…>` and waits until PORT answers.
+    fn start(script: &str, what: &str, args: &[String], env: &[(&str, String)]) -> ScriptServer {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scripts/testenv")
+            .join(script);
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut command = Command::new("bash");
+        command
+            .arg(&path)
+            .arg(dir.path())
+            .arg(port.to_string())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+        wait_for_port(port, what, &mut child);
+        ScriptServer { port, dir, child }
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// OpenLDAP slapd with a main database and an accesslog, holding the suffix, ou=people,
+/// ou=groups and the sync user (scripts/testenv/slapd.sh).
+pub struct Slapd {
+    pub port: u16,
+    _server: ScriptServer,
+}
+
 impl Slapd {
-    /// Starts slapd (scripts/testenv/slapd.sh) with a main database and an accesslog,
-    /// holding the suffix, ou=people, ou=groups and the sync user.
     pub fn start() -> Slapd {
         Slapd::start_with(None)
     }
@@ -89,22 +130,15 @@ impl Slapd {
             &["/usr/sbin/slapd"],
             "apt-get install slapd ldap-utils",
         );
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/slapd.sh");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut command = Command::new("bash");
-        command
-            .arg(&script)
-            .arg(dir.path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(file) = ldif {
-            command.env("SCIMSYNC_SLAPD_LDIF", file);
+        let env: Vec<(&str, String)> = ldif
+            .map(|f| ("SCIMSYNC_SLAPD_LDIF", f.display().to_string()))
+            .into_iter()
+            .collect();
+        let server = ScriptServer::start("slapd.sh", "slapd", &[], &env);
+        Slapd {
+            port: server.port,
+            _server: server,
         }
-        let mut child = command.spawn().unwrap();
-        wait_for_port(port, "slapd", &mut child);
-        Slapd { port, dir, child }
     }
 
     pub fn address(&self) -> String {
@@ -144,49 +178,26 @@ impl Slapd {
     }
 }
 
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// scim2-server with the RFC 7643 schemas plus the urn:scimsync:test:2.0:User extension
+/// (scripts/testenv/scim2-server.sh).
 pub struct Scim2Server {
     pub port: u16,
-    pub token: String,
-    _dir: tempfile::TempDir,
-    child: Child,
+    _server: ScriptServer,
 }
 
 impl Scim2Server {
-    /// Starts scim2-server (scripts/testenv/scim2-server.sh: RFC 7643 schemas plus the
-    /// urn:scimsync:test:2.0:User extension).
     pub fn start(token: &str) -> Scim2Server {
         let bin = find_binary(
             "SCIMSYNC_SCIM2_SERVER",
             &["scim2-server", "/opt/scim2/bin/scim2-server"],
             "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
         );
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/scim2-server.sh");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = Command::new("bash")
-            .arg(&script)
-            .arg(dir.path())
-            .arg(port.to_string())
-            .arg(token)
-            .env("SCIMSYNC_SCIM2_SERVER", bin)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port, "scim2-server", &mut child);
+        let env = [("SCIMSYNC_SCIM2_SERVER", bin.display().to_string())];
+        let server =
+            ScriptServer::start("scim2-server.sh", "scim2-server", &[token.to_owned()], &env);
         Scim2Server {
-            port,
-            token: token.to_owned(),
-            _dir: dir,
-            child,
+            port: server.port,
+            _server: server,
         }
     }
 
@@ -195,19 +206,11 @@ impl Scim2Server {
     }
 }
 
-impl Drop for Scim2Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// nginx in front of a SCIM server, answering 429 + `Retry-After: 1` above `rate` requests/s
 /// (scripts/testenv/nginx-ratelimit.sh).
 pub struct RateLimitingProxy {
     pub port: u16,
-    pub dir: tempfile::TempDir,
-    child: Child,
+    server: ScriptServer,
 }
 
 impl RateLimitingProxy {
@@ -217,36 +220,24 @@ impl RateLimitingProxy {
             &["/usr/sbin/nginx"],
             "apt-get install nginx-light",
         );
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testenv/nginx-ratelimit.sh");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = Command::new("bash")
-            .arg(&script)
-            .arg(dir.path())
-            .arg(port.to_string())
-            .arg(upstream_port.to_string())
-            .arg(rate.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port, "nginx", &mut child);
-        RateLimitingProxy { port, dir, child }
+        let server = ScriptServer::start(
+            "nginx-ratelimit.sh",
+            "nginx",
+            &[upstream_port.to_string(), rate.to_string()],
+            &[],
+        );
+        RateLimitingProxy {
+            port: server.port,
+            server,
+        }
     }
 
     /// How many requests nginx answered with this status.
     pub fn count_status(&self, status: u16) -> usize {
-        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(self.server.dir.path().join("access.log")).unwrap_or_default();
         log.lines()
             .filter(|l| l.contains(&format!("\" {status} ")))
             .count()
-    }
-}
-
-impl Drop for RateLimitingProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
