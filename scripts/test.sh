@@ -4,7 +4,7 @@
 # Chromium. Installs what is missing first.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
-setup_apt chromium slapd ldap-utils nginx-light python3-venv postgresql-client
+setup_apt chromium slapd ldap-utils nginx-light openssl python3-venv postgresql-client
 setup_rust
 setup_node
 setup_python

@@ -249,3 +249,68 @@ async fn scim_probe_reads_capabilities_and_checks_credentials() {
         .to_string();
     assert!(e.contains("HTTP 404"), "{e}");
 }
+
+#[tokio::test]
+async fn http_basic_and_oauth2_client_credentials_reach_the_service() {
+    let scim = Scim2Server::start("gateway-token");
+    let proxy = AuthProxy::start(
+        &scim,
+        "gateway-token",
+        "alice",
+        "s3cret",
+        "scimsync",
+        "client-secret",
+    );
+    let cipher = Cipher::ephemeral();
+
+    // HTTP Basic, checked by nginx's auth_basic.
+    let mut basic: ScimServer = serde_json::from_value(serde_json::json!({
+        "name": "b", "base-url": format!("http://127.0.0.1:{}/basic/v2", proxy.port),
+        "auth": {"type": "basic", "username": "alice", "password": "s3cret"}
+    }))
+    .unwrap();
+    let report = engine::scim::probe(&basic, &cipher).await.unwrap();
+    assert!(
+        report.problems.is_empty() && report.resource_types.len() == 2,
+        "{report:#?}"
+    );
+    basic.auth = ScimAuth::Basic {
+        username: "alice".into(),
+        password: Secret::plain("wrong"),
+    };
+    let e = engine::scim::probe(&basic, &cipher)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("HTTP 401"), "{e}");
+
+    // OAuth 2.0 client credentials: a token from the token endpoint, then used as Bearer.
+    let mut oauth: ScimServer = serde_json::from_value(serde_json::json!({
+        "name": "o", "base-url": scim.base_url(),
+        "auth": {"type": "oauth2-client-credentials", "token-url": format!("http://127.0.0.1:{}/oauth/token", proxy.port),
+                 "client-id": "scimsync", "client-secret": "client-secret", "scope": "scim"}
+    }))
+    .unwrap();
+    let report = engine::scim::probe(&oauth, &cipher).await.unwrap();
+    assert!(
+        report.problems.is_empty() && report.resource_types.len() == 2,
+        "{report:#?}"
+    );
+    if let ScimAuth::Oauth2ClientCredentials { client_secret, .. } = &mut oauth.auth {
+        *client_secret = Secret::plain("not-the-secret");
+    }
+    let e = engine::scim::probe(&oauth, &cipher)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("OAuth token request to")
+            && e.contains("HTTP 401")
+            && e.contains("invalid_client"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("not-the-secret"),
+        "secrets never appear in errors: {e}"
+    );
+}

@@ -241,3 +241,40 @@ impl RateLimitingProxy {
             .count()
     }
 }
+
+/// nginx with HTTP Basic in front of a SCIM server and a static OAuth 2.0 token endpoint
+/// (scripts/testenv/nginx-auth.sh).
+pub struct AuthProxy {
+    pub port: u16,
+    _server: ScriptServer,
+}
+
+impl AuthProxy {
+    pub fn start(
+        upstream: &Scim2Server,
+        token: &str,
+        user: &str,
+        password: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> AuthProxy {
+        find_binary(
+            "SCIMSYNC_NGINX",
+            &["/usr/sbin/nginx"],
+            "apt-get install nginx-light",
+        );
+        let args = [
+            upstream.port.to_string(),
+            token.into(),
+            user.into(),
+            password.into(),
+            client_id.into(),
+            client_secret.into(),
+        ];
+        let server = ScriptServer::start("nginx-auth.sh", "nginx", &args, &[]);
+        AuthProxy {
+            port: server.port,
+            _server: server,
+        }
+    }
+}
