@@ -10,7 +10,7 @@ CARGO_LEPTOS_VERSION=0.3.10          # 0.3.11 needs a newer rustc than this proj
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-# Debian packages, installed only when missing.
+# Debian packages, installed only when missing. SETUP_APT_FLAGS adds apt-get options.
 setup_apt() {
   local missing=()
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
@@ -19,7 +19,7 @@ setup_apt() {
   # slapd must not create a default database of its own; tests run their own slapd.
   echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q ${SETUP_APT_FLAGS:-} "${missing[@]}"
 }
 
 # Rust: the wasm target, cargo-leptos, and the wasm-bindgen CLI matching Cargo.lock.

@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 setup_apt chromium slapd ldap-utils nginx-light openssl python3-venv postgresql-client
+SETUP_APT_FLAGS=--no-install-recommends setup_apt 389-ds-base   # the Recommends pull in ~120 packages
 setup_rust
 setup_node
 setup_python

@@ -314,3 +314,120 @@ async fn http_basic_and_oauth2_client_credentials_reach_the_service() {
         "secrets never appear in errors: {e}"
     );
 }
+
+#[tokio::test]
+async fn draft_good_changelog_head_and_startpoints_on_389_directory_server() {
+    let ds = Ds389::start();
+    let cipher = Cipher::ephemeral();
+    let mut src: LdapSource = serde_json::from_value(serde_json::json!({
+        "name": "389", "servers": [ds.address()], "bind-dn": SYNC_DN, "bind-password": SYNC_PASSWORD,
+        "base-dns": [format!("ou=people,{SUFFIX}")], "changelog": "draft-good",
+    }))
+    .unwrap();
+    // An empty retro changelog reports 0/0.
+    let report = ldap::probe(&src, &cipher).await.unwrap();
+    assert_eq!(
+        report.changelog,
+        Some(ChangelogHead::DraftGood {
+            base_dn: "cn=changelog".into(),
+            first_change_number: 0,
+            last_change_number: 0
+        })
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let ldif: String = (1..=3)
+        .map(|i| format!("dn: uid=u{i},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: u{i}\ncn: U{i}\nsn: S\n\n"))
+        .collect();
+    ds.modify(&ldif);
+    let report = ldap::probe(&src, &cipher).await.unwrap();
+    assert_eq!(
+        report.changelog,
+        Some(ChangelogHead::DraftGood {
+            base_dn: "cn=changelog".into(),
+            first_change_number: 1,
+            last_change_number: 3
+        })
+    );
+
+    let mut conn = ldap::connect(&src, &cipher).await.unwrap();
+    let end = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    assert_eq!(
+        end,
+        ChangelogCursor::DraftGood {
+            last_change_number: 3
+        }
+    );
+    let beginning =
+        ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::BeginningOfChangelog)
+            .await
+            .unwrap();
+    assert_eq!(
+        beginning,
+        ChangelogCursor::DraftGood {
+            last_change_number: 0
+        }
+    );
+    let at_two = ldap::resolve_startpoint(
+        &mut conn,
+        &src,
+        &StartpointRequest::ChangeNumber { change_number: 2 },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        at_two,
+        ChangelogCursor::DraftGood {
+            last_change_number: 1
+        }
+    );
+    let beyond = ldap::resolve_startpoint(
+        &mut conn,
+        &src,
+        &StartpointRequest::ChangeNumber { change_number: 9 },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        beyond
+            .to_string()
+            .contains("beyond the end of the changelog (the newest is 3)"),
+        "{beyond}"
+    );
+    let by_time =
+        ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::Time { time: before })
+            .await
+            .unwrap();
+    assert_eq!(
+        by_time,
+        ChangelogCursor::DraftGood {
+            last_change_number: 0
+        }
+    );
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    let after_all =
+        ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::Time { time: future })
+            .await
+            .unwrap();
+    assert_eq!(
+        after_all,
+        ChangelogCursor::DraftGood {
+            last_change_number: 3
+        }
+    );
+    conn.close().await;
+
+    // Configured for the accesslog, the probe says what the server offers instead.
+    src.changelog = engine::config::ChangelogFlavor::OpenldapAccesslog;
+    let report = ldap::probe(&src, &cipher).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("choose the draft-good changelog")),
+        "{:?}",
+        report.problems
+    );
+}

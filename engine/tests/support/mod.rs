@@ -75,11 +75,38 @@ pub struct ScriptServer {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
+    /// Stop with TERM (the script stops its server) rather than KILL (the script exec'd it).
+    graceful: bool,
 }
 
 impl ScriptServer {
     /// Runs `scripts/testenv/<script> DIR PORT <args…>` and waits until PORT answers.
     fn start(script: &str, what: &str, args: &[String], env: &[(&str, String)]) -> ScriptServer {
+        Self::launch(script, what, args, env, false)
+    }
+
+    /// Like [`ScriptServer::start`] for scripts that prepare the server after it listens:
+    /// waits for DIR/ready too, and stops the script with TERM.
+    fn start_and_wait_ready(script: &str, what: &str, args: &[String]) -> ScriptServer {
+        let server = Self::launch(script, what, args, &[], true);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !server.dir.path().join("ready").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not get ready within 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn launch(
+        script: &str,
+        what: &str,
+        args: &[String],
+        env: &[(&str, String)],
+        graceful: bool,
+    ) -> ScriptServer {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scripts/testenv")
             .join(script);
@@ -100,15 +127,96 @@ impl ScriptServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
         wait_for_port(port, what, &mut child);
-        ScriptServer { port, dir, child }
+        ScriptServer {
+            port,
+            dir,
+            child,
+            graceful,
+        }
     }
 }
 
 impl Drop for ScriptServer {
     fn drop(&mut self) {
+        if self.graceful {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// 389 Directory Server with the Retro Changelog (scripts/testenv/389ds.sh).
+pub struct Ds389 {
+    pub port: u16,
+    _server: ScriptServer,
+}
+
+pub const DS389_MANAGER_DN: &str = "cn=Directory Manager";
+pub const DS389_MANAGER_PASSWORD: &str = "secret123";
+
+impl Ds389 {
+    pub fn start() -> Ds389 {
+        find_binary(
+            "SCIMSYNC_NS_SLAPD",
+            &["/usr/sbin/ns-slapd"],
+            "apt-get install --no-install-recommends 389-ds-base",
+        );
+        let server = ScriptServer::start_and_wait_ready("389ds.sh", "389 Directory Server", &[]);
+        Ds389 {
+            port: server.port,
+            _server: server,
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Applies LDIF changes as Directory Manager.
+    pub fn modify(&self, ldif: &str) {
+        ldap_modify(self.port, DS389_MANAGER_DN, DS389_MANAGER_PASSWORD, ldif)
+    }
+}
+
+fn ldap_modify(port: u16, dn: &str, password: &str, ldif: &str) {
+    use std::io::Write;
+    let mut child = Command::new("ldapmodify")
+        .args([
+            "-x",
+            "-H",
+            &format!("ldap://127.0.0.1:{port}"),
+            "-D",
+            dn,
+            "-w",
+            password,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ldapmodify (apt-get install ldap-utils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ldif.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ldapmodify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// OpenLDAP slapd with a main database and an accesslog, holding the suffix, ou=people,
