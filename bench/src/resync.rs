@@ -47,14 +47,11 @@ fn entry(i: u32) -> String {
     )
 }
 
-fn peak_rss_mb() -> f64 {
+/// A `/proc/self/status` memory figure (VmRSS, VmHWM) in MB.
+fn memory_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -85,27 +82,30 @@ async fn rate(
     f64::from(count) / started.elapsed().as_secs_f64()
 }
 
-async fn resync_pass(
-    store: &Store,
-    config: &Config,
-    threads: u32,
-) -> (engine::sync::ResyncCounts, Duration) {
+/// Runs one resync; also returns the resident memory seen when each quarter of the entries was done.
+async fn resync_pass(store: &Store, config: &Config, threads: u32) -> (engine::sync::ResyncCounts, Duration, Vec<f64>) {
     let started = Instant::now();
-    let options = ResyncOptions {
-        threads: Some(threads),
-        ..Default::default()
+    let options = ResyncOptions { threads: Some(threads), ..Default::default() };
+    let progress = ResyncProgress::default();
+    let watcher = {
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let mut quarters = Vec::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let c = progress.snapshot();
+                while c.expected > 0 && quarters.len() < 4 && c.processed() * 4 >= c.expected * (quarters.len() as u64 + 1) {
+                    quarters.push(memory_mb("VmRSS:"));
+                }
+                if c.finished {
+                    return quarters;
+                }
+            }
+        })
     };
-    let counts = run_resync(
-        store,
-        config,
-        "LDAP to SCIM",
-        &options,
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .expect("resync");
-    (counts, started.elapsed())
+    let counts = run_resync(store, config, "LDAP to SCIM", &options, &progress, Arc::new(())).await.expect("resync");
+    let quarters = watcher.await.unwrap_or_default();
+    (counts, started.elapsed(), quarters)
 }
 
 #[tokio::main]
@@ -206,10 +206,10 @@ async fn main() {
     .await;
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
 
-    let (first, first_time) = resync_pass(&store, &config, args.threads).await;
+    let rss_before = memory_mb("VmRSS:");
+    let (first, first_time, quarters) = resync_pass(&store, &config, args.threads).await;
     assert_eq!(first.created, u64::from(n), "{first:?}");
-    let rss_after_first = peak_rss_mb();
-    let (second, second_time) = resync_pass(&store, &config, args.threads).await;
+    let (second, second_time, _) = resync_pass(&store, &config, args.threads).await;
     assert_eq!(second.in_sync, u64::from(n), "{second:?}");
 
     let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
@@ -244,8 +244,10 @@ async fn main() {
         second_time.as_secs_f64(),
         100.0 * second_rate / get_rate
     );
+    let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
     println!(
-        "  peak RSS of the benchmark process: {rss_after_first:.0} MB after pass 1, {:.0} MB at the end",
-        peak_rss_mb()
+        "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB; peak {:.0} MB",
+        quarters.join("/"),
+        memory_mb("VmHWM:")
     );
 }
