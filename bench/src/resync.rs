@@ -51,7 +51,11 @@ fn entry(i: u32) -> String {
 fn memory_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -83,9 +87,16 @@ async fn rate(
 }
 
 /// Runs one resync; also returns the resident memory seen when each quarter of the entries was done.
-async fn resync_pass(store: &Store, config: &Config, threads: u32) -> (engine::sync::ResyncCounts, Duration, Vec<f64>) {
+async fn resync_pass(
+    store: &Store,
+    config: &Config,
+    threads: u32,
+) -> (engine::sync::ResyncCounts, Duration, Vec<f64>) {
     let started = Instant::now();
-    let options = ResyncOptions { threads: Some(threads), ..Default::default() };
+    let options = ResyncOptions {
+        threads: Some(threads),
+        ..Default::default()
+    };
     let progress = ResyncProgress::default();
     let watcher = {
         let progress = progress.clone();
@@ -94,7 +105,10 @@ async fn resync_pass(store: &Store, config: &Config, threads: u32) -> (engine::s
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let c = progress.snapshot();
-                while c.expected > 0 && quarters.len() < 4 && c.processed() * 4 >= c.expected * (quarters.len() as u64 + 1) {
+                while c.expected > 0
+                    && quarters.len() < 4
+                    && c.processed() * 4 >= c.expected * (quarters.len() as u64 + 1)
+                {
                     quarters.push(memory_mb("VmRSS:"));
                 }
                 if c.finished {
@@ -103,7 +117,16 @@ async fn resync_pass(store: &Store, config: &Config, threads: u32) -> (engine::s
             }
         })
     };
-    let counts = run_resync(store, config, "LDAP to SCIM", &options, &progress, Arc::new(())).await.expect("resync");
+    let counts = run_resync(
+        store,
+        config,
+        "LDAP to SCIM",
+        &options,
+        &progress,
+        Arc::new(()),
+    )
+    .await
+    .expect("resync");
     let quarters = watcher.await.unwrap_or_default();
     (counts, started.elapsed(), quarters)
 }

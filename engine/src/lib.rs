@@ -10,6 +10,7 @@
 //! * [`sync`] — applying entries to the SCIM destination: resync now, realtime next.
 #![forbid(unsafe_code)]
 
+pub mod changelog;
 pub mod config;
 pub mod crypto;
 pub mod dn;

@@ -140,6 +140,44 @@ impl LdapConnection {
         Ok(search.count)
     }
 
+    /// A search for at most `limit` entries; also says whether the server had more (a size
+    /// limit the client asked for is not an error).
+    pub async fn search_limited(
+        &mut self,
+        base: &str,
+        scope: ldap3::Scope,
+        filter: &str,
+        attrs: Vec<String>,
+        limit: i32,
+    ) -> Result<(Vec<ldap3::SearchEntry>, bool), LdapError> {
+        let what = || format!("searching \"{base}\" with {filter}");
+        let timeout = self.response_timeout;
+        let result = self
+            .ldap
+            .with_search_options(ldap3::SearchOptions::new().sizelimit(limit))
+            .with_timeout(timeout)
+            .search(base, scope, filter, attrs)
+            .await
+            .map_err(|e| LdapError::op(what(), e))?;
+        let entries = || {
+            result
+                .0
+                .iter()
+                .cloned()
+                .map(ldap3::SearchEntry::construct)
+                .collect()
+        };
+        match result.1.rc {
+            0 => Ok((entries(), false)),
+            4 => Ok((entries(), true)),
+            32 => Err(LdapError::NoSuchObject(base.to_owned())),
+            rc => Err(LdapError::Operation {
+                operation: what(),
+                message: describe_result(rc, &result.1.text),
+            }),
+        }
+    }
+
     /// Whether `dn` exists and is visible to the bind DN.
     pub async fn entry_exists(&mut self, dn: &str) -> Result<bool, LdapError> {
         match self

@@ -29,7 +29,7 @@ pub struct Rejection {
 const MASK: &str = "***";
 
 /// Attributes whose values are never kept in a rejection.
-fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("password") || n.contains("secret") || n == "unicodepwd"
 }
@@ -80,7 +80,7 @@ impl Rejection {
 }
 
 /// Replaces the values of secret-looking members, at any depth.
-fn mask(value: &mut Value) {
+pub(crate) fn mask(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {

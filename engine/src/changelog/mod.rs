@@ -1,0 +1,12 @@
+//! Reading a sync source's changelog: draft-good `cn=changelog` (389 DS Retro Changelog,
+//! PingDirectory, OpenDJ) and OpenLDAP's accesslog, both turned into [`ChangeRecord`]s.
+
+mod accesslog;
+mod draft_good;
+mod ldif;
+mod reader;
+mod record;
+
+pub use ldif::{ModOp, Modification};
+pub use reader::{ChangelogError, read_changes};
+pub use record::{ChangeKind, ChangeRecord};

@@ -1,0 +1,138 @@
+//! Changelog readers against the real thing: 389 DS's Retro Changelog and OpenLDAP's accesslog.
+
+mod support;
+
+use engine::changelog::{ChangeKind, ChangeRecord, read_changes};
+use engine::config::{ChangelogFlavor, LdapSource};
+use engine::crypto::Cipher;
+use engine::ldap;
+use engine::startpoint::StartpointRequest;
+use support::*;
+
+const STREAM: &str = "dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\nsn: A\nuserPassword: clear-secret\n\n\
+dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: sn\nsn: B\n-\nadd: mail\nmail: alice@example.com\n\n\
+dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=alice2\ndeleteoldrdn: 1\n\n\
+dn: uid=alice2,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=alice2\ndeleteoldrdn: 1\nnewsuperior: ou=groups,dc=example,dc=com\n\n\
+dn: uid=alice2,ou=groups,dc=example,dc=com\nchangetype: delete\n\n";
+
+fn source(address: String, flavour: ChangelogFlavor) -> LdapSource {
+    serde_json::from_value(serde_json::json!({
+        "name": "s", "servers": [address], "bind-dn": SYNC_DN, "bind-password": SYNC_PASSWORD,
+        "base-dns": [format!("ou=people,{SUFFIX}"), format!("ou=groups,{SUFFIX}")],
+        "changelog": match flavour { ChangelogFlavor::DraftGood => "draft-good", ChangelogFlavor::OpenldapAccesslog => "openldap-accesslog" },
+    }))
+    .unwrap()
+}
+
+/// Reads everything from the beginning in batches of two.
+async fn read_all(src: &LdapSource) -> Vec<ChangeRecord> {
+    let cipher = Cipher::ephemeral();
+    let mut conn = ldap::connect(src, &cipher).await.unwrap();
+    let mut cursor =
+        ldap::resolve_startpoint(&mut conn, src, &StartpointRequest::BeginningOfChangelog)
+            .await
+            .unwrap();
+    let mut all = Vec::new();
+    loop {
+        let batch = read_changes(&mut conn, src, &cursor, 2).await.unwrap();
+        assert!(batch.len() <= 2);
+        let Some(last) = batch.last() else { break };
+        cursor = last.cursor.clone();
+        all.extend(batch);
+    }
+    conn.close().await;
+    all
+}
+
+/// The five records of STREAM, whatever else the server logged around them.
+fn check_stream(records: &[ChangeRecord]) {
+    let mine: Vec<&ChangeRecord> = records.iter().filter(|r| r.dn.contains("alice")).collect();
+    let kinds: Vec<&ChangeKind> = mine.iter().map(|r| &r.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            &ChangeKind::Add,
+            &ChangeKind::Modify,
+            &ChangeKind::ModDn {
+                new_dn: format!("uid=alice2,ou=people,{SUFFIX}")
+            },
+            &ChangeKind::ModDn {
+                new_dn: format!("uid=alice2,ou=groups,{SUFFIX}")
+            },
+            &ChangeKind::Delete,
+        ],
+        "{mine:#?}"
+    );
+    assert_eq!(mine[0].dn, format!("uid=alice,ou=people,{SUFFIX}"));
+    assert_eq!(mine[4].dn, format!("uid=alice2,ou=groups,{SUFFIX}"));
+    let id = mine[0].entry_id.clone().expect("a stable entry id");
+    assert!(
+        mine.iter().all(|r| r.entry_id.as_deref() == Some(&id)),
+        "the id survives renames and moves"
+    );
+    let modified = mine[1].attributes();
+    assert!(
+        modified.contains(&"sn".to_owned()) && modified.contains(&"mail".to_owned()),
+        "{modified:?}"
+    );
+    let raw = serde_json::to_string(&mine.iter().map(|r| &r.raw).collect::<Vec<_>>()).unwrap();
+    assert!(
+        !raw.contains("clear-secret"),
+        "passwords never stay in kept records"
+    );
+}
+
+#[tokio::test]
+async fn reads_389_retro_changelog() {
+    let ds = Ds389::start();
+    ds.modify(STREAM);
+    let records = read_all(&source(ds.address(), ChangelogFlavor::DraftGood)).await;
+    check_stream(&records);
+    let numbers: Vec<String> = records.iter().map(|r| r.cursor.to_string()).collect();
+    assert_eq!(numbers.len(), 5, "{numbers:?}");
+    assert_eq!(numbers[0], "after change number 1");
+    assert_eq!(numbers[4], "after change number 5");
+}
+
+#[tokio::test]
+async fn reads_openldap_accesslog() {
+    let slapd = Slapd::start();
+    slapd.modify(STREAM);
+    let records = read_all(&source(slapd.address(), ChangelogFlavor::OpenldapAccesslog)).await;
+    check_stream(&records);
+    // Every record once: the cursor record itself is never read again.
+    let mut starts: Vec<String> = records.iter().map(|r| r.cursor.to_string()).collect();
+    let before = starts.len();
+    starts.dedup();
+    assert_eq!(starts.len(), before);
+}
+
+#[tokio::test]
+async fn cursors_past_the_end_or_of_the_other_flavour() {
+    let ds = Ds389::start();
+    ds.modify(STREAM);
+    let src = source(ds.address(), ChangelogFlavor::DraftGood);
+    let mut conn = ldap::connect(&src, &Cipher::ephemeral()).await.unwrap();
+    // A cursor from the future reads nothing; a mismatched cursor is refused by name.
+    let future = engine::startpoint::ChangelogCursor::DraftGood {
+        last_change_number: 99,
+    };
+    assert!(
+        read_changes(&mut conn, &src, &future, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let wrong = engine::startpoint::ChangelogCursor::Accesslog {
+        req_start: None,
+        inclusive: true,
+    };
+    let e = read_changes(&mut conn, &src, &wrong, 10)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not fit the source's draft-good changelog"),
+        "{e}"
+    );
+}
