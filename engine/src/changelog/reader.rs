@@ -100,10 +100,8 @@ pub async fn read_changes(
                 _ => String::new(),
             };
             records.sort_by_key(key);
-            if !inclusive {
-                if let Some(start) = req_start {
-                    records.retain(|r| key(r) != *start);
-                }
+            if !inclusive && let Some(start) = req_start {
+                records.retain(|r| key(r) != *start);
             }
             records.truncate(limit as usize);
             Ok(records)
