@@ -387,7 +387,7 @@ async fn filters_input_dns_and_scim_rejections() {
 }
 
 #[tokio::test]
-async fn an_unreachable_destination_rejects_after_the_pipe_attempts() {
+async fn an_unreachable_destination_is_an_outage_after_the_pipe_attempts() {
     let s = setup().await;
     s.slapd.modify(&person(1));
     let mut config = s.config.clone();
@@ -406,13 +406,14 @@ async fn an_unreachable_destination_rejects_after_the_pipe_attempts() {
     .unwrap();
     assert_eq!(counts.rejected, 1);
     let results = recorder.0.lock().unwrap();
-    let EntryOutcome::Rejected { rejection } = &results
+    // An outage, not a refusal: counted (and stored) as rejected by resync.
+    let EntryOutcome::Unavailable { rejection } = &results
         .iter()
         .find(|r| r.dn.starts_with("uid=user001"))
         .unwrap()
         .outcome
     else {
-        panic!()
+        panic!("{results:?}")
     };
     assert!(
         rejection.reason.contains("cannot connect")

@@ -27,6 +27,14 @@ impl LdapEntry {
         self
     }
 
+    /// The entry's stable identity: entryUUID (OpenLDAP and most servers) or nsUniqueId (389 DS).
+    pub fn entry_id(&self) -> Option<&str> {
+        ["entryuuid", "nsuniqueid"]
+            .iter()
+            .find_map(|a| self.get(a).first())
+            .map(String::as_str)
+    }
+
     pub fn get(&self, attr: &str) -> &[String] {
         self.attributes
             .get(&attr.to_ascii_lowercase())

@@ -2,11 +2,13 @@
 //! share one database. Both run the same SQL (sqlx `Any` with `$n` placeholders).
 
 mod config_store;
+mod realtime;
 mod rejections;
 mod resync_runs;
 mod startpoints;
 
 pub use config_store::SaveError;
+pub use realtime::Correlation;
 
 use crate::crypto::Cipher;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

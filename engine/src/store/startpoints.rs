@@ -23,6 +23,11 @@ impl Store {
         .bind(startpoint.set_at.to_rfc3339())
         .execute(&self.pool)
         .await?;
+        // A new startpoint replaces wherever realtime sync had got to.
+        sqlx::query("DELETE FROM pipe_cursors WHERE pipe = $1")
+            .bind(pipe)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -138,15 +138,37 @@ impl PipePlan {
         })
     }
 
+    /// The first class whose base DNs hold `dn`, ignoring filters: for deleted entries, whose
+    /// attributes are gone.
+    pub fn classify_by_dn(&self, dn: &str) -> Option<&ClassPlan> {
+        let dn = Dn::parse(dn).ok();
+        self.classes.iter().find(|c| {
+            c.bases.is_empty()
+                || dn
+                    .as_ref()
+                    .is_some_and(|d| c.bases.iter().any(|b| d.is_within(b)))
+        })
+    }
+
+    /// The class called `name`.
+    pub fn class_named(&self, name: &str) -> Option<&ClassPlan> {
+        self.classes.iter().find(|c| c.class.name == name)
+    }
+
     /// The first class, in evaluation order, whose base DNs and filter match the entry.
     pub fn classify(&self, entry: &LdapEntry) -> Option<&ClassPlan> {
         let dn = Dn::parse(&entry.dn).ok();
         self.classes.iter().find(|c| c.matches(&dn, entry))
     }
 
-    /// LDAP attributes to read: those the mappings and the class filters use, and objectClass.
+    /// LDAP attributes to read: those the mappings and the class filters use, objectClass,
+    /// and the entry's stable identity (operational, so asked for by name).
     pub fn ldap_attributes(&self) -> Vec<String> {
-        let mut attrs = vec!["objectclass".to_owned()];
+        let mut attrs = vec![
+            "objectclass".to_owned(),
+            "entryuuid".to_owned(),
+            "nsuniqueid".to_owned(),
+        ];
         for c in &self.classes {
             let from_filter = c
                 .filter

@@ -114,8 +114,10 @@ impl ResyncProgress {
             EntryOutcome::Modified { .. } => &c.modified,
             EntryOutcome::InSync => &c.in_sync,
             EntryOutcome::OutOfScope => &c.out_of_scope,
-            EntryOutcome::Skipped { .. } => &c.skipped,
-            EntryOutcome::Rejected { .. } => &c.rejected,
+            EntryOutcome::Skipped { .. } | EntryOutcome::Dropped { .. } | EntryOutcome::Deleted => {
+                &c.skipped
+            }
+            EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. } => &c.rejected,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -142,6 +144,42 @@ pub enum ResyncError {
     Worker(String),
     #[error("--filter \"{filter}\" is not a valid LDAP filter: {message}")]
     Filter { filter: String, message: String },
+}
+
+/// Keeps what a result teaches: rejections, resolved rejections, and which resource the
+/// entry is synchronised to (so later deletes and renames find it).
+async fn record_result(
+    store: &Store,
+    plan: &PipePlan,
+    entry: &LdapEntry,
+    result: &EntryResult,
+    previously_rejected: &std::collections::HashSet<String>,
+) -> Result<(), ResyncError> {
+    let pipe = &plan.pipe.name;
+    match &result.outcome {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+            store.record_rejection(rejection).await?
+        }
+        EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
+            if previously_rejected.contains(&result.dn) {
+                store.resolve_rejection(pipe, &result.dn).await?;
+            }
+            if let (Some(resource), Some(entry_id), Some(class)) =
+                (&result.resource, entry.entry_id(), &result.class)
+            {
+                let correlation = crate::store::Correlation {
+                    entry_id: entry_id.to_owned(),
+                    dn: entry.dn.clone(),
+                    endpoint: resource.endpoint.clone(),
+                    scim_id: resource.id.clone(),
+                    class: class.clone(),
+                };
+                store.remember_resource(pipe, &correlation).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Runs a resync of `pipe` and returns the final counts.
@@ -264,13 +302,16 @@ async fn resync(
                             "read",
                             format!("\"{dn}\" is not in the source"),
                         );
-                        store.record_rejection(&rejection).await?;
+                        if !options.dry_run {
+                            store.record_rejection(&rejection).await?;
+                        }
                         let result = EntryResult {
                             dn,
                             class: None,
                             outcome: EntryOutcome::Rejected {
                                 rejection: Box::new(rejection),
                             },
+                            resource: None,
                         };
                         progress.count(&result.outcome);
                         observer.entry(&result);
@@ -306,20 +347,8 @@ async fn resync(
                 };
                 let result = apply_entry(&plan, &entry, Phase::Resync, dry_run).await;
                 // A dry run changes nothing, the list of rejected operations included.
-                match (&result.outcome, dry_run) {
-                    (_, true) => {}
-                    (EntryOutcome::Rejected { rejection }, false) => {
-                        store.record_rejection(rejection).await?
-                    }
-                    (
-                        EntryOutcome::Created { .. }
-                        | EntryOutcome::Modified { .. }
-                        | EntryOutcome::InSync,
-                        false,
-                    ) if previously_rejected.contains(&result.dn) => {
-                        store.resolve_rejection(&plan.pipe.name, &result.dn).await?
-                    }
-                    _ => {}
+                if !dry_run {
+                    record_result(&store, &plan, &entry, &result, &previously_rejected).await?;
                 }
                 progress.count(&result.outcome);
                 observer.entry(&result);

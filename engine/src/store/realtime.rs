@@ -1,0 +1,167 @@
+//! Realtime sync state: correlations between entries and resources, cursors, and whether
+//! each pipe should run.
+
+use super::{Store, StoreError, now};
+use crate::startpoint::ChangelogCursor;
+
+/// The SCIM resource a source entry was synchronised to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correlation {
+    pub entry_id: String,
+    pub dn: String,
+    pub endpoint: String,
+    pub scim_id: String,
+    pub class: String,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+impl Store {
+    pub async fn remember_resource(&self, pipe: &str, c: &Correlation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
+             endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at",
+        )
+        .bind(pipe)
+        .bind(&c.entry_id)
+        .bind(&c.dn)
+        .bind(&c.endpoint)
+        .bind(&c.scim_id)
+        .bind(&c.class)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_resource(
+        &self,
+        pipe: &str,
+        entry_id: &str,
+    ) -> Result<Option<Correlation>, StoreError> {
+        let row: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT dn, endpoint, scim_id, class FROM synced_resources WHERE pipe = $1 AND entry_id = $2",
+        )
+        .bind(pipe)
+        .bind(entry_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(dn, endpoint, scim_id, class)| Correlation {
+            entry_id: entry_id.to_owned(),
+            dn,
+            endpoint,
+            scim_id,
+            class,
+        }))
+    }
+
+    pub async fn forget_resource(&self, pipe: &str, entry_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM synced_resources WHERE pipe = $1 AND entry_id = $2")
+            .bind(pipe)
+            .bind(entry_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Where realtime sync resumes: the last checkpoint, else the startpoint; `None` if neither is set.
+    pub async fn realtime_cursor(&self, pipe: &str) -> Result<Option<ChangelogCursor>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT cursor FROM pipe_cursors WHERE pipe = $1")
+                .bind(pipe)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((text,)) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| corrupt("realtime cursor", e)),
+            None => Ok(self.startpoints().await?.remove(pipe).map(|s| s.cursor)),
+        }
+    }
+
+    /// Persists progress: realtime sync resumes after `cursor`.
+    pub async fn save_realtime_cursor(
+        &self,
+        pipe: &str,
+        cursor: &ChangelogCursor,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))?;
+        sqlx::query(
+            "INSERT INTO pipe_cursors (pipe, cursor, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        )
+        .bind(pipe)
+        .bind(text)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records whether realtime sync of `pipe` should run (what `realtime-sync start|stop` set).
+    pub async fn set_realtime_started(&self, pipe: &str, started: bool) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pipe_realtime (pipe, started, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (pipe) DO UPDATE SET started = excluded.started, updated_at = excluded.updated_at",
+        )
+        .bind(pipe)
+        .bind(i64::from(started))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Pipes whose realtime sync should run.
+    pub async fn started_pipes(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT pipe FROM pipe_realtime WHERE started = 1")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+
+    /// Stores the running pipe's status (JSON) for `realtime-sync status` and other instances.
+    pub async fn save_realtime_status(
+        &self,
+        pipe: &str,
+        status: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pipe_realtime (pipe, started, status, updated_at) VALUES ($1, 0, $2, $3) \
+             ON CONFLICT (pipe) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        )
+        .bind(pipe)
+        .bind(status.to_string())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (started, last status, when it was written) of a pipe.
+    pub async fn realtime_state(
+        &self,
+        pipe: &str,
+    ) -> Result<(bool, Option<serde_json::Value>, Option<String>), StoreError> {
+        let row: Option<(i64, Option<String>, String)> =
+            sqlx::query_as("SELECT started, status, updated_at FROM pipe_realtime WHERE pipe = $1")
+                .bind(pipe)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some((started, status, at)) => (
+                started == 1,
+                status.and_then(|s| serde_json::from_str(&s).ok()),
+                Some(at),
+            ),
+            None => (false, None, None),
+        })
+    }
+}
