@@ -6,7 +6,9 @@ use crate::crypto::Cipher;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use std::time::Duration;
 
-/// A bound connection to one server of a source.
+/// A bound connection to one server of a source. Clones share the connection (LDAP
+/// multiplexes operations), so parallel workers can read through one bind.
+#[derive(Clone)]
 pub struct LdapConnection {
     pub ldap: Ldap,
     pub server: HostPort,
@@ -175,6 +177,22 @@ impl LdapConnection {
                 operation: what(),
                 message: describe_result(rc, &result.1.text),
             }),
+        }
+    }
+
+    /// The entry at `dn` with `attrs`, or `None` if it does not exist (or is not visible).
+    pub async fn fetch_entry(
+        &mut self,
+        dn: &str,
+        attrs: &[String],
+    ) -> Result<Option<crate::mapping::LdapEntry>, LdapError> {
+        match self
+            .search_limited(dn, ldap3::Scope::Base, "(objectClass=*)", attrs.to_vec(), 1)
+            .await
+        {
+            Ok((entries, _)) => Ok(entries.into_iter().next().map(Into::into)),
+            Err(LdapError::NoSuchObject(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -4,17 +4,20 @@
 //! * [`apply`] — one entry: classify, map, find the resource, create or modify it.
 //! * [`rejection`] — what is kept about an operation that could not be applied.
 //! * [`resync`] — every in-scope entry of the source, in parallel, with live counts.
+//! * [`realtime`] — following the changelog, change by change, with checkpoints.
 
 pub mod apply;
 pub mod dn_list;
 pub mod jobs;
 pub mod plan;
+pub mod realtime;
 pub mod rejection;
 pub mod resync;
 
 pub use apply::{EntryOutcome, EntryResult};
 pub use jobs::ResyncJobs;
 pub use plan::{PipePlan, PlanError};
+pub use realtime::{RealtimeCounts, RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime};
 pub use rejection::Rejection;
 pub use resync::{
     ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,

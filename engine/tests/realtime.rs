@@ -1,0 +1,269 @@
+//! Realtime sync against OpenLDAP's accesslog and 389 DS's Retro Changelog: a scripted stream
+//! of adds, modifies, renames, moves and deletes, the sync task killed and restarted in the
+//! middle, and the SCIM side equal to the LDAP side at the end.
+
+mod support;
+
+use engine::config::{ChangelogFlavor, Config};
+use engine::crypto::Cipher;
+use engine::ldap;
+use engine::startpoint::{Startpoint, StartpointRequest};
+use engine::store::Store;
+use engine::sync::{RealtimeProgress, ResyncOptions, ResyncProgress, run_realtime, run_resync};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::*;
+
+const TOKEN: &str = "realtime-token";
+const PIPE: &str = "LDAP to SCIM";
+
+fn person(uid: &str, sn: &str) -> String {
+    format!(
+        "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {sn}\n\n"
+    )
+}
+
+async fn setup(
+    ldap_address: String,
+    flavour: ChangelogFlavor,
+    scim: &Scim2Server,
+    dir: &std::path::Path,
+) -> (Store, Config) {
+    let mut config: Config = serde_json::from_str(
+        &include_str!("fixtures/resync-config.json")
+            .replace("${LDAP}", &ldap_address)
+            .replace("${SCIM}", &scim.base_url())
+            .replace("${TOKEN}", TOKEN),
+    )
+    .unwrap();
+    config.ldap_sources[0].changelog = flavour;
+    // People anywhere under the source's base DNs, so moves between the OUs stay in scope.
+    config.sync_classes[0].include_base_dns.clear();
+    let store = Store::open(
+        &format!("sqlite://{}", dir.join("s.db").display()),
+        Cipher::ephemeral(),
+    )
+    .await
+    .unwrap();
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    (store, config)
+}
+
+/// uid → sn of every person in the directory, read as the sync user.
+async fn ldap_people(config: &Config, cipher: &Cipher) -> BTreeMap<String, String> {
+    let mut conn = ldap::connect(&config.ldap_sources[0], cipher)
+        .await
+        .unwrap();
+    let mut people = BTreeMap::new();
+    conn.paged_search(
+        SUFFIX,
+        "(objectClass=inetOrgPerson)",
+        &["uid", "sn"],
+        500,
+        |e| {
+            let get = |a: &str| {
+                e.attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(a))
+                    .and_then(|(_, v)| v.first().cloned())
+                    .unwrap_or_default()
+            };
+            people.insert(get("uid"), get("sn"));
+        },
+    )
+    .await
+    .unwrap();
+    conn.close().await;
+    people
+}
+
+/// userName → familyName of every SCIM user.
+async fn scim_people(scim: &Scim2Server) -> BTreeMap<String, String> {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/Users?count=1000", scim.base_url()))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["Resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            (
+                u["userName"].as_str().unwrap_or_default().to_owned(),
+                u["name"]["familyName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn start(
+    store: &Store,
+    config: &Config,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+    RealtimeProgress,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let progress = RealtimeProgress::new(PIPE);
+    let task = {
+        let (store, config, progress) = (store.clone(), config.clone(), progress.clone());
+        tokio::spawn(async move {
+            run_realtime(store, config, PIPE.into(), stopped, progress)
+                .await
+                .unwrap()
+        })
+    };
+    (stop, task, progress)
+}
+
+async fn stream_and_check(ldap_address: String, flavour: ChangelogFlavor, modify: impl Fn(&str)) {
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, config) = setup(ldap_address, flavour, &scim, dir.path()).await;
+
+    // Step 10, then 9, then 11: resync what exists, start realtime at the end of the changelog.
+    modify(
+        &(0..20)
+            .map(|i| person(&format!("p{i:02}"), "Before"))
+            .collect::<String>(),
+    );
+    let resynced = run_resync(
+        &store,
+        &config,
+        PIPE,
+        &ResyncOptions::default(),
+        &ResyncProgress::default(),
+        Arc::new(()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resynced.created, 20);
+    let mut conn = ldap::connect(&config.ldap_sources[0], store.cipher())
+        .await
+        .unwrap();
+    let cursor = ldap::resolve_startpoint(
+        &mut conn,
+        &config.ldap_sources[0],
+        &StartpointRequest::EndOfChangelog,
+    )
+    .await
+    .unwrap();
+    conn.close().await;
+    store
+        .set_startpoint(
+            PIPE,
+            &Startpoint {
+                request: StartpointRequest::EndOfChangelog,
+                cursor,
+                set_at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    let (stop, task, _) = start(&store, &config);
+
+    // First half of the stream.
+    let mut ldif: String = (0..5)
+        .map(|i| person(&format!("new{i}"), "Added"))
+        .collect();
+    for i in 0..5 {
+        ldif += &format!(
+            "dn: uid=p{i:02},ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Modified\n\n"
+        );
+    }
+    modify(&ldif);
+    // "kill -9": the task is dropped wherever it is; nothing is shut down cleanly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    task.abort();
+    let _ = task.await;
+    drop(stop);
+
+    // Second half while nothing runs: renames, moves, deletes, and an entry that comes and goes.
+    let mut ldif = String::new();
+    for i in 5..8 {
+        ldif += &format!(
+            "dn: uid=p{i:02},ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=renamed{i}\ndeleteoldrdn: 1\n\n"
+        );
+    }
+    for i in 8..10 {
+        ldif += &format!(
+            "dn: uid=p{i:02},ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=p{i:02}\ndeleteoldrdn: 1\nnewsuperior: ou=groups,{SUFFIX}\n\n\
+             dn: uid=p{i:02},ou=groups,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Moved\n\n"
+        );
+    }
+    for i in 10..13 {
+        ldif += &format!("dn: uid=p{i:02},ou=people,{SUFFIX}\nchangetype: delete\n\n");
+    }
+    ldif += &person("fleeting", "Gone");
+    ldif += &format!("dn: uid=fleeting,ou=people,{SUFFIX}\nchangetype: delete\n\n");
+    ldif += &format!(
+        "dn: uid=renamed5,ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: RenamedThenModified\n\n"
+    );
+    modify(&ldif);
+
+    // Restarted, it resumes from the last checkpoint and catches up.
+    let (stop, task, progress) = start(&store, &config);
+    let want = ldap_people(&config, store.cipher()).await;
+    assert_eq!(want.len(), 20 + 5 - 3, "{want:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = scim_people(&scim).await;
+        if got == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "SCIM side differs from LDAP side:\nLDAP {want:?}\nSCIM {got:?}\nstatus {:#?}",
+            progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let status = progress.snapshot();
+    assert_eq!(status.counts.rejected, 0, "{status:#?}");
+    assert!(store.rejections(None, 10).await.unwrap().is_empty());
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    // The checkpoint moved past everything: another run finds nothing to do.
+    let (stop, task, progress) = start(&store, &config);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        progress.snapshot().counts.changes,
+        0,
+        "{:#?}",
+        progress.snapshot()
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn openldap_accesslog_stream_with_a_crash_in_the_middle() {
+    let slapd = Slapd::start();
+    stream_and_check(
+        slapd.address(),
+        ChangelogFlavor::OpenldapAccesslog,
+        |ldif| slapd.modify(ldif),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ds389_retro_changelog_stream_with_a_crash_in_the_middle() {
+    let ds = Ds389::start();
+    stream_and_check(ds.address(), ChangelogFlavor::DraftGood, |ldif| {
+        ds.modify(ldif)
+    })
+    .await;
+}
