@@ -629,19 +629,19 @@ async fn apply_change(
                 Err(e) => return Err(fail.scim("search", &e, None)),
             }
         }
-        if current.is_none() {
-            if let ChangeKind::ModDn { .. } = record.kind {
-                let mut old = entry.clone();
-                old.attributes.extend(entry_from_rdn(&record.dn).attributes);
-                if let Found::One(found) = find_by_search(plan, mapper, &old, &fail).await? {
-                    current = Some(found);
-                }
-            }
-        }
-        if current.is_none() {
-            if let Found::One(found) = find_by_search(plan, mapper, &entry, &fail).await? {
+        if current.is_none()
+            && let ChangeKind::ModDn { .. } = record.kind
+        {
+            let mut old = entry.clone();
+            old.attributes.extend(entry_from_rdn(&record.dn).attributes);
+            if let Found::One(found) = find_by_search(plan, mapper, &old, &fail).await? {
                 current = Some(found);
             }
+        }
+        if current.is_none()
+            && let Found::One(found) = find_by_search(plan, mapper, &entry, &fail).await?
+        {
+            current = Some(found);
         }
         match current {
             Some(current) => modify(plan, class, mapper, &entry, &current, false, &fail).await,
