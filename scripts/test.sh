@@ -4,7 +4,7 @@
 # Chromium. Installs what is missing first.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
-setup_apt chromium slapd ldap-utils nginx-light openssl python3-venv postgresql-client
+setup_apt chromium slapd ldap-utils nginx-light openssl curl python3-venv postgresql-client
 SETUP_APT_FLAGS=--no-install-recommends setup_apt 389-ds-base   # the Recommends pull in ~120 packages
 setup_rust
 setup_node

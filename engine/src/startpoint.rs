@@ -78,10 +78,48 @@ impl std::fmt::Display for ChangelogCursor {
     }
 }
 
+/// A time typed by an admin: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` taken as UTC.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    use chrono::NaiveDateTime;
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|n| n.and_utc())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Startpoint {
     pub request: StartpointRequest,
     pub cursor: ChangelogCursor,
     pub set_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_typed_by_admins() {
+        assert_eq!(
+            parse_time("2026-11-23T10:00:00+01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-23T09:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time(" 2026-11-23 10:00 ").unwrap().to_rfc3339(),
+            "2026-11-23T10:00:00+00:00"
+        );
+        assert!(parse_time("yesterday").is_none());
+    }
 }

@@ -41,6 +41,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Bulk-synchronize a pipe's source entries into its SCIM destination (setup step 10).
     Resync(ResyncArgs),
+    /// Realtime sync from the changelog (setup steps 9 and 11).
+    RealtimeSync {
+        #[command(subcommand)]
+        action: RealtimeAction,
+    },
     /// Configuration as code.
     Config {
         #[command(subcommand)]
@@ -78,6 +83,49 @@ pub struct ResyncArgs {
     /// Where DNs that could not be synchronized are written (only when there are some).
     #[arg(long, default_value = "resync-failed-DNs.ldif")]
     pub failed_dns_file: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum RealtimeAction {
+    /// Set where realtime sync of a pipe starts reading the changelog.
+    SetStartpoint {
+        #[arg(long)]
+        pipe: String,
+        #[command(flatten)]
+        position: StartpointArgs,
+    },
+    /// Start realtime sync of a pipe (a running `scimsync serve` picks it up).
+    Start {
+        #[arg(long)]
+        pipe: String,
+    },
+    /// Stop realtime sync of a pipe.
+    Stop {
+        #[arg(long)]
+        pipe: String,
+    },
+    /// Show each pipe's realtime state and counters.
+    Status {
+        #[arg(long)]
+        pipe: Option<String>,
+    },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct StartpointArgs {
+    /// Skip every change made so far.
+    #[arg(long)]
+    pub end_of_changelog: bool,
+    /// Apply every change the changelog still holds.
+    #[arg(long)]
+    pub beginning_of_changelog: bool,
+    /// Start with this change number (draft-good changelogs).
+    #[arg(long)]
+    pub change_number: Option<u64>,
+    /// Start with the first change at or after this time (RFC 3339, or "YYYY-MM-DD HH:MM" UTC).
+    #[arg(long)]
+    pub startpoint_time: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -4,6 +4,7 @@ mod cli;
 mod config_cmd;
 mod instance;
 mod live;
+mod realtime_cmd;
 mod resync_cmd;
 mod serve;
 
@@ -26,6 +27,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Serve(serve_args) => serve::run(&args.instance, serve_args).await,
         cli::Command::Config { action } => config_cmd::run(&args.instance, action).await,
         cli::Command::Resync(resync_args) => resync_cmd::run(&args.instance, resync_args).await,
+        cli::Command::RealtimeSync { action } => realtime_cmd::run(&args.instance, action).await,
     };
     match result {
         Ok(code) => code,

@@ -17,9 +17,11 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         options.site_addr = addr;
     }
     let addr = options.site_addr;
+    let realtime = engine::sync::RealtimeSupervisor::spawn(store.clone());
     let state = AppState {
         store: store.clone(),
         resyncs: Default::default(),
+        realtime: realtime.clone(),
     };
     let routes = generate_route_list(App);
     let jobs = state.resyncs.clone();
@@ -53,6 +55,7 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
     axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    realtime.shutdown().await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

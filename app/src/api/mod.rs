@@ -508,17 +508,11 @@ pub async fn set_startpoint(
     change_number: String,
     time: String,
 ) -> Result<StartpointOutcome, ServerFnError> {
-    use engine::startpoint::{Startpoint, StartpointRequest};
+    use engine::startpoint::StartpointRequest;
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
     let refuse = |message: String| Ok(StartpointOutcome { ok: false, message });
-    let Some(p) = config.get::<engine::config::SyncPipe>(&pipe) else {
-        return refuse(format!("there is no sync pipe named \"{pipe}\""));
-    };
-    let Some(source) = config.get::<engine::config::LdapSource>(&p.source) else {
-        return refuse(format!("the pipe's source \"{}\" does not exist", p.source));
-    };
     let request = match position.as_str() {
         "end" => StartpointRequest::EndOfChangelog,
         "beginning" => StartpointRequest::BeginningOfChangelog,
@@ -531,7 +525,7 @@ pub async fn set_startpoint(
                 ));
             }
         },
-        "time" => match crate::time_input::parse_utc(&time) {
+        "time" => match engine::startpoint::parse_time(&time) {
             Some(t) => StartpointRequest::Time { time: t },
             None => {
                 return refuse(format!(
@@ -546,28 +540,14 @@ pub async fn set_startpoint(
             ));
         }
     };
-    let mut conn = match engine::ldap::connect(source, st.store.cipher()).await {
-        Ok(c) => c,
-        Err(e) => return refuse(e.to_string()),
-    };
-    let resolved = engine::ldap::resolve_startpoint(&mut conn, source, &request).await;
-    conn.close().await;
-    match resolved {
-        Ok(cursor) => {
-            let sp = Startpoint {
-                request,
-                cursor,
-                set_at: chrono::Utc::now(),
-            };
-            st.store.set_startpoint(&pipe, &sp).await.map_err(fail)?;
-            Ok(StartpointOutcome {
-                ok: true,
-                message: format!(
-                    "Startpoint of \"{pipe}\" set: {}: {}",
-                    sp.request, sp.cursor
-                ),
-            })
-        }
-        Err(e) => refuse(e.to_string()),
+    match engine::sync::set_startpoint(&st.store, &config, &pipe, request).await {
+        Ok(sp) => Ok(StartpointOutcome {
+            ok: true,
+            message: format!(
+                "Startpoint of \"{pipe}\" set: {}: {}",
+                sp.request, sp.cursor
+            ),
+        }),
+        Err(e) => refuse(e),
     }
 }

@@ -13,6 +13,8 @@ pub mod plan;
 pub mod realtime;
 pub mod rejection;
 pub mod resync;
+pub mod startpoints;
+pub mod supervisor;
 
 pub use apply::{EntryOutcome, EntryResult};
 pub use jobs::ResyncJobs;
@@ -22,3 +24,5 @@ pub use rejection::Rejection;
 pub use resync::{
     ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,
 };
+pub use startpoints::set_startpoint;
+pub use supervisor::RealtimeSupervisor;

@@ -386,3 +386,79 @@ impl AuthProxy {
         }
     }
 }
+
+/// uid → sn of every inetOrgPerson under the suffix, read as the sync user.
+pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
+    let out = Command::new("ldapsearch")
+        .args([
+            "-x",
+            "-LLL",
+            "-o",
+            "ldif-wrap=no",
+            "-H",
+            &format!("ldap://127.0.0.1:{port}"),
+            "-D",
+            SYNC_DN,
+            "-w",
+            SYNC_PASSWORD,
+        ])
+        .args([
+            "-b",
+            SUFFIX,
+            "-E",
+            "pr=500/noprompt",
+            "(objectClass=inetOrgPerson)",
+            "uid",
+            "sn",
+        ])
+        .output()
+        .expect("ldapsearch (apt-get install ldap-utils)");
+    assert!(
+        out.status.success(),
+        "ldapsearch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut people = std::collections::BTreeMap::new();
+    for block in text.split("\n\n") {
+        let value = |attr: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{attr}: ")))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if !value("uid").is_empty() {
+            people.insert(value("uid"), value("sn"));
+        }
+    }
+    people
+}
+
+/// userName → name.familyName of every user in a SCIM service.
+pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<String, String> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("{base_url}/Users?count=1000"),
+        ])
+        .output()
+        .expect("curl");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    body["Resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            (
+                u["userName"].as_str().unwrap_or_default().to_owned(),
+                u["name"]["familyName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! `scimsync realtime-sync set-startpoint | start | stop | status`.
+//!
+//! Start and stop record what should run; the `scimsync serve` process using the same store
+//! runs it. Status shows what that process last reported.
+
+use crate::cli::{InstanceArgs, RealtimeAction, StartpointArgs};
+use engine::startpoint::StartpointRequest;
+use engine::sync::RealtimeStatus;
+use std::process::ExitCode;
+
+pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Result<ExitCode> {
+    let store = instance.open_store().await?;
+    let config = store.load_config().await?;
+    let known = |pipe: &str| -> anyhow::Result<()> {
+        anyhow::ensure!(
+            config.sync_pipes.iter().any(|p| p.name == pipe),
+            "there is no sync pipe named \"{pipe}\""
+        );
+        Ok(())
+    };
+    match action {
+        RealtimeAction::SetStartpoint { pipe, position } => {
+            let request = request(&position)?;
+            let startpoint = engine::sync::set_startpoint(&store, &config, &pipe, request)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!(
+                "The startpoint of \"{pipe}\" is set: {}: {}",
+                startpoint.request, startpoint.cursor
+            );
+        }
+        RealtimeAction::Start { pipe } => {
+            known(&pipe)?;
+            anyhow::ensure!(
+                store.realtime_cursor(&pipe).await?.is_some(),
+                "no startpoint is set for \"{pipe}\": run `scimsync realtime-sync set-startpoint --pipe \"{pipe}\" …` first"
+            );
+            store.set_realtime_started(&pipe, true).await?;
+            println!(
+                "Realtime sync of \"{pipe}\" is started; `scimsync serve` runs it (see `scimsync realtime-sync status`)."
+            );
+        }
+        RealtimeAction::Stop { pipe } => {
+            known(&pipe)?;
+            store.set_realtime_started(&pipe, false).await?;
+            println!("Realtime sync of \"{pipe}\" is stopped.");
+        }
+        RealtimeAction::Status { pipe } => {
+            if let Some(p) = &pipe {
+                known(p)?;
+            }
+            for p in config
+                .sync_pipes
+                .iter()
+                .filter(|p| pipe.as_ref().is_none_or(|n| n == &p.name))
+            {
+                let (started, status, at) = store.realtime_state(&p.name).await?;
+                print_status(
+                    &p.name,
+                    started,
+                    status.and_then(|s| serde_json::from_value(s).ok()),
+                    at,
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request(args: &StartpointArgs) -> anyhow::Result<StartpointRequest> {
+    Ok(if args.end_of_changelog {
+        StartpointRequest::EndOfChangelog
+    } else if args.beginning_of_changelog {
+        StartpointRequest::BeginningOfChangelog
+    } else if let Some(n) = args.change_number {
+        StartpointRequest::ChangeNumber { change_number: n }
+    } else if let Some(t) = &args.startpoint_time {
+        let time = engine::startpoint::parse_time(t).ok_or_else(|| {
+            anyhow::anyhow!("--startpoint-time \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)")
+        })?;
+        StartpointRequest::Time { time }
+    } else {
+        unreachable!("clap requires one position")
+    })
+}
+
+fn print_status(
+    pipe: &str,
+    started: bool,
+    status: Option<RealtimeStatus>,
+    reported: Option<String>,
+) {
+    println!("{pipe}: {}", if started { "started" } else { "stopped" });
+    let Some(s) = status else {
+        println!("  no status reported yet");
+        return;
+    };
+    let state = serde_json::to_value(s.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    println!(
+        "  state        {state} (reported {})",
+        reported.unwrap_or_default()
+    );
+    let stale = chrono::Utc::now() - s.updated_at;
+    if started && stale > chrono::Duration::seconds(10) {
+        println!(
+            "  warning      no running `scimsync serve` has reported for {} s",
+            stale.num_seconds()
+        );
+    }
+    println!("  cursor       {}", s.cursor.unwrap_or_else(|| "-".into()));
+    if let Some(b) = s.backlog {
+        println!("  backlog      {b} changes");
+    }
+    let c = s.counts;
+    println!(
+        "  changes      {} (created {}, modified {}, deleted {}, in sync {}, out of scope {}, skipped {}, dropped {}, rejected {})",
+        c.changes,
+        c.created,
+        c.modified,
+        c.deleted,
+        c.in_sync,
+        c.out_of_scope,
+        c.skipped,
+        c.dropped,
+        c.rejected
+    );
+    println!("  rate         {:.1} changes/s", s.ops_per_second);
+    if let Some(e) = s.last_error {
+        println!("  last error   {e}");
+    }
+}

@@ -1,0 +1,214 @@
+//! Realtime sync as an admin runs it: `scimsync resync`, `realtime-sync set-startpoint` and
+//! `start` on the command line, `scimsync serve` doing the work — killed with SIGKILL in the
+//! middle of a stream of changes and started again — until the SCIM side equals the LDAP side.
+
+#[path = "../../engine/tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const PIPE: &str = "LDAP to SCIM";
+const TOKEN: &str = "serve-token";
+
+fn scimsync(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .env_remove("SCIMSYNC_DATABASE_URL")
+        .env_remove("SCIMSYNC_KEY_FILE")
+        .env("SCIMSYNC_DATA_DIR", data)
+        .args(args)
+        .output()
+        .expect("run scimsync")
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn serve(data: &Path) -> Child {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .env("SCIMSYNC_DATA_DIR", data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "scimsync serve did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
+fn person(uid: &str, sn: &str) -> String {
+    format!(
+        "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {sn}\n\n"
+    )
+}
+
+fn wait_until_equal(ldap_port: u16, scim: &Scim2Server, data: &Path) {
+    let want = ldap_people(ldap_port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = scim_people(&scim.base_url(), TOKEN);
+        if got == want {
+            return;
+        }
+        if Instant::now() > deadline {
+            let status = ok(scimsync(data, &["realtime-sync", "status"]));
+            panic!("SCIM differs from LDAP\nLDAP {want:?}\nSCIM {got:?}\n{status}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn run(ldap_port: u16, flavour: &str, modify: impl Fn(&str)) {
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut config: serde_json::Value = serde_json::from_str(
+        &include_str!("../../engine/tests/fixtures/resync-config.json")
+            .replace("${LDAP}", &format!("127.0.0.1:{ldap_port}"))
+            .replace("${SCIM}", &scim.base_url())
+            .replace("${TOKEN}", TOKEN),
+    )
+    .unwrap();
+    config["ldap-sources"][0]["changelog"] = flavour.into();
+    config["sync-classes"][0]["include-base-dns"] = serde_json::json!([]);
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    ok(scimsync(
+        &data,
+        &[
+            "config",
+            "import",
+            dir.path().join("config.json").to_str().unwrap(),
+        ],
+    ));
+
+    modify(
+        &(0..10)
+            .map(|i| person(&format!("p{i}"), "Before"))
+            .collect::<String>(),
+    );
+    ok(scimsync(&data, &["resync", "--pipe", PIPE]));
+    let refused = scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no startpoint is set"));
+    let set = ok(scimsync(
+        &data,
+        &[
+            "realtime-sync",
+            "set-startpoint",
+            "--pipe",
+            PIPE,
+            "--end-of-changelog",
+        ],
+    ));
+    assert!(set.contains("end of changelog"), "{set}");
+    ok(scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]));
+
+    let mut server = serve(&data);
+    modify(&((0..4).map(|i| person(&format!("n{i}"), "New")).collect::<String>()
+        + &(0..3).map(|i| format!("dn: uid=p{i},ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Changed\n\n")).collect::<String>()));
+    wait_until_equal(ldap_port, &scim, &data);
+
+    // SIGKILL in the middle: changes keep coming while nothing runs.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    modify(&format!(
+        "dn: uid=p3,ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=p3renamed\ndeleteoldrdn: 1\n\n\
+         dn: uid=p4,ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=p4\ndeleteoldrdn: 1\nnewsuperior: ou=groups,{SUFFIX}\n\n\
+         dn: uid=p5,ou=people,{SUFFIX}\nchangetype: delete\n\n\
+         dn: uid=n0,ou=people,{SUFFIX}\nchangetype: delete\n\n"
+    ));
+    let mut server = serve(&data);
+    wait_until_equal(ldap_port, &scim, &data);
+
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = ok(scimsync(
+        &data,
+        &["realtime-sync", "status", "--pipe", PIPE],
+    ));
+    assert!(
+        status.contains(&format!("{PIPE}: started")) && status.contains("state        running"),
+        "{status}"
+    );
+    assert!(status.contains("rejected 0)"), "{status}");
+    ok(scimsync(&data, &["realtime-sync", "stop", "--pipe", PIPE]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = ok(scimsync(
+            &data,
+            &["realtime-sync", "status", "--pipe", PIPE],
+        ));
+        if status.contains("state        stopped") {
+            assert!(status.contains(&format!("{PIPE}: stopped")), "{status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the running server did not stop the pipe:\n{status}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn openldap_realtime_survives_kill_9_of_the_server() {
+    let slapd = Slapd::start();
+    run(slapd.port, "openldap-accesslog", |ldif| slapd.modify(ldif));
+}
+
+#[test]
+fn ds389_realtime_survives_kill_9_of_the_server() {
+    let ds = Ds389::start();
+    run(ds.port, "draft-good", |ldif| ds.modify(ldif));
+}
+
+#[test]
+fn set_startpoint_arguments_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = scimsync(&data, &["realtime-sync", "set-startpoint", "--pipe", "p"]);
+    assert_eq!(out.status.code(), Some(2), "one position is required");
+    let out = scimsync(
+        &data,
+        &[
+            "realtime-sync",
+            "set-startpoint",
+            "--pipe",
+            "p",
+            "--end-of-changelog",
+            "--change-number",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "only one position");
+    let out = scimsync(
+        &data,
+        &[
+            "realtime-sync",
+            "set-startpoint",
+            "--pipe",
+            "p",
+            "--startpoint-time",
+            "soon",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--startpoint-time \"soon\" is not a time")
+    );
+}
