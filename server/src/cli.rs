@@ -46,6 +46,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RealtimeAction,
     },
+    /// Operations that could not be applied: list, inspect, retry, dismiss.
+    Rejections {
+        #[command(subcommand)]
+        action: RejectionAction,
+    },
     /// Configuration as code.
     Config {
         #[command(subcommand)]
@@ -126,6 +131,52 @@ pub struct StartpointArgs {
     /// Start with the first change at or after this time (RFC 3339, or "YYYY-MM-DD HH:MM" UTC).
     #[arg(long)]
     pub startpoint_time: Option<String>,
+}
+
+/// Which open rejections a command applies to.
+#[derive(Args, Clone, Default)]
+pub struct RejectionSelect {
+    #[arg(long)]
+    pub pipe: Option<String>,
+    /// Part of the entry DN (case-insensitive).
+    #[arg(long)]
+    pub dn: Option<String>,
+    /// Part of the reason (case-insensitive).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only rejections from this time on (RFC 3339, or "YYYY-MM-DD HH:MM" UTC).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+#[derive(Subcommand)]
+pub enum RejectionAction {
+    /// Open rejections, newest first.
+    List(RejectionSelect),
+    /// Everything kept about one rejection: source, SCIM request and response, reason.
+    Show { id: String },
+    /// Synchronize the entry again; resolved on success.
+    Retry {
+        /// The rejection's id (from `list`); or --all with filters.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[command(flatten)]
+        select: RejectionSelect,
+    },
+    /// Close rejections without retrying.
+    Dismiss {
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[command(flatten)]
+        select: RejectionSelect,
+    },
 }
 
 #[derive(Subcommand)]

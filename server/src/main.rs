@@ -5,6 +5,7 @@ mod config_cmd;
 mod instance;
 mod live;
 mod realtime_cmd;
+mod rejections_cmd;
 mod resync_cmd;
 mod serve;
 
@@ -28,6 +29,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Config { action } => config_cmd::run(&args.instance, action).await,
         cli::Command::Resync(resync_args) => resync_cmd::run(&args.instance, resync_args).await,
         cli::Command::RealtimeSync { action } => realtime_cmd::run(&args.instance, action).await,
+        cli::Command::Rejections { action } => rejections_cmd::run(&args.instance, action).await,
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ mod startpoints;
 
 pub use config_store::SaveError;
 pub use realtime::Correlation;
+pub use rejections::RejectionFilter;
 
 use crate::crypto::Cipher;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

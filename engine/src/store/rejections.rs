@@ -82,3 +82,61 @@ impl Store {
             .collect()
     }
 }
+
+/// Which open rejections to list.
+#[derive(Debug, Clone, Default)]
+pub struct RejectionFilter {
+    pub pipe: Option<String>,
+    /// Case-insensitive part of the DN.
+    pub dn: Option<String>,
+    /// Case-insensitive part of the reason.
+    pub reason: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub limit: u32,
+}
+
+impl Store {
+    /// Open rejections matching the filter, newest first.
+    pub async fn find_rejections(&self, f: &RejectionFilter) -> Result<Vec<Rejection>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT body FROM rejected_operations WHERE status = 'open' \
+             AND ($1 = '' OR pipe = $1) \
+             AND ($2 = '' OR LOWER(dn) LIKE '%' || LOWER($2) || '%') \
+             AND ($3 = '' OR LOWER(reason) LIKE '%' || LOWER($3) || '%') \
+             AND ($4 = '' OR created_at >= $4) \
+             ORDER BY created_at DESC, id DESC LIMIT $5",
+        )
+        .bind(f.pipe.clone().unwrap_or_default())
+        .bind(f.dn.clone().unwrap_or_default())
+        .bind(f.reason.clone().unwrap_or_default())
+        .bind(f.since.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default())
+        .bind(i64::from(f.limit.max(1)))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(body,)| serde_json::from_str(&body).map_err(|e| StoreError::Corrupt { what: "rejected operation".into(), message: e.to_string() }))
+            .collect()
+    }
+
+    /// One rejection (open or not) and its status.
+    pub async fn rejection(&self, id: &str) -> Result<Option<(Rejection, String)>, StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT body, status FROM rejected_operations WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.map(|(body, status)| {
+            serde_json::from_str(&body)
+                .map(|r| (r, status))
+                .map_err(|e| StoreError::Corrupt { what: format!("rejected operation {id}"), message: e.to_string() })
+        })
+        .transpose()
+    }
+
+    /// Sets the status of an open rejection (`dismissed`, `resolved`); false if it was not open.
+    pub async fn close_rejection(&self, id: &str, status: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE rejected_operations SET status = $2 WHERE id = $1 AND status = 'open'")
+            .bind(id)
+            .bind(status)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

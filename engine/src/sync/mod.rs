@@ -13,6 +13,7 @@ pub mod plan;
 pub mod realtime;
 pub mod rejection;
 pub mod resync;
+pub mod retry;
 pub mod startpoints;
 pub mod supervisor;
 
@@ -24,5 +25,6 @@ pub use rejection::Rejection;
 pub use resync::{
     ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,
 };
+pub use retry::{RetryError, retry_rejection};
 pub use startpoints::set_startpoint;
 pub use supervisor::RealtimeSupervisor;

@@ -432,9 +432,31 @@ async fn apply_batch(
     Ok(end)
 }
 
-enum ApplyError {
+pub(crate) enum ApplyError {
     Source(LdapError),
     Store(StoreError),
+}
+
+impl From<ApplyError> for super::retry::RetryError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Source(e) => super::retry::RetryError::Ldap(e),
+            ApplyError::Store(e) => super::retry::RetryError::Store(e),
+        }
+    }
+}
+
+/// Applies one record and records its result (rejections, correlations).
+pub(crate) async fn apply_and_record(
+    plan: &PipePlan,
+    store: &Store,
+    ldap: &LdapConnection,
+    attrs: &[String],
+    record: &ChangeRecord,
+) -> Result<EntryResult, ApplyError> {
+    let result = apply_change(plan, store, ldap, attrs, record).await?;
+    record_result(store, plan, record, &result).await.map_err(ApplyError::Store)?;
+    Ok(result)
 }
 
 /// Keeps what a realtime result teaches: rejections (resolving older ones on success) and

@@ -1,0 +1,53 @@
+//! Retrying a rejected operation: the entry is synchronised again as it is now — created or
+//! modified if it exists in the source, its resource deleted if it does not.
+
+use super::apply::{EntryOutcome, EntryResult};
+use super::plan::{PipePlan, PlanError};
+use super::realtime::apply_and_record;
+use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::config::Config;
+use crate::ldap::{LdapError, connect};
+use crate::startpoint::ChangelogCursor;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("there is no rejected operation {0}")]
+    NotFound(String),
+    #[error("rejected operation {0} is already {1}")]
+    NotOpen(String, String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("source: {0}")]
+    Ldap(#[from] LdapError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Retries one open rejection. On success it is resolved; on failure a new rejection replaces it.
+pub async fn retry_rejection(store: &Store, config: &Config, id: &str) -> Result<EntryResult, RetryError> {
+    let (rejection, status) = store.rejection(id).await?.ok_or_else(|| RetryError::NotFound(id.to_owned()))?;
+    if status != "open" {
+        return Err(RetryError::NotOpen(id.to_owned(), status));
+    }
+    let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
+    let attrs = plan.ldap_attributes();
+    let mut conn = connect(&plan.source, store.cipher()).await?;
+    let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
+    // A synthetic change for the entry as it is now.
+    let record = ChangeRecord {
+        cursor: ChangelogCursor::DraftGood { last_change_number: 0 },
+        kind: if entry.is_some() { ChangeKind::Modify } else { ChangeKind::Delete },
+        dn: rejection.dn.clone(),
+        entry_id: entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
+        modifications: Vec::new(),
+        raw: serde_json::json!({"retry-of": id}),
+    };
+    let result = apply_and_record(&plan, store, &conn, &attrs, &record).await;
+    conn.close().await;
+    let result = result?;
+    if !matches!(result.outcome, EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. }) {
+        store.close_rejection(id, "resolved").await?;
+    }
+    Ok(result)
+}
