@@ -61,6 +61,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::overview::Overview/>
                     <Route path=path!("/step/:number") view=pages::step::StepPage/>
                     <Route path=path!("/step/:number/edit/:name") view=pages::edit::EditPage/>
+                    <Route path=path!("/pipes/:name") view=pages::realtime::PipePage/>
+                    <Route path=path!("/rejections") view=pages::rejections::RejectionsPage/>
                 </Routes>
             </components::layout::Layout>
         </Router>

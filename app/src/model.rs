@@ -259,3 +259,52 @@ pub struct StartOutcome {
     pub started: bool,
     pub message: String,
 }
+
+/// Counters of realtime sync (the engine's `RealtimeCounts`, as JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RealtimeCountsView {
+    pub changes: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub deleted: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    pub skipped: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub retries: u64,
+}
+
+/// Realtime status of a pipe (the engine's `RealtimeStatus`, as JSON; also the SSE payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealtimeView {
+    pub pipe: String,
+    pub state: String,
+    pub counts: RealtimeCountsView,
+    pub cursor: Option<String>,
+    pub backlog: Option<u64>,
+    pub queue: u64,
+    pub ops_per_second: f64,
+    pub last_error: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipeRealtime {
+    pub pipe: String,
+    /// Realtime sync should run.
+    pub started: bool,
+    pub startpoint: Option<String>,
+    pub status: Option<RealtimeView>,
+}
+
+/// One open rejection in the rejected-operations page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedOperation {
+    pub id: String,
+    pub pipe: String,
+    pub phase: String,
+    pub detail: RejectionView,
+}

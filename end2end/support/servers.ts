@@ -127,3 +127,24 @@ export async function ldapModify(port: number, ldif: string): Promise<void> {
   const code = await new Promise<number | null>((r) => child.on("exit", r));
   if (code !== 0) throw new Error(`ldapmodify failed (${code}): ${err}`);
 }
+
+/** Runs the scimsync CLI against a data directory; throws with its output when it fails. */
+export function scimsyncCli(dataDir: string, args: string[]): string {
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const bin = process.env.SCIMSYNC_BIN ?? join(repo, "target/debug/scimsync");
+  const out = spawnSync(bin, args, { env: { ...process.env, SCIMSYNC_DATA_DIR: dataDir }, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`scimsync ${args.join(" ")} failed (${out.status}):\n${out.stdout}\n${out.stderr}`);
+  return out.stdout;
+}
+
+/** The engine's resync test configuration, pointed at these servers. */
+export function testConfig(ldapPort: number, scimBaseUrl: string, token: string): string {
+  const { readFileSync } = require("node:fs") as typeof import("node:fs");
+  const text = readFileSync(join(repo, "engine/tests/fixtures/resync-config.json"), "utf8")
+    .replace("${LDAP}", `127.0.0.1:${ldapPort}`)
+    .replace("${SCIM}", scimBaseUrl)
+    .replace("${TOKEN}", token);
+  const config = JSON.parse(text);
+  config["sync-classes"][0]["include-base-dns"] = [];
+  return JSON.stringify(config);
+}

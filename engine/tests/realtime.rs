@@ -206,3 +206,103 @@ async fn ds389_retro_changelog_stream_with_a_crash_in_the_middle() {
     let ds = Ds389::start();
     stream_and_check(ds.port, ChangelogFlavor::DraftGood, |ldif| ds.modify(ldif)).await;
 }
+
+#[tokio::test]
+async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let proxy = RateLimitingProxy::start(scim.port, 10_000);
+    let proxy_port = proxy.port;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) = setup(
+        slapd.address(),
+        ChangelogFlavor::OpenldapAccesslog,
+        &scim,
+        dir.path(),
+    )
+    .await;
+    config.scim_servers[0].base_url = format!("http://127.0.0.1:{proxy_port}/v2");
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    let mut conn = ldap::connect(&config.ldap_sources[0], store.cipher())
+        .await
+        .unwrap();
+    let cursor = ldap::resolve_startpoint(
+        &mut conn,
+        &config.ldap_sources[0],
+        &StartpointRequest::EndOfChangelog,
+    )
+    .await
+    .unwrap();
+    conn.close().await;
+    store
+        .set_startpoint(
+            PIPE,
+            &Startpoint {
+                request: StartpointRequest::EndOfChangelog,
+                cursor,
+                set_at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    let (stop, task, progress) = start(&store, &config);
+
+    slapd.modify(&person("before", "Outage"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while scim_people(&scim.base_url(), TOKEN).is_empty() {
+        assert!(Instant::now() < deadline, "the first change never arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The destination goes away for 30 s while changes keep coming.
+    drop(proxy);
+    let outage = Instant::now();
+    slapd.modify(
+        &(0..5)
+            .map(|i| person(&format!("during{i}"), "Outage"))
+            .collect::<String>(),
+    );
+    slapd.modify(&format!("dn: uid=before,ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Changed during the outage\n\n"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while progress.snapshot().state != engine::sync::RealtimeState::WaitingForDestination {
+        assert!(
+            Instant::now() < deadline,
+            "the pipe never noticed the outage: {:#?}",
+            progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(outage.elapsed())).await;
+    let paused = progress.snapshot();
+    assert!(
+        paused.counts.retries > 0 && paused.counts.rejected == 0,
+        "{paused:#?}"
+    );
+    assert_eq!(
+        paused.state,
+        engine::sync::RealtimeState::WaitingForDestination
+    );
+    let _proxy = RateLimitingProxy::start_on(proxy_port, scim.port, 10_000);
+
+    // Back: everything arrives, nothing is rejected.
+    let want = ldap_people(slapd.port);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if scim_people(&scim.base_url(), TOKEN) == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not caught up after the outage: {:#?}",
+            progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let after = progress.snapshot();
+    assert_eq!(after.counts.rejected, 0, "{after:#?}");
+    assert_eq!(after.state, engine::sync::RealtimeState::Running);
+    assert!(store.rejections(None, 10).await.unwrap().is_empty());
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}

@@ -38,3 +38,27 @@ pub async fn resync_events(
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
+
+/// `/api/realtime/events?pipe=P`: the pipe's realtime status every second while the page is open.
+pub async fn realtime_events(
+    state: app::state::AppState,
+    Query(query): Query<PipeQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures::stream::unfold(
+        (state, query.pipe, true),
+        |(state, pipe, first)| async move {
+            if !first {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let data = match app::api::pipe_realtime(&state, &pipe).await {
+                Ok(status) => serde_json::to_string(&status).unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!("realtime status of \"{pipe}\": {e}");
+                    "null".into()
+                }
+            };
+            Some((Ok(Event::default().data(data)), (state, pipe, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -14,11 +14,23 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                 println!("No open rejected operations.");
             }
             for r in &list {
-                println!("{}  {}  {}  {:<7} {:<7} {}\n    {}", r.id, r.created_at.format("%Y-%m-%d %H:%M:%S"), r.pipe, r.phase, r.operation, r.dn, r.reason);
+                println!(
+                    "{}  {}  {}  {:<7} {:<7} {}\n    {}",
+                    r.id,
+                    r.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.pipe,
+                    r.phase,
+                    r.operation,
+                    r.dn,
+                    r.reason
+                );
             }
         }
         RejectionAction::Show { id } => {
-            let (r, status) = store.rejection(&id).await?.ok_or_else(|| anyhow::anyhow!("there is no rejected operation {id}"))?;
+            let (r, status) = store
+                .rejection(&id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("there is no rejected operation {id}"))?;
             print_one(&r, &status);
         }
         RejectionAction::Retry { id, all, select } => {
@@ -27,14 +39,19 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
             for id in ids(&store, id, all, &select).await? {
                 let result = engine::sync::retry_rejection(&store, &config, &id).await?;
                 match &result.outcome {
-                    EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+                    EntryOutcome::Rejected { rejection }
+                    | EntryOutcome::Unavailable { rejection } => {
                         failed += 1;
                         println!("{id} {}: rejected again: {}", result.dn, rejection.reason);
                     }
                     outcome => println!("{id} {}: {}", result.dn, describe(outcome)),
                 }
             }
-            return Ok(if failed > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS });
+            return Ok(if failed > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            });
         }
         RejectionAction::Dismiss { id, all, select } => {
             for id in ids(&store, id, all, &select).await? {
@@ -57,13 +74,29 @@ fn filter(s: &RejectionSelect) -> anyhow::Result<RejectionFilter> {
         ),
         None => None,
     };
-    Ok(RejectionFilter { pipe: s.pipe.clone(), dn: s.dn.clone(), reason: s.reason.clone(), since, limit: s.limit })
+    Ok(RejectionFilter {
+        pipe: s.pipe.clone(),
+        dn: s.dn.clone(),
+        reason: s.reason.clone(),
+        since,
+        limit: s.limit,
+    })
 }
 
-async fn ids(store: &Store, id: Option<String>, all: bool, select: &RejectionSelect) -> anyhow::Result<Vec<String>> {
+async fn ids(
+    store: &Store,
+    id: Option<String>,
+    all: bool,
+    select: &RejectionSelect,
+) -> anyhow::Result<Vec<String>> {
     Ok(match (id, all) {
         (Some(id), _) => vec![id],
-        (None, true) => store.find_rejections(&filter(select)?).await?.into_iter().map(|r| r.id).collect(),
+        (None, true) => store
+            .find_rejections(&filter(select)?)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
         (None, false) => unreachable!("clap requires an id or --all"),
     })
 }
@@ -76,17 +109,32 @@ fn describe(outcome: &EntryOutcome) -> String {
         EntryOutcome::Deleted => "deleted".into(),
         EntryOutcome::OutOfScope => "out of scope now".into(),
         EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => rejection.reason.clone(),
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+            rejection.reason.clone()
+        }
     }
 }
 
 fn print_one(r: &Rejection, status: &str) {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    println!("id         {}\nstatus     {status}\npipe       {}\nphase      {}\nentry      {}\noperation  {}\nwhen       {}\nreason     {}",
-        r.id, r.pipe, r.phase, r.dn, r.operation, r.created_at.to_rfc3339(), r.reason);
+    println!(
+        "id         {}\nstatus     {status}\npipe       {}\nphase      {}\nentry      {}\noperation  {}\nwhen       {}\nreason     {}",
+        r.id,
+        r.pipe,
+        r.phase,
+        r.dn,
+        r.operation,
+        r.created_at.to_rfc3339(),
+        r.reason
+    );
     println!("source\n{}", pretty(&r.source));
     if let Some(q) = &r.request {
-        println!("SCIM request\n{} {}\n{}", q.method, q.url, q.body.as_ref().map(pretty).unwrap_or_default());
+        println!(
+            "SCIM request\n{} {}\n{}",
+            q.method,
+            q.url,
+            q.body.as_ref().map(pretty).unwrap_or_default()
+        );
     }
     if let Some(resp) = &r.response {
         println!("SCIM response\n{}", pretty(resp));

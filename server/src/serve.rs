@@ -25,10 +25,17 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
     };
     let routes = generate_route_list(App);
     let jobs = state.resyncs.clone();
+    let live_state = state.clone();
     let router = Router::new()
         .route(
             "/api/resync/events",
             axum::routing::get(move |query| crate::live::resync_events(jobs.clone(), query)),
+        )
+        .route(
+            "/api/realtime/events",
+            axum::routing::get(move |query| {
+                crate::live::realtime_events(live_state.clone(), query)
+            }),
         )
         .leptos_routes_with_context(
             &options,

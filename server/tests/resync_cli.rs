@@ -192,35 +192,91 @@ fn rejections_can_be_listed_inspected_retried_and_dismissed() {
         .replace("${SCIM}", &scim.base_url())
         .replace("${TOKEN}", "cli-token");
     std::fs::write(dir.path().join("config.json"), config).unwrap();
-    assert!(scimsync(&data, &["config", "import", dir.path().join("config.json").to_str().unwrap()]).status.success());
+    assert!(
+        scimsync(
+            &data,
+            &[
+                "config",
+                "import",
+                dir.path().join("config.json").to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
     // One mapping failure, one SCIM 400 (an unknown emails member).
-    slapd.modify(&(user("bad-map", "{oops") + &user("bad-scim", "{\"value\":\"x@example.com\",\"colour\":\"blue\"}")));
-    assert_eq!(scimsync(&data, &["resync", "--pipe", PIPE]).status.code(), Some(3));
+    slapd.modify(
+        &(user("bad-map", "{oops")
+            + &user(
+                "bad-scim",
+                "{\"value\":\"x@example.com\",\"colour\":\"blue\"}",
+            )),
+    );
+    assert_eq!(
+        scimsync(&data, &["resync", "--pipe", PIPE]).status.code(),
+        Some(3)
+    );
 
     let list = text(&scimsync(&data, &["rejections", "list"]).stdout);
-    assert!(list.contains("uid=bad-map,ou=people,dc=example,dc=com") && list.contains("uid=bad-scim"), "{list}");
+    assert!(
+        list.contains("uid=bad-map,ou=people,dc=example,dc=com") && list.contains("uid=bad-scim"),
+        "{list}"
+    );
     let only = text(&scimsync(&data, &["rejections", "list", "--reason", "HTTP 400"]).stdout);
-    assert!(only.contains("bad-scim") && !only.contains("bad-map"), "{only}");
+    assert!(
+        only.contains("bad-scim") && !only.contains("bad-map"),
+        "{only}"
+    );
     let by_dn = text(&scimsync(&data, &["rejections", "list", "--dn", "BAD-MAP"]).stdout);
-    assert!(by_dn.contains("bad-map") && !by_dn.contains("bad-scim"), "{by_dn}");
+    assert!(
+        by_dn.contains("bad-map") && !by_dn.contains("bad-scim"),
+        "{by_dn}"
+    );
     let id_of = |listing: &str| listing.split_whitespace().next().unwrap().to_owned();
 
     let shown = text(&scimsync(&data, &["rejections", "show", &id_of(&only)]).stdout);
-    assert!(shown.contains("status     open") && shown.contains("SCIM request\nPOST http://"), "{shown}");
-    assert!(shown.contains("\"colour\": \"blue\"") && shown.contains("SCIM response") && shown.contains("\"status\": 400"), "{shown}");
+    assert!(
+        shown.contains("status     open") && shown.contains("SCIM request\nPOST http://"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\"colour\": \"blue\"")
+            && shown.contains("SCIM response")
+            && shown.contains("\"status\": 400"),
+        "{shown}"
+    );
 
     // Fixed at the source, a retry creates the resource and resolves the rejection.
     slapd.modify(&format!("dn: uid=bad-map,ou=people,{SUFFIX}\nchangetype: modify\nreplace: testEmailJSON\ntestEmailJSON: {{\"value\":\"ok@example.com\"}}\n"));
     let retried = scimsync(&data, &["rejections", "retry", &id_of(&by_dn)]);
-    assert!(retried.status.success(), "{}{}", text(&retried.stdout), text(&retried.stderr));
-    assert!(text(&retried.stdout).contains("uid=bad-map,ou=people,dc=example,dc=com: created"), "{}", text(&retried.stdout));
+    assert!(
+        retried.status.success(),
+        "{}{}",
+        text(&retried.stdout),
+        text(&retried.stderr)
+    );
+    assert!(
+        text(&retried.stdout).contains("uid=bad-map,ou=people,dc=example,dc=com: created"),
+        "{}",
+        text(&retried.stdout)
+    );
     // Not fixed, a retry fails again (exit 3) and the rejection stays open.
-    let again = scimsync(&data, &["rejections", "retry", "--all", "--reason", "HTTP 400"]);
+    let again = scimsync(
+        &data,
+        &["rejections", "retry", "--all", "--reason", "HTTP 400"],
+    );
     assert_eq!(again.status.code(), Some(3));
-    assert!(text(&again.stdout).contains("rejected again"), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("rejected again"),
+        "{}",
+        text(&again.stdout)
+    );
     let dismissed = text(&scimsync(&data, &["rejections", "dismiss", "--all"]).stdout);
     assert!(dismissed.contains(" dismissed"), "{dismissed}");
-    assert_eq!(text(&scimsync(&data, &["rejections", "list"]).stdout).trim(), "No open rejected operations.");
+    assert_eq!(
+        text(&scimsync(&data, &["rejections", "list"]).stdout).trim(),
+        "No open rejected operations."
+    );
     let gone = scimsync(&data, &["rejections", "retry", &id_of(&only)]);
     assert_eq!(gone.status.code(), Some(1));
 }

@@ -5,7 +5,11 @@ use crate::model::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+mod realtime;
+mod rejections;
 mod resync;
+pub use realtime::*;
+pub use rejections::*;
 pub use resync::*;
 
 #[cfg(feature = "ssr")]
@@ -165,12 +169,48 @@ pub async fn setup_status() -> Result<Vec<StepStatus>, ServerFnError> {
             }
         },
         resync_step(&pipes, &last_runs, &st.resyncs),
-        StepStatus {
-            number: 11,
-            state: StepState::Unavailable,
-            summary: "not available in this build yet".into(),
-        },
+        realtime_step(&pipes, &st).await.map_err(fail)?,
     ])
+}
+
+/// Step 11 is done when realtime sync of every pipe is started and running.
+#[cfg(feature = "ssr")]
+async fn realtime_step(
+    pipes: &[String],
+    st: &crate::state::AppState,
+) -> Result<StepStatus, engine::store::StoreError> {
+    if pipes.is_empty() {
+        return Ok(StepStatus {
+            number: 11,
+            state: StepState::Blocked,
+            summary: "needs a sync pipe".into(),
+        });
+    }
+    let mut states = Vec::new();
+    for p in pipes {
+        let r = realtime::pipe_realtime(st, p).await?;
+        let state = match (&r.status, r.started) {
+            (Some(s), true) => s.state.clone(),
+            (_, true) => "starting".into(),
+            (_, false) => "stopped".into(),
+        };
+        states.push((p.clone(), state));
+    }
+    let done = states.iter().all(|(_, s)| s == "running");
+    let summary = states
+        .iter()
+        .map(|(p, s)| format!("{p}: {s}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(StepStatus {
+        number: 11,
+        state: if done {
+            StepState::Done
+        } else {
+            StepState::Missing
+        },
+        summary,
+    })
 }
 
 /// Step 10 is done when every pipe's last resync changed the destination and finished.

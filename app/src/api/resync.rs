@@ -12,7 +12,7 @@ fn view_of(status: engine::sync::ResyncStatus) -> ResyncView {
 }
 
 #[cfg(feature = "ssr")]
-fn rejection_view(r: engine::sync::Rejection) -> RejectionView {
+pub(crate) fn rejection_view(r: engine::sync::Rejection) -> RejectionView {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     RejectionView {
         dn: r.dn,

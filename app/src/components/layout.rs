@@ -53,6 +53,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })}
                     </Transition>
                 </ol>
+                <h2>"Operations"</h2>
+                <ol class="operations">
+                    <li><A href="/step/11">"Pipes and realtime sync"</A></li>
+                    <li><A href="/rejections">"Rejected operations"</A></li>
+                </ol>
             </nav>
             <main class="content">{children()}</main>
         </div>

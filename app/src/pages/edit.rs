@@ -36,7 +36,7 @@ pub fn EditPage() -> impl IntoView {
 }
 
 /// Decodes %XX sequences (names are encoded by `encode_segment`); anything else is kept.
-fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }

@@ -3,6 +3,8 @@
 pub mod edit;
 pub mod not_found;
 pub mod overview;
+pub mod realtime;
+pub mod rejections;
 pub mod resync;
 pub mod startpoint;
 pub mod step;

@@ -173,48 +173,44 @@ mod live {
     use crate::ConfigVersion;
     use crate::model::{ResyncView, encode_segment};
     use leptos::prelude::*;
-    use std::cell::RefCell;
+    use std::cell::Cell;
     use std::rc::Rc;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
 
     pub fn follow(pipe: String, status: RwSignal<Option<ResyncView>>) {
         let version = expect_context::<ConfigVersion>();
-        let source: Rc<RefCell<Option<web_sys::EventSource>>> = Rc::default();
+        let following = Rc::new(Cell::new(false));
+        // The subscription belongs to the component, not to the effect: an effect's cleanups run
+        // each time it re-runs, which would close the stream at its first message.
+        let owner = Owner::current();
         Effect::new(move || {
             let running = status.with(|s| s.as_ref().is_some_and(|s| s.running));
-            if !running || source.borrow().is_some() {
+            if !running || following.get() {
                 return;
             }
-            let Ok(events) = web_sys::EventSource::new(&format!(
-                "/api/resync/events?pipe={}",
-                encode_segment(&pipe)
-            )) else {
-                return;
-            };
-            let open = source.clone();
-            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                move |ev: web_sys::MessageEvent| {
-                    let Some(text) = ev.data().as_string() else {
-                        return;
-                    };
-                    let view: Option<ResyncView> = serde_json::from_str(&text).unwrap_or(None);
-                    let finished = view.as_ref().is_none_or(|v| !v.running);
-                    if view.is_some() {
-                        status.try_set(view);
-                    }
-                    if finished {
-                        if let Some(es) = open.borrow_mut().take() {
-                            es.close();
+            following.set(true);
+            let following = following.clone();
+            let pipe = pipe.clone();
+            let subscribe = move || {
+                crate::components::live::subscribe(
+                    &format!("/api/resync/events?pipe={}", encode_segment(&pipe)),
+                    move |view: Option<ResyncView>| {
+                        let finished = view.as_ref().is_none_or(|v| !v.running);
+                        if view.is_some() {
+                            status.try_set(view);
                         }
-                        // Refresh the step list and the rejections.
-                        version.bump();
-                    }
-                },
-            );
-            events.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-            *source.borrow_mut() = Some(events);
+                        if finished {
+                            following.set(false);
+                            // Refresh the step list and the rejections.
+                            version.bump();
+                        }
+                        !finished
+                    },
+                )
+            };
+            match &owner {
+                Some(owner) => owner.with(subscribe),
+                None => subscribe(),
+            }
         });
     }
 }

@@ -44,6 +44,7 @@ fn StepBody(step: &'static Step) -> impl IntoView {
         (2, None) => view! { <section><ObjectEditor kind="global-settings".to_owned() name=None/></section> }.into_any(),
         (9, None) => view! { <super::startpoint::StartpointPanel/> }.into_any(),
         (10, None) => view! { <super::resync::ResyncPage/> }.into_any(),
+        (11, None) => view! { <super::realtime::RealtimePanel/> }.into_any(),
         _ => view! {
             <p class="notice" data-unavailable="">
                 "This step is not available in this build yet: the sync engine that runs it is being built. "

@@ -109,34 +109,51 @@ impl Store {
         .bind(f.pipe.clone().unwrap_or_default())
         .bind(f.dn.clone().unwrap_or_default())
         .bind(f.reason.clone().unwrap_or_default())
-        .bind(f.since.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default())
+        .bind(
+            f.since
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                .unwrap_or_default(),
+        )
         .bind(i64::from(f.limit.max(1)))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(body,)| serde_json::from_str(&body).map_err(|e| StoreError::Corrupt { what: "rejected operation".into(), message: e.to_string() }))
+            .map(|(body,)| {
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    what: "rejected operation".into(),
+                    message: e.to_string(),
+                })
+            })
             .collect()
     }
 
     /// One rejection (open or not) and its status.
     pub async fn rejection(&self, id: &str) -> Result<Option<(Rejection, String)>, StoreError> {
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT body, status FROM rejected_operations WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+            sqlx::query_as("SELECT body, status FROM rejected_operations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|(body, status)| {
             serde_json::from_str(&body)
                 .map(|r| (r, status))
-                .map_err(|e| StoreError::Corrupt { what: format!("rejected operation {id}"), message: e.to_string() })
+                .map_err(|e| StoreError::Corrupt {
+                    what: format!("rejected operation {id}"),
+                    message: e.to_string(),
+                })
         })
         .transpose()
     }
 
     /// Sets the status of an open rejection (`dismissed`, `resolved`); false if it was not open.
     pub async fn close_rejection(&self, id: &str, status: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE rejected_operations SET status = $2 WHERE id = $1 AND status = 'open'")
-            .bind(id)
-            .bind(status)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE rejected_operations SET status = $2 WHERE id = $1 AND status = 'open'",
+        )
+        .bind(id)
+        .bind(status)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -455,7 +455,9 @@ pub(crate) async fn apply_and_record(
     record: &ChangeRecord,
 ) -> Result<EntryResult, ApplyError> {
     let result = apply_change(plan, store, ldap, attrs, record).await?;
-    record_result(store, plan, record, &result).await.map_err(ApplyError::Store)?;
+    record_result(store, plan, record, &result)
+        .await
+        .map_err(ApplyError::Store)?;
     Ok(result)
 }
 

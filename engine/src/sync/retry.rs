@@ -25,8 +25,15 @@ pub enum RetryError {
 }
 
 /// Retries one open rejection. On success it is resolved; on failure a new rejection replaces it.
-pub async fn retry_rejection(store: &Store, config: &Config, id: &str) -> Result<EntryResult, RetryError> {
-    let (rejection, status) = store.rejection(id).await?.ok_or_else(|| RetryError::NotFound(id.to_owned()))?;
+pub async fn retry_rejection(
+    store: &Store,
+    config: &Config,
+    id: &str,
+) -> Result<EntryResult, RetryError> {
+    let (rejection, status) = store
+        .rejection(id)
+        .await?
+        .ok_or_else(|| RetryError::NotFound(id.to_owned()))?;
     if status != "open" {
         return Err(RetryError::NotOpen(id.to_owned(), status));
     }
@@ -36,8 +43,14 @@ pub async fn retry_rejection(store: &Store, config: &Config, id: &str) -> Result
     let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
     // A synthetic change for the entry as it is now.
     let record = ChangeRecord {
-        cursor: ChangelogCursor::DraftGood { last_change_number: 0 },
-        kind: if entry.is_some() { ChangeKind::Modify } else { ChangeKind::Delete },
+        cursor: ChangelogCursor::DraftGood {
+            last_change_number: 0,
+        },
+        kind: if entry.is_some() {
+            ChangeKind::Modify
+        } else {
+            ChangeKind::Delete
+        },
         dn: rejection.dn.clone(),
         entry_id: entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
         modifications: Vec::new(),
@@ -46,7 +59,10 @@ pub async fn retry_rejection(store: &Store, config: &Config, id: &str) -> Result
     let result = apply_and_record(&plan, store, &conn, &attrs, &record).await;
     conn.close().await;
     let result = result?;
-    if !matches!(result.outcome, EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. }) {
+    if !matches!(
+        result.outcome,
+        EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. }
+    ) {
         store.close_rejection(id, "resolved").await?;
     }
     Ok(result)

@@ -75,20 +75,35 @@ pub struct ScriptServer {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
-    /// Stop with TERM (the script stops its server) rather than KILL (the script exec'd it).
-    graceful: bool,
+    stop: Stop,
+}
+
+/// How a test server is stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The script exec'd a server that dies with its process (slapd, scim2-server).
+    Kill,
+    /// The server must be asked (nginx: KILL would leave its workers serving; the 389 DS
+    /// script stops ns-slapd on TERM).
+    Term,
 }
 
 impl ScriptServer {
     /// Runs `scripts/testenv/<script> DIR PORT <args…>` and waits until PORT answers.
-    fn start(script: &str, what: &str, args: &[String], env: &[(&str, String)]) -> ScriptServer {
-        Self::launch(script, what, args, env, false)
+    fn start(
+        script: &str,
+        what: &str,
+        args: &[String],
+        env: &[(&str, String)],
+        stop: Stop,
+    ) -> ScriptServer {
+        Self::launch(script, what, args, env, stop, free_port())
     }
 
     /// Like [`ScriptServer::start`] for scripts that prepare the server after it listens:
     /// waits for DIR/ready too, and stops the script with TERM.
     fn start_and_wait_ready(script: &str, what: &str, args: &[String]) -> ScriptServer {
-        let server = Self::launch(script, what, args, &[], true);
+        let server = Self::launch(script, what, args, &[], Stop::Term, free_port());
         let deadline = Instant::now() + Duration::from_secs(120);
         while !server.dir.path().join("ready").exists() {
             assert!(
@@ -105,13 +120,13 @@ impl ScriptServer {
         what: &str,
         args: &[String],
         env: &[(&str, String)],
-        graceful: bool,
+        stop: Stop,
+        port: u16,
     ) -> ScriptServer {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scripts/testenv")
             .join(script);
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut command = Command::new("bash");
         command
             .arg(&path)
@@ -131,14 +146,14 @@ impl ScriptServer {
             port,
             dir,
             child,
-            graceful,
+            stop,
         }
     }
 }
 
 impl Drop for ScriptServer {
     fn drop(&mut self) {
-        if self.graceful {
+        if self.stop == Stop::Term {
             let _ = Command::new("kill")
                 .args(["-TERM", &self.child.id().to_string()])
                 .status();
@@ -242,7 +257,7 @@ impl Slapd {
             .map(|f| ("SCIMSYNC_SLAPD_LDIF", f.display().to_string()))
             .into_iter()
             .collect();
-        let server = ScriptServer::start("slapd.sh", "slapd", &[], &env);
+        let server = ScriptServer::start("slapd.sh", "slapd", &[], &env, Stop::Kill);
         Slapd {
             port: server.port,
             _server: server,
@@ -301,8 +316,13 @@ impl Scim2Server {
             "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
         );
         let env = [("SCIMSYNC_SCIM2_SERVER", bin.display().to_string())];
-        let server =
-            ScriptServer::start("scim2-server.sh", "scim2-server", &[token.to_owned()], &env);
+        let server = ScriptServer::start(
+            "scim2-server.sh",
+            "scim2-server",
+            &[token.to_owned()],
+            &env,
+            Stop::Kill,
+        );
         Scim2Server {
             port: server.port,
             _server: server,
@@ -323,17 +343,19 @@ pub struct RateLimitingProxy {
 
 impl RateLimitingProxy {
     pub fn start(upstream_port: u16, rate: u32) -> RateLimitingProxy {
+        Self::start_on(free_port(), upstream_port, rate)
+    }
+
+    /// On a given port: to bring a stopped proxy back where clients expect it.
+    pub fn start_on(port: u16, upstream_port: u16, rate: u32) -> RateLimitingProxy {
         find_binary(
             "SCIMSYNC_NGINX",
             &["/usr/sbin/nginx"],
             "apt-get install nginx-light",
         );
-        let server = ScriptServer::start(
-            "nginx-ratelimit.sh",
-            "nginx",
-            &[upstream_port.to_string(), rate.to_string()],
-            &[],
-        );
+        let args = [upstream_port.to_string(), rate.to_string()];
+        let server =
+            ScriptServer::launch("nginx-ratelimit.sh", "nginx", &args, &[], Stop::Term, port);
         RateLimitingProxy {
             port: server.port,
             server,
@@ -379,7 +401,7 @@ impl AuthProxy {
             client_id.into(),
             client_secret.into(),
         ];
-        let server = ScriptServer::start("nginx-auth.sh", "nginx", &args, &[]);
+        let server = ScriptServer::start("nginx-auth.sh", "nginx", &args, &[], Stop::Term);
         AuthProxy {
             port: server.port,
             _server: server,

@@ -1,0 +1,81 @@
+//! Step 11 and the pipe pages: starting and stopping realtime sync, its status.
+
+use crate::model::*;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub(crate) fn realtime_view(status: serde_json::Value) -> Option<RealtimeView> {
+    serde_json::from_value(status).ok()
+}
+
+/// Realtime status of a pipe: live from this process if it runs the pipe, else as last stored.
+#[cfg(feature = "ssr")]
+pub async fn pipe_realtime(
+    st: &crate::state::AppState,
+    pipe: &str,
+) -> Result<PipeRealtime, engine::store::StoreError> {
+    let (started, stored, _) = st.store.realtime_state(pipe).await?;
+    let live = st
+        .realtime
+        .status(pipe)
+        .and_then(|s| serde_json::to_value(s).ok());
+    let startpoint = st.store.realtime_cursor(pipe).await?.map(|c| c.to_string());
+    Ok(PipeRealtime {
+        pipe: pipe.to_owned(),
+        started,
+        startpoint,
+        status: live.or(stored).and_then(realtime_view),
+    })
+}
+
+#[server]
+pub async fn realtime_pipes() -> Result<Vec<PipeRealtime>, ServerFnError> {
+    use super::ssr::{fail, state};
+    let st = state()?;
+    let config = st.store.load_config().await.map_err(fail)?;
+    let mut out = Vec::new();
+    for p in &config.sync_pipes {
+        out.push(pipe_realtime(&st, &p.name).await.map_err(fail)?);
+    }
+    Ok(out)
+}
+
+/// Starts or stops realtime sync of a pipe.
+#[server]
+pub async fn set_realtime(pipe: String, start: bool) -> Result<StartOutcome, ServerFnError> {
+    use super::ssr::{fail, state};
+    let st = state()?;
+    let config = st.store.load_config().await.map_err(fail)?;
+    if !config.sync_pipes.iter().any(|p| p.name == pipe) {
+        return Ok(StartOutcome {
+            started: false,
+            message: format!("there is no sync pipe named \"{pipe}\""),
+        });
+    }
+    if start
+        && st
+            .store
+            .realtime_cursor(&pipe)
+            .await
+            .map_err(fail)?
+            .is_none()
+    {
+        return Ok(StartOutcome {
+            started: false,
+            message: format!("set a startpoint for \"{pipe}\" first (step 9)"),
+        });
+    }
+    st.store
+        .set_realtime_started(&pipe, start)
+        .await
+        .map_err(fail)?;
+    let message = if start {
+        format!("Realtime sync of \"{pipe}\" started.")
+    } else {
+        format!("Realtime sync of \"{pipe}\" stopped.")
+    };
+    Ok(StartOutcome {
+        started: start,
+        message,
+    })
+}

@@ -1,0 +1,91 @@
+//! The rejected-operations page: filter, inspect, retry, dismiss.
+
+use crate::model::*;
+use leptos::prelude::*;
+
+/// Open rejections matching the filter (empty fields match everything), newest first.
+#[server]
+pub async fn rejected_operations(
+    pipe: String,
+    dn: String,
+    reason: String,
+    since: String,
+) -> Result<Vec<RejectedOperation>, ServerFnError> {
+    use super::ssr::{fail, state};
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let since = match some(&since) {
+        Some(t) => Some(
+            engine::startpoint::parse_time(&t)
+                .ok_or_else(|| ServerFnError::new(format!("since: \"{t}\" is not a time")))?,
+        ),
+        None => None,
+    };
+    let filter = engine::store::RejectionFilter {
+        pipe: some(&pipe),
+        dn: some(&dn),
+        reason: some(&reason),
+        since,
+        limit: 200,
+    };
+    let list = state()?
+        .store
+        .find_rejections(&filter)
+        .await
+        .map_err(fail)?;
+    Ok(list
+        .into_iter()
+        .map(|r| RejectedOperation {
+            id: r.id.clone(),
+            pipe: r.pipe.clone(),
+            phase: r.phase.clone(),
+            detail: super::resync::rejection_view(r),
+        })
+        .collect())
+}
+
+/// Retries the given rejections; one line per rejection saying what happened.
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn retry_rejections(ids: Vec<String>) -> Result<Vec<String>, ServerFnError> {
+    use super::ssr::{fail, state};
+    use engine::sync::EntryOutcome;
+    let st = state()?;
+    let config = st.store.load_config().await.map_err(fail)?;
+    let mut lines = Vec::new();
+    for id in ids {
+        lines.push(
+            match engine::sync::retry_rejection(&st.store, &config, &id).await {
+                Ok(r) => match r.outcome {
+                    EntryOutcome::Rejected { rejection }
+                    | EntryOutcome::Unavailable { rejection } => {
+                        format!("{}: rejected again: {}", r.dn, rejection.reason)
+                    }
+                    EntryOutcome::Created { .. } => format!("{}: created", r.dn),
+                    EntryOutcome::Modified { .. } => format!("{}: modified", r.dn),
+                    EntryOutcome::InSync => format!("{}: already in sync", r.dn),
+                    EntryOutcome::Deleted => format!("{}: deleted", r.dn),
+                    other => format!("{}: {other:?}", r.dn),
+                },
+                Err(e) => format!("{id}: {e}"),
+            },
+        );
+    }
+    Ok(lines)
+}
+
+#[server(input = leptos::server_fn::codec::Json)]
+pub async fn dismiss_rejections(ids: Vec<String>) -> Result<u32, ServerFnError> {
+    use super::ssr::{fail, state};
+    let st = state()?;
+    let mut n = 0;
+    for id in ids {
+        if st
+            .store
+            .close_rejection(&id, "dismissed")
+            .await
+            .map_err(fail)?
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,128 @@
+//! `/rejections`: every open rejected operation, filtered by pipe, DN, reason and time, with
+//! what was read, sent and answered — to retry or dismiss, one by one or all shown.
+
+use crate::ConfigVersion;
+use crate::api::{DismissRejections, RetryRejections, rejected_operations};
+use crate::model::RejectedOperation;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn RejectionsPage() -> impl IntoView {
+    let version = expect_context::<ConfigVersion>();
+    let query = use_query_map();
+    let pipe = RwSignal::new(query.read_untracked().get("pipe").unwrap_or_default());
+    let dn = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let since = RwSignal::new(String::new());
+    let applied = RwSignal::new(0u32);
+    let list = Resource::new(
+        move || (applied.get(), version.0.get()),
+        move |_| {
+            rejected_operations(
+                pipe.get_untracked(),
+                dn.get_untracked(),
+                reason.get_untracked(),
+                since.get_untracked(),
+            )
+        },
+    );
+    let retry = ServerAction::<RetryRejections>::new();
+    let dismiss = ServerAction::<DismissRejections>::new();
+    let report = RwSignal::new(Vec::<String>::new());
+    Effect::new(move || {
+        if let Some(result) = retry.value().get() {
+            report.set(result.unwrap_or_else(|e| vec![e.to_string()]));
+            version.bump();
+        }
+    });
+    Effect::new(move || {
+        if let Some(result) = dismiss.value().get() {
+            report.set(vec![match result {
+                Ok(n) => format!("{n} dismissed"),
+                Err(e) => e.to_string(),
+            }]);
+            version.bump();
+        }
+    });
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    let field = |label: &'static str,
+                 name: &'static str,
+                 placeholder: &'static str,
+                 signal: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label>{label}</label>
+                <input type="text" name=name placeholder=placeholder prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
+            </div>
+        }
+    };
+    view! {
+        <h1 data-hydrated=move || hydrated.get().to_string()>"Rejected operations"</h1>
+        <p class="lead">"Changes and entries that could not be applied. Fix the cause, then retry: the entry is synchronized again as it is now."</p>
+        <form class="filters" on:submit=move |ev| { ev.prevent_default(); applied.update(|n| *n += 1); }>
+            {field("Pipe", "pipe", "any", pipe)}
+            {field("DN contains", "dn", "", dn)}
+            {field("Reason contains", "reason", "", reason)}
+            {field("Since (UTC)", "since", "2026-11-23 10:00", since)}
+            <div class="actions"><button type="submit" class="secondary">"Filter"</button></div>
+        </form>
+        {move || (!report.get().is_empty()).then(|| view! {
+            <ul class="flash report" role="status">{report.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+        })}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(items) if items.is_empty() => view! { <p class="empty" data-none="">"No open rejected operations."</p> }.into_any(),
+                    Ok(items) => {
+                        let ids: Vec<String> = items.iter().map(|r| r.id.clone()).collect();
+                        let (retry_ids, dismiss_ids) = (ids.clone(), ids);
+                        view! {
+                            <div class="actions">
+                                <button type="button" class="primary" on:click=move |_| { retry.dispatch(RetryRejections { ids: retry_ids.clone() }); }>
+                                    {format!("Retry all {} shown", items.len())}
+                                </button>
+                                <button type="button" class="secondary" on:click=move |_| { dismiss.dispatch(DismissRejections { ids: dismiss_ids.clone() }); }>
+                                    "Dismiss all shown"
+                                </button>
+                            </div>
+                            <ul class="rejections">
+                                {items.into_iter().map(|r| view! { <Item item=r retry dismiss/> }).collect_view()}
+                            </ul>
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <p class="errors">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Item(
+    item: RejectedOperation,
+    retry: ServerAction<RetryRejections>,
+    dismiss: ServerAction<DismissRejections>,
+) -> impl IntoView {
+    let r = item.detail;
+    let (retry_id, dismiss_id) = (item.id.clone(), item.id.clone());
+    view! {
+        <li data-rejected-dn=r.dn.clone() data-id=item.id.clone()>
+            <details>
+                <summary>
+                    <code>{r.dn.clone()}</code> " — " {format!("{} {} in “{}”: ", item.phase, r.operation, item.pipe)} {r.reason.clone()}
+                </summary>
+                <p class="help">{r.created_at.clone()}</p>
+                <h4>"Source"</h4><pre>{r.source.clone()}</pre>
+                {r.request.clone().map(|q| view! { <h4>"SCIM request"</h4><pre>{q}</pre> })}
+                {r.response.clone().map(|q| view! { <h4>"SCIM response"</h4><pre>{q}</pre> })}
+            </details>
+            <div class="row-actions">
+                <button type="button" class="link" on:click=move |_| { retry.dispatch(RetryRejections { ids: vec![retry_id.clone()] }); }>"Retry"</button>
+                <button type="button" class="link" on:click=move |_| { dismiss.dispatch(DismissRejections { ids: vec![dismiss_id.clone()] }); }>"Dismiss"</button>
+            </div>
+        </li>
+    }
+}

@@ -1,0 +1,97 @@
+// Realtime sync in the console: started from step 11, a change made in LDAP shows up on the
+// pipe page's counters without a reload, a rejected change shows up too, and after the admin
+// fixes the cause in the configuration it is retried successfully from the rejections page.
+import { test, expect, Page } from "@playwright/test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Proc, Scimsync, ldapModify, scimsyncCli, startScim2Server, startSlapd, testConfig } from "../support/servers";
+
+const TOKEN = "realtime-e2e-token";
+const PIPE = "LDAP to SCIM";
+let scimsync: Scimsync;
+let slapd: Proc & { dir: string };
+let scim: Proc & { baseUrl: string };
+
+test.beforeAll(async () => {
+  [slapd, scim] = await Promise.all([startSlapd(), startScim2Server(TOKEN)]);
+  scimsync = new Scimsync();
+  const file = join(scimsync.dataDir, "config.json");
+  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, TOKEN));
+  scimsyncCli(scimsync.dataDir, ["config", "import", file]);
+  scimsyncCli(scimsync.dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]);
+  await scimsync.start();
+});
+
+test.afterAll(async () => {
+  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
+  scimsync?.cleanup();
+});
+
+async function hydrated(page: Page) {
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+}
+
+const user = (uid: string, email: string) =>
+  `dn: uid=${uid},ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n` +
+  `uid: ${uid}\ncn: ${uid}\nsn: ${uid}\ntestEmailJSON: ${email}\n\n`;
+
+test("a change in LDAP reaches the pipe page live; a rejection is fixed and retried", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  // Step 11: start realtime sync.
+  await page.goto(`${scimsync.url}/step/11`);
+  await hydrated(page);
+  const row = page.locator(`tr[data-pipe="${PIPE}"]`);
+  await expect(row.locator("[data-realtime-state]")).toHaveText("stopped");
+  await row.getByRole("button", { name: "Start" }).click();
+  await expect(page.locator(".flash")).toHaveText(`Realtime sync of "${PIPE}" started.`);
+
+  // The pipe page follows the running pipe.
+  await row.getByRole("link", { name: PIPE }).click();
+  await hydrated(page);
+  const status = page.locator(".pipe-status");
+  await expect(status).toHaveAttribute("data-state", "running", { timeout: 20_000 });
+  await expect(status.locator('[data-count="changes"]')).toHaveText("0");
+  await page.evaluate(() => ((window as any).__noReload = true));
+
+  // A user added in LDAP appears on the counters.
+  await ldapModify(slapd.port, user("live1", '{"value":"live1@example.com"}'));
+  await expect(status.locator('[data-count="created"]')).toHaveText("1");
+  // A broken value the mapping rejects appears too.
+  await ldapModify(slapd.port, user("broken", "{oops"));
+  await expect(status.locator('[data-count="rejected"]')).toHaveText("1");
+  await expect(status.locator('[data-fact="Last error"]')).toContainText("uid=broken");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await page.screenshot({ path: "test-results/pipe-page.png", fullPage: true });
+
+  // The rejection, inspected.
+  await page.getByRole("link", { name: "Rejected operations of this pipe →" }).click();
+  await hydrated(page);
+  const item = page.locator('li[data-rejected-dn="uid=broken,ou=people,dc=example,dc=com"]');
+  await expect(item).toContainText('attribute mapping "Emails" (testEmailJSON): "{oops" is not JSON');
+  await item.locator("summary").click();
+  await expect(item.locator("pre").first()).toContainText('"change"');
+
+  // Fix the cause: the Emails mapping now leaves unmappable values out.
+  await page.goto(`${scimsync.url}/step/4/edit/Emails`);
+  await hydrated(page);
+  await page.locator('[data-field="failed-mapping-behavior"] select').selectOption("ignore-individual-values");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(`${scimsync.url}/step/4`);
+
+  // Retry: created, and nothing is left open.
+  await page.goto(`${scimsync.url}/rejections`);
+  await hydrated(page);
+  await page.locator('li[data-rejected-dn="uid=broken,ou=people,dc=example,dc=com"]').getByRole("button", { name: "Retry" }).click();
+  await expect(page.locator("ul.report")).toContainText("uid=broken,ou=people,dc=example,dc=com: created");
+  await expect(page.locator("[data-none]")).toBeVisible();
+  const users = await (await page.request.get(`${scim.baseUrl}/Users?filter=userName eq "broken"`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+  expect(users.totalResults).toBe(1);
+
+  // Step 11 is done; the step list says so.
+  await page.goto(`${scimsync.url}/`);
+  await hydrated(page);
+  await expect(page.locator('nav.steps li[data-step="11"]')).toHaveAttribute("data-state", "done");
+  expect(errors).toEqual([]);
+});
