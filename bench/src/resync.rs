@@ -7,10 +7,12 @@
 //! POST and filtered-GET rates at the same concurrency (resync sends one search and, for a new
 //! entry, one create; an entry in sync costs one search).
 
+mod common;
 #[path = "../../engine/tests/support/mod.rs"]
 mod support;
 
 use clap::Parser;
+use common::memory_mb;
 use engine::config::Config;
 use engine::crypto::Cipher;
 use engine::store::Store;
@@ -45,45 +47,6 @@ fn entry(i: u32) -> String {
         i % 50,
         i % 7
     )
-}
-
-/// A `/proc/self/status` memory figure (VmRSS, VmHWM) in MB.
-fn memory_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Runs `count` requests built by `request(i)` with `threads` in flight; returns requests/s.
-async fn rate(
-    threads: u32,
-    count: u32,
-    request: impl Fn(u32) -> reqwest::RequestBuilder + Send + Sync + 'static,
-) -> f64 {
-    let request = Arc::new(request);
-    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..threads {
-        let (request, next) = (request.clone(), next.clone());
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= count {
-                    return;
-                }
-                let status = request(i).send().await.expect("raw request").status();
-                assert!(status.is_success(), "raw request {i}: HTTP {status}");
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    f64::from(count) / started.elapsed().as_secs_f64()
 }
 
 /// Runs one resync; also returns the resident memory seen when each quarter of the entries was done.
@@ -208,24 +171,13 @@ async fn main() {
     let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
 
     // Raw SCIM, same server, same concurrency: creates, then searches by userName.
-    let base = scim.base_url();
-    let http = reqwest::Client::new();
-    let (b, h) = (base.clone(), http.clone());
-    let post_rate = rate(args.threads, args.raw_requests, move |i| {
-        h.post(format!("{b}/Users"))
-            .bearer_auth(TOKEN)
-            .header("Content-Type", "application/scim+json")
-            .body(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("raw{i}"),
-                "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}}).to_string())
-    })
-    .await;
-    let (b, h) = (base.clone(), http.clone());
-    let get_rate = rate(args.threads, args.raw_requests, move |i| {
-        h.get(format!("{b}/Users")).bearer_auth(TOKEN).query(&[
-            ("filter", format!("userName eq \"raw{i}\"")),
-            ("count", "2".into()),
-        ])
-    })
+    let (post_rate, get_rate) = common::raw_scim_rates(
+        &scim.base_url(),
+        TOKEN,
+        args.threads,
+        args.raw_requests,
+        "raw",
+    )
     .await;
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
 

@@ -322,6 +322,7 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
             out.push(number("worker-count", "Workers", "Changes applied in parallel (1–64); changes to one entry stay in order.", "4"));
             out.push(field("max-ops-per-second", "Maximum operations per second", "Leave blank for no limit.", Widget::Number { placeholder: "no limit".into() }));
             out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", "5"));
+            out.push(number("polling-interval-ms", "Changelog polling interval (ms)", "How often realtime sync looks for new changes when there are none (10–60000).", "100"));
         }
         "sync-class" => {
             out.extend(name_fields("class"));

@@ -23,6 +23,9 @@ pub struct SyncPipe {
     /// Attempts per operation before it is recorded as rejected.
     #[serde(default = "default_retry_attempts")]
     pub retry_attempts: u32,
+    /// How often realtime sync looks for new changes when the changelog has none.
+    #[serde(default = "default_polling_interval_ms")]
+    pub polling_interval_ms: u64,
 }
 
 fn default_worker_count() -> u32 {
@@ -30,6 +33,9 @@ fn default_worker_count() -> u32 {
 }
 fn default_retry_attempts() -> u32 {
     5
+}
+fn default_polling_interval_ms() -> u64 {
+    100
 }
 
 impl ConfigItem for SyncPipe {
@@ -57,5 +63,6 @@ impl ConfigItem for SyncPipe {
             issues.range("max-ops-per-second", rate.into(), 1, 100_000);
         }
         issues.range("retry-attempts", self.retry_attempts.into(), 1, 100);
+        issues.range("polling-interval-ms", self.polling_interval_ms, 10, 60_000);
     }
 }

@@ -677,6 +677,7 @@ fn pipe_rules() {
         p.worker_count = 0;
         p.max_ops_per_second = Some(0);
         p.retry_attempts = 1000;
+        p.polling_interval_ms = 1;
     });
     let n = "LDAP to SCIM";
     expect_error(&errors, PIPE, n, "source", "there is no LDAP sync source");
@@ -690,6 +691,13 @@ fn pipe_rules() {
         "between 1 and 100000",
     );
     expect_error(&errors, PIPE, n, "retry-attempts", "between 1 and 100");
+    expect_error(
+        &errors,
+        PIPE,
+        n,
+        "polling-interval-ms",
+        "between 10 and 60000",
+    );
 }
 
 #[test]

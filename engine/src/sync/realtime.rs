@@ -174,8 +174,6 @@ pub enum RealtimeError {
     Worker(String),
 }
 
-/// How long to wait before polling an empty changelog again.
-const IDLE_POLL: Duration = Duration::from_millis(500);
 /// The longest pause between attempts while the destination or source is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -285,7 +283,7 @@ async fn follow(
                 save_status(store, pipe, progress).await;
                 last_saved = Instant::now();
             }
-            if pause(stop, IDLE_POLL).await {
+            if pause(stop, Duration::from_millis(plan.pipe.polling_interval_ms)).await {
                 return Ok(());
             }
             continue;

@@ -1,0 +1,81 @@
+//! Measurements shared by the benchmarks.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A `/proc/self/status` memory figure (VmRSS, VmHWM) in MB.
+pub fn memory_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs `count` requests built by `request(i)` with `threads` in flight; returns requests/s.
+pub async fn rate(
+    threads: u32,
+    count: u32,
+    request: impl Fn(u32) -> reqwest::RequestBuilder + Send + Sync + 'static,
+) -> f64 {
+    let request = Arc::new(request);
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..threads {
+        let (request, next) = (request.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let status = request(i).send().await.expect("raw request").status();
+                assert!(status.is_success(), "raw request {i}: HTTP {status}");
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    f64::from(count) / started.elapsed().as_secs_f64()
+}
+
+/// The SCIM server's own limits at `threads` concurrent requests: (POST /Users per second,
+/// GET /Users?filter=userName eq … per second), with users named `<prefix><n>`.
+pub async fn raw_scim_rates(
+    base: &str,
+    token: &str,
+    threads: u32,
+    count: u32,
+    prefix: &str,
+) -> (f64, f64) {
+    let http = reqwest::Client::new();
+    let (b, h, t, p) = (
+        base.to_owned(),
+        http.clone(),
+        token.to_owned(),
+        prefix.to_owned(),
+    );
+    let post = rate(threads, count, move |i| {
+        h.post(format!("{b}/Users"))
+            .bearer_auth(&t)
+            .header("Content-Type", "application/scim+json")
+            .body(
+                serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}{i}"),
+                    "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}})
+                .to_string(),
+            )
+    })
+    .await;
+    let (b, h, t, p) = (base.to_owned(), http, token.to_owned(), prefix.to_owned());
+    let get = rate(threads, count, move |i| {
+        h.get(format!("{b}/Users")).bearer_auth(&t).query(&[
+            ("filter", format!("userName eq \"{p}{i}\"")),
+            ("count", "2".into()),
+        ])
+    })
+    .await;
+    (post, get)
+}
