@@ -52,14 +52,8 @@ async fn main() {
     let slapd = Slapd::start();
     let scim = Scim2Server::start(TOKEN);
     let dir = tempfile::tempdir().unwrap();
-    let mut config: serde_json::Value = serde_json::from_str(
-        &include_str!("../../engine/tests/fixtures/resync-config.json")
-            .replace("${LDAP}", &slapd.address())
-            .replace("${SCIM}", &scim.base_url())
-            .replace("${TOKEN}", TOKEN)
-            .replace("\"batch-size\": 25", "\"batch-size\": 500"),
-    )
-    .unwrap();
+    let mut config = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
+    config["ldap-sources"][0]["batch-size"] = 500.into();
     config["sync-classes"][0]["include-base-dns"] = serde_json::json!([]);
     config["sync-pipes"][0]["worker-count"] = args.threads.into();
     let store = Store::open(

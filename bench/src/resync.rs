@@ -120,11 +120,8 @@ async fn main() {
     );
     let scim = Scim2Server::start(TOKEN);
 
-    let text = include_str!("../../engine/tests/fixtures/resync-config.json")
-        .replace("${LDAP}", &slapd.address())
-        .replace("${SCIM}", &scim.base_url())
-        .replace("${TOKEN}", TOKEN)
-        .replace("\"batch-size\": 25", "\"batch-size\": 500");
+    let mut config_json = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
+    config_json["ldap-sources"][0]["batch-size"] = 500.into();
     let store = Store::open(
         &format!("sqlite://{}", dir.path().join("bench.db").display()),
         Cipher::ephemeral(),
@@ -132,7 +129,7 @@ async fn main() {
     .await
     .unwrap();
     store
-        .replace_all(serde_json::from_str(&text).unwrap())
+        .replace_all(serde_json::from_value(config_json).unwrap())
         .await
         .unwrap();
     let config = store.load_config().await.unwrap();

@@ -6,8 +6,7 @@ mod support;
 
 use engine::config::{ChangelogFlavor, Config};
 use engine::crypto::Cipher;
-use engine::ldap;
-use engine::startpoint::{Startpoint, StartpointRequest};
+use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use engine::sync::{RealtimeProgress, ResyncOptions, ResyncProgress, run_realtime, run_resync};
 use std::sync::Arc;
@@ -29,13 +28,8 @@ async fn setup(
     scim: &Scim2Server,
     dir: &std::path::Path,
 ) -> (Store, Config) {
-    let mut config: Config = serde_json::from_str(
-        &include_str!("fixtures/resync-config.json")
-            .replace("${LDAP}", &ldap_address)
-            .replace("${SCIM}", &scim.base_url())
-            .replace("${TOKEN}", TOKEN),
-    )
-    .unwrap();
+    let mut config: Config =
+        serde_json::from_value(fixture_config(&ldap_address, &scim.base_url(), TOKEN)).unwrap();
     config.ldap_sources[0].changelog = flavour;
     // People anywhere under the source's base DNs, so moves between the OUs stay in scope.
     config.sync_classes[0].include_base_dns.clear();
@@ -94,26 +88,7 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     .await
     .unwrap();
     assert_eq!(resynced.created, 20);
-    let mut conn = ldap::connect(&config.ldap_sources[0], store.cipher())
-        .await
-        .unwrap();
-    let cursor = ldap::resolve_startpoint(
-        &mut conn,
-        &config.ldap_sources[0],
-        &StartpointRequest::EndOfChangelog,
-    )
-    .await
-    .unwrap();
-    conn.close().await;
-    store
-        .set_startpoint(
-            PIPE,
-            &Startpoint {
-                request: StartpointRequest::EndOfChangelog,
-                cursor,
-                set_at: chrono::Utc::now(),
-            },
-        )
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
     let (stop, task, _) = start(&store, &config);
@@ -224,26 +199,7 @@ async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
     config.scim_servers[0].base_url = format!("http://127.0.0.1:{proxy_port}/v2");
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    let mut conn = ldap::connect(&config.ldap_sources[0], store.cipher())
-        .await
-        .unwrap();
-    let cursor = ldap::resolve_startpoint(
-        &mut conn,
-        &config.ldap_sources[0],
-        &StartpointRequest::EndOfChangelog,
-    )
-    .await
-    .unwrap();
-    conn.close().await;
-    store
-        .set_startpoint(
-            PIPE,
-            &Startpoint {
-                request: StartpointRequest::EndOfChangelog,
-                cursor,
-                set_at: chrono::Utc::now(),
-            },
-        )
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
     let (stop, task, progress) = start(&store, &config);

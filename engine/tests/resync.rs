@@ -27,11 +27,8 @@ struct Setup {
 async fn setup() -> Setup {
     let slapd = Slapd::start();
     let scim = Scim2Server::start(TOKEN);
-    let text = include_str!("fixtures/resync-config.json")
-        .replace("${LDAP}", &slapd.address())
-        .replace("${SCIM}", &scim.base_url())
-        .replace("${TOKEN}", TOKEN);
-    let config: Config = serde_json::from_str(&text).unwrap();
+    let config: Config =
+        serde_json::from_value(fixture_config(&slapd.address(), &scim.base_url(), TOKEN)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(
         &format!("sqlite://{}", dir.path().join("s.db").display()),

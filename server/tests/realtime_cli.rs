@@ -76,13 +76,7 @@ fn run(ldap_port: u16, flavour: &str, modify: impl Fn(&str)) {
     let scim = Scim2Server::start(TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut config: serde_json::Value = serde_json::from_str(
-        &include_str!("../../engine/tests/fixtures/resync-config.json")
-            .replace("${LDAP}", &format!("127.0.0.1:{ldap_port}"))
-            .replace("${SCIM}", &scim.base_url())
-            .replace("${TOKEN}", TOKEN),
-    )
-    .unwrap();
+    let mut config = fixture_config(&format!("127.0.0.1:{ldap_port}"), &scim.base_url(), TOKEN);
     config["ldap-sources"][0]["changelog"] = flavour.into();
     config["sync-classes"][0]["include-base-dns"] = serde_json::json!([]);
     std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();

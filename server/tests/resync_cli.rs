@@ -37,11 +37,8 @@ fn resync_reports_writes_failed_dns_and_takes_them_back() {
     let scim = Scim2Server::start("cli-token");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = include_str!("../../engine/tests/fixtures/resync-config.json")
-        .replace("${LDAP}", &slapd.address())
-        .replace("${SCIM}", &scim.base_url())
-        .replace("${TOKEN}", "cli-token");
-    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    let config = fixture_config(&slapd.address(), &scim.base_url(), "cli-token");
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
     let out = scimsync(
         &data,
         &[
@@ -187,11 +184,8 @@ fn rejections_can_be_listed_inspected_retried_and_dismissed() {
     let scim = Scim2Server::start("cli-token");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = include_str!("../../engine/tests/fixtures/resync-config.json")
-        .replace("${LDAP}", &slapd.address())
-        .replace("${SCIM}", &scim.base_url())
-        .replace("${TOKEN}", "cli-token");
-    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    let config = fixture_config(&slapd.address(), &scim.base_url(), "cli-token");
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
     assert!(
         scimsync(
             &data,

@@ -64,22 +64,12 @@ impl Store {
         pipe: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Rejection>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT body FROM rejected_operations WHERE status = 'open' AND ($1 = '' OR pipe = $1) \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        )
-        .bind(pipe.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(body,)| {
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                    what: "rejected operation".into(),
-                    message: e.to_string(),
-                })
-            })
-            .collect()
+        self.find_rejections(&RejectionFilter {
+            pipe: pipe.map(str::to_owned),
+            limit,
+            ..Default::default()
+        })
+        .await
     }
 }
 

@@ -484,3 +484,13 @@ pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<St
         })
         .collect()
 }
+
+/// The sync configuration in tests/fixtures/resync-config.json (users with every mapping type),
+/// pointed at these servers.
+pub fn fixture_config(ldap_address: &str, scim_base_url: &str, token: &str) -> serde_json::Value {
+    let text = include_str!("../fixtures/resync-config.json")
+        .replace("${LDAP}", ldap_address)
+        .replace("${SCIM}", scim_base_url)
+        .replace("${TOKEN}", token);
+    serde_json::from_str(&text).expect("the fixture configuration is JSON")
+}
