@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 const SEALED_PREFIX: &str = "v1:";
 const NONCE_LEN: usize = 12;
+/// PBKDF2 rounds for passphrase-derived keys (derived once per use, not per value).
+const PASSPHRASE_ROUNDS: u32 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
@@ -95,7 +97,27 @@ impl Cipher {
         }
     }
 
+    /// A cipher whose key is derived from a shared passphrase (PBKDF2-HMAC-SHA256), so that
+    /// two parties holding the same passphrase hold the same key.
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Cipher {
+        let mut key = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+            passphrase.as_bytes(),
+            salt,
+            PASSPHRASE_ROUNDS,
+            &mut key,
+        );
+        Cipher {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
+        }
+    }
+
     pub fn seal(&self, plain: &str) -> String {
+        format!("{SEALED_PREFIX}{}", self.seal_base64(plain))
+    }
+
+    /// Nonce and ciphertext, base64-encoded, without a prefix.
+    pub fn seal_base64(&self, plain: &str) -> String {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let ciphertext = self
             .cipher
@@ -103,14 +125,19 @@ impl Cipher {
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
-        format!("{SEALED_PREFIX}{}", B64.encode(blob))
+        B64.encode(blob)
     }
 
     pub fn open(&self, sealed: &str) -> Result<String, CryptoError> {
         let body = sealed
             .strip_prefix(SEALED_PREFIX)
             .ok_or(CryptoError::Malformed)?;
-        let blob = B64.decode(body).map_err(|_| CryptoError::Malformed)?;
+        self.open_base64(body)
+    }
+
+    /// Opens what [`Cipher::seal_base64`] made.
+    pub fn open_base64(&self, body: &str) -> Result<String, CryptoError> {
+        let blob = B64.decode(body.trim()).map_err(|_| CryptoError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CryptoError::Malformed);
         }

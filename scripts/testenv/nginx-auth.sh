@@ -5,6 +5,8 @@
 #   /oauth/token    a static OAuth 2.0 token endpoint: POST with HTTP Basic CLIENT_ID:CLIENT_SECRET
 #                   gets {"access_token": TOKEN}; it is not an authorization server, only the
 #                   token exchange a client-credentials client performs
+#   /recorded/…     forwarded with the bearer token; each request's method, path and body is
+#                   appended to DIR/requests.log (to see what was sent of what is never returned)
 #   nginx-auth.sh DIR PORT UPSTREAM_PORT TOKEN USER PASSWORD CLIENT_ID CLIENT_SECRET
 set -euo pipefail
 dir=$1 port=$2 upstream=$3 token=$4 user=$5 password=$6 client_id=$7 client_secret=$8
@@ -18,6 +20,8 @@ error_log $dir/error.log warn;
 events { worker_connections 64; }
 http {
     access_log $dir/access.log;
+    log_format requests escape=json '\$request_method \$uri \$request_body';
+    client_body_buffer_size 1m;
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -30,6 +34,12 @@ http {
             if (\$request_method != POST) { return 405; }
             if (\$http_authorization != "Basic $client_basic") { return 401 '{"error":"invalid_client"}'; }
             return 200 '{"access_token":"$token","token_type":"Bearer","expires_in":3600}';
+        }
+        location /recorded/ {
+            access_log $dir/requests.log requests;
+            proxy_pass http://127.0.0.1:$upstream/;
+            proxy_set_header Authorization "Bearer $token";
+            proxy_set_header Host 127.0.0.1:$upstream;
         }
         location /basic/ {
             auth_basic "scim";

@@ -175,8 +175,9 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
             spec: FieldSpec {
                 key: "changelog-password-decryption-key".into(),
                 label: "Changelog password decryption key".into(),
-                help: "The key set as changelog-password-encryption-key in PingDirectory's Changelog Password Encryption \
-                       plugin. Stored encrypted; leave blank to keep the current key."
+                help: "The passphrase shared with the directory component that adds encrypted copies of new passwords \
+                       (ds-changelog-encrypted-password) to changelog records; realtime sync decrypts them to send passwords. \
+                       Not needed for 389 DS's clear-text unhashed#user#password. Stored encrypted; leave blank to keep the current key."
                     .into(),
                 widget: Widget::Secret { is_set: false, clearable: true },
                 required: false,

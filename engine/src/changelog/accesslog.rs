@@ -3,6 +3,7 @@
 
 use super::draft_good::renamed_dn;
 use super::ldif::{ModOp, Modification};
+use super::password::CarriedPasswords;
 use super::record::{ChangeKind, ChangeRecord};
 use crate::mapping::LdapEntry;
 use crate::startpoint::ChangelogCursor;
@@ -49,7 +50,9 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
     let dn = first(entry, "reqDN")
         .ok_or_else(|| format!("record {start}: no reqDN"))?
         .to_owned();
-    let mods = parse_req_mods(entry.get("reqMod")).map_err(|e| format!("record {start}: {e}"))?;
+    let mut mods =
+        parse_req_mods(entry.get("reqMod")).map_err(|e| format!("record {start}: {e}"))?;
+    let passwords = CarriedPasswords::take(&mut mods, &[]);
     let kind = match first(entry, "reqType")
         .unwrap_or("")
         .to_ascii_lowercase()
@@ -82,6 +85,7 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
         entry_id: first(entry, "reqEntryUUID").map(str::to_owned),
         modifications: mods,
         raw,
+        passwords,
     })
 }
 

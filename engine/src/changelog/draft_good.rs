@@ -2,6 +2,7 @@
 //! `newRdn`, `deleteOldRdn`, `newSuperior`, `targetUniqueId`).
 
 use super::ldif::{parse_add, parse_modify};
+use super::password::{CarriedPasswords, ENCRYPTED_PASSWORD_ATTRIBUTE};
 use super::record::{ChangeKind, ChangeRecord};
 use crate::dn::Dn;
 use crate::mapping::LdapEntry;
@@ -57,7 +58,9 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
         }
         other => return Err(format!("change {number}: unknown changeType \"{other}\"")),
     };
-    let modifications = modifications.map_err(|e| format!("change {number}: {e}"))?;
+    let mut modifications = modifications.map_err(|e| format!("change {number}: {e}"))?;
+    let passwords =
+        CarriedPasswords::take(&mut modifications, entry.get(ENCRYPTED_PASSWORD_ATTRIBUTE));
     let raw = super::record::masked_raw(entry);
     Ok(ChangeRecord {
         cursor: ChangelogCursor::DraftGood {
@@ -68,6 +71,7 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
         entry_id: first(entry, "targetUniqueId").map(str::to_owned),
         modifications,
         raw,
+        passwords,
     })
 }
 

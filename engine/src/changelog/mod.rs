@@ -4,9 +4,14 @@
 mod accesslog;
 mod draft_good;
 mod ldif;
+mod password;
 mod reader;
 mod record;
 
 pub use ldif::{ModOp, Modification};
+pub use password::{
+    CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError, is_hashed,
+    is_password_attribute,
+};
 pub use reader::{ChangelogError, read_changes};
 pub use record::{ChangeKind, ChangeRecord};

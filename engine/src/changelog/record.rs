@@ -1,6 +1,7 @@
 //! One change read from a changelog, whatever its flavour.
 
 use super::ldif::Modification;
+use super::password::CarriedPasswords;
 use crate::startpoint::ChangelogCursor;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,9 @@ pub struct ChangeRecord {
     pub modifications: Vec<Modification>,
     /// The record as read, for rejected operations (values of secret-looking attributes masked).
     pub raw: serde_json::Value,
+    /// Clear-text or encrypted passwords the change carries; never serialised.
+    #[serde(skip)]
+    pub passwords: CarriedPasswords,
 }
 
 impl ChangeRecord {

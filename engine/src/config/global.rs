@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GlobalSettings {
-    /// Decrypts the clear-text passwords that PingDirectory's Changelog Password Encryption
-    /// plugin adds to changelog records, so password changes can be synchronised in realtime.
+    /// Decrypts the passwords that a directory-side component adds, encrypted, to changelog
+    /// records (`ds-changelog-encrypted-password`), so password changes can be synchronised
+    /// in realtime (format: `engine::changelog::ChangelogPasswordKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changelog_password_decryption_key: Option<Secret>,
 }

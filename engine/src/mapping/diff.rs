@@ -6,6 +6,7 @@ use super::EndpointMapper;
 use super::resource::{Phase, Purpose, Resolved, usage_for};
 use super::search::quote;
 use super::values::same_instant;
+use crate::changelog::is_password_attribute;
 use crate::config::{AttributeUsage, MappingSyntax};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -52,26 +53,57 @@ fn child(parent: &str, name: &str) -> String {
 }
 
 /// Operations that turn `current` into `wanted` (both full resources; `wanted` mapped for update).
+///
+/// `touched` names the LDAP attributes (lower-cased) the change being applied modified. A
+/// mapping without `fetch` cannot be compared, so it is written when the change touched its
+/// attribute: replaced with the wanted value, or removed when there is none — except for a
+/// password, whose absence means only that no clear text was available.
 pub fn patch_operations(
     mapper: &EndpointMapper,
     wanted: &Value,
     current: &Value,
     phase: Phase,
+    touched: &[String],
 ) -> Vec<PatchOp> {
     let update = usage_for(Purpose::Update, phase);
     let mut ops = Vec::new();
-    for r in mapper.mappings.iter().filter(|r| compared(r, update)) {
+    for r in mapper.mappings.iter().filter(|r| r.has(update)) {
         let name = r.scim_name().to_owned();
-        compare(
-            r,
-            name.clone(),
-            member(wanted, &name),
-            member(current, &name),
-            update,
-            &mut ops,
-        );
+        if r.has(AttributeUsage::Fetch) {
+            compare(
+                r,
+                name.clone(),
+                member(wanted, &name),
+                member(current, &name),
+                update,
+                &mut ops,
+            );
+        } else if reads_any(r, touched) {
+            match member(wanted, &name) {
+                Some(w) => ops.push(PatchOp::new("replace", name, Some(w.clone()))),
+                None if !reads_password(r) => ops.push(PatchOp::new("remove", name, None)),
+                None => {}
+            }
+        }
     }
     ops
+}
+
+/// Whether the mapping (or one of its sub-mappings) reads one of `attributes`.
+fn reads_any(r: &Resolved, attributes: &[String]) -> bool {
+    r.mapping
+        .syntax
+        .ldap_attribute()
+        .is_some_and(|a| attributes.iter().any(|t| t.eq_ignore_ascii_case(a)))
+        || r.subs.iter().any(|s| reads_any(s, attributes))
+}
+
+fn reads_password(r: &Resolved) -> bool {
+    r.mapping
+        .syntax
+        .ldap_attribute()
+        .is_some_and(is_password_attribute)
+        || r.subs.iter().any(reads_password)
 }
 
 fn is_empty(v: &Value) -> bool {

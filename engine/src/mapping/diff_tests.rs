@@ -37,7 +37,7 @@ fn current() -> Value {
 fn ops(config: &Config, e: &LdapEntry, current: &Value) -> Vec<PatchOp> {
     let m = users(config);
     let wanted = m.map(e, Purpose::Update, Phase::Resync).unwrap().resource;
-    patch_operations(&m, &wanted, current, Phase::Resync)
+    patch_operations(&m, &wanted, current, Phase::Resync, &[])
 }
 
 fn op(op: &str, path: &str, value: Option<Value>) -> PatchOp {
@@ -189,7 +189,8 @@ fn date_times_compare_as_instants() {
             &m,
             &wanted,
             &json!({"hireDate": "2024-03-01T07:30:00Z"}),
-            Phase::Resync
+            Phase::Resync,
+            &[]
         )
         .is_empty()
     );
@@ -198,7 +199,8 @@ fn date_times_compare_as_instants() {
             &m,
             &wanted,
             &json!({"hireDate": "2024-03-01T07:31:00Z"}),
-            Phase::Resync
+            Phase::Resync,
+            &[]
         )
         .len(),
         1
@@ -224,5 +226,78 @@ fn put_body_keeps_unmapped_attributes() {
     assert_eq!(
         body["name"],
         json!({"givenName": "John", "familyName": "Doe"})
+    );
+}
+
+/// The example with a write-only password mapping (no `fetch`: SCIM never returns passwords).
+fn with_password_mapping() -> Config {
+    let mut config = example();
+    config.attribute_mappings.push(
+        serde_json::from_value(json!({
+            "name": "Password", "scim-attribute-name": "password",
+            "attribute-usage": ["create-during-realtime-sync", "update-during-realtime-sync"],
+            "syntax": { "type": "string", "ldap-attribute": "userPassword", "single-valued": true }
+        }))
+        .unwrap(),
+    );
+    let users = config
+        .endpoint_mappings
+        .iter_mut()
+        .find(|e| e.name == "Users")
+        .unwrap();
+    users.attribute_mappings.push("Password".into());
+    config
+}
+
+fn realtime_ops(config: &Config, e: &LdapEntry, touched: &[&str]) -> Vec<PatchOp> {
+    let m = users(config);
+    let wanted = m.map(e, Purpose::Update, Phase::Realtime).unwrap().resource;
+    let touched: Vec<String> = touched.iter().map(|t| t.to_string()).collect();
+    patch_operations(&m, &wanted, &current(), Phase::Realtime, &touched)
+}
+
+#[test]
+fn write_only_mappings_are_written_when_the_change_touches_them() {
+    let config = with_password_mapping();
+    let clear = entry().with("userPassword", &["n3w secret"]);
+    let set = op("replace", "password", Some(json!("n3w secret")));
+    assert_eq!(realtime_ops(&config, &clear, &["userpassword"]), vec![set]);
+    assert_eq!(
+        realtime_ops(&config, &clear, &["mail"]),
+        vec![],
+        "not touched: cannot be compared, so not sent"
+    );
+    // Only a hash is known: nothing is sent, and the password is not removed either.
+    let hashed = entry().with("userPassword", &["{PBKDF2-SHA512}10000$abc"]);
+    assert_eq!(realtime_ops(&config, &hashed, &["userpassword"]), vec![]);
+    assert_eq!(realtime_ops(&config, &entry(), &["userpassword"]), vec![]);
+    // A resync never writes it: its usage has no resync member.
+    let m = users(&config);
+    let created = m.map(&clear, Purpose::Create, Phase::Resync).unwrap().resource;
+    assert!(created.get("password").is_none());
+    let created = m.map(&hashed, Purpose::Create, Phase::Realtime).unwrap().resource;
+    assert!(created.get("password").is_none(), "a hash is never sent");
+    let created = m.map(&clear, Purpose::Create, Phase::Realtime).unwrap().resource;
+    assert_eq!(created["password"], json!("n3w secret"));
+}
+
+#[test]
+fn a_write_only_attribute_the_change_removed_is_removed() {
+    let mut config = example();
+    for m in config.attribute_mappings.iter_mut() {
+        if m.name == "User Name" {
+            m.attribute_usage
+                .retain(|u| *u != crate::config::AttributeUsage::Fetch);
+        }
+    }
+    let mut gone = entry();
+    gone.attributes.remove("uid");
+    assert_eq!(
+        realtime_ops(&config, &gone, &["uid"]),
+        vec![op("remove", "userName", None)]
+    );
+    assert_eq!(
+        realtime_ops(&config, &entry().with("uid", &[]), &["uid"]),
+        vec![op("replace", "userName", Some(json!("jdoe")))]
     );
 }

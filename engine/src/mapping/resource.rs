@@ -2,6 +2,7 @@
 
 use super::LdapEntry;
 use super::values;
+use crate::changelog::{is_hashed, is_password_attribute};
 use crate::config::{
     AttributeMapping, AttributeUsage, Config, EndpointMapping, FailedMappingBehavior, MappingSyntax,
 };
@@ -193,14 +194,20 @@ pub(crate) fn map_one(
         return Ok((!object.is_empty()).then_some(Value::Object(object)));
     }
     let attr = m.syntax.ldap_attribute().unwrap_or_default();
-    let raw = entry.get(attr);
+    // A password hash is useless to the destination: only clear text is sent.
+    let password = is_password_attribute(attr);
+    let raw: Vec<&String> = entry
+        .get(attr)
+        .iter()
+        .filter(|v| !(password && is_hashed(v)))
+        .collect();
     if raw.is_empty() {
         return Ok(default_value(&m.syntax));
     }
     let single = m.syntax.single_valued();
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    for value in raw {
+    for value in &raw {
         match convert(&m.syntax, value) {
             Ok(v) => good.push(v),
             Err(reason) => bad.push(reason),

@@ -218,13 +218,16 @@ pub(crate) async fn create(
     Ok((EntryOutcome::Created { resource: body }, id))
 }
 
-/// Brings the existing resource `current` in line with the entry.
+/// Brings the existing resource `current` in line with the entry; `touched` names the LDAP
+/// attributes the change in hand modified (empty for resync).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn modify(
     plan: &PipePlan,
     class: &ClassPlan,
     mapper: &EndpointMapper,
     entry: &LdapEntry,
     current: &Value,
+    touched: &[String],
     dry_run: bool,
     fail: &Fail<'_>,
 ) -> Result<(EntryOutcome, Option<ResourceRef>), Failure> {
@@ -242,7 +245,7 @@ pub(crate) async fn modify(
         .map(entry, Purpose::Update, fail.phase)
         .map_err(|e| fail.rejected("map", e.to_string()))?
         .resource;
-    let operations = patch_operations(mapper, &wanted, current, fail.phase);
+    let operations = patch_operations(mapper, &wanted, current, fail.phase, touched);
     if operations.is_empty() {
         return Ok((EntryOutcome::InSync, resource));
     }
@@ -310,7 +313,7 @@ pub async fn apply_entry(
         match find_by_search(plan, mapper, entry, &fail).await? {
             Found::None => create(plan, class, mapper, entry, dry_run, &fail).await,
             Found::One(current) => {
-                modify(plan, class, mapper, entry, &current, dry_run, &fail).await
+                modify(plan, class, mapper, entry, &current, &[], dry_run, &fail).await
             }
         }
     }

@@ -4,7 +4,8 @@
 use crate::config::{
     Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
 };
-use crate::crypto::Cipher;
+use crate::changelog::ChangelogPasswordKey;
+use crate::crypto::{Cipher, CryptoError};
 use crate::dn::Dn;
 use crate::ldap_filter::Filter;
 use crate::mapping::{EndpointMapper, LdapEntry};
@@ -19,6 +20,8 @@ pub enum PlanError {
     Incomplete(String),
     #[error(transparent)]
     Scim(#[from] ScimError),
+    #[error("changelog password decryption key: {0}")]
+    PasswordKey(CryptoError),
 }
 
 pub struct ClassPlan {
@@ -45,6 +48,8 @@ pub struct PipePlan {
     pub destination: ScimDestination,
     pub classes: Vec<ClassPlan>,
     pub client: ScimClient,
+    /// Decrypts passwords carried by changelog records (step 2), when set.
+    pub password_key: Option<ChangelogPasswordKey>,
 }
 
 impl PipePlan {
@@ -129,12 +134,19 @@ impl PipePlan {
         if let Some(rate) = rate_per_second.or(pipe.max_ops_per_second) {
             client = client.with_rate_limit(Arc::new(RateLimiter::per_second(rate)));
         }
+        let password_key = match &config.global.changelog_password_decryption_key {
+            Some(key) => Some(ChangelogPasswordKey::new(
+                &key.expose(cipher).map_err(PlanError::PasswordKey)?,
+            )),
+            None => None,
+        };
         Ok(PipePlan {
             pipe,
             source,
             destination,
             classes,
             client,
+            password_key,
         })
     }
 

@@ -623,6 +623,20 @@ async fn apply_change(
             "the entry is no longer in the source (a later change removes or moves it)".to_owned();
         return Ok(result(None, EntryOutcome::Dropped { reason }, None));
     };
+    let mut entry = entry;
+    let mut touched = record.attributes();
+    // The clear-text password the change carries stands in for the stored hash.
+    let passwords = record.passwords.reveal(plan.password_key.as_ref());
+    if let Ok(clear) = &passwords
+        && !clear.is_empty()
+    {
+        for attr in ["userpassword", "unhashed#user#password"] {
+            entry.attributes.insert(attr.to_owned(), clear.clone());
+            if !touched.iter().any(|t| t == attr) {
+                touched.push(attr.to_owned());
+            }
+        }
+    }
     let Some(class) = plan.classify(&entry) else {
         return Ok(result(None, EntryOutcome::OutOfScope, None));
     };
@@ -639,6 +653,10 @@ async fn apply_change(
         phase: Phase::Realtime,
         entry: &entry,
     };
+    if let Err(e) = passwords {
+        let outcome = fail.rejected("decrypt-password", e.to_string()).into_outcome();
+        return Ok(result(class_name, outcome, None));
+    }
     let endpoint = mapper.endpoint.endpoint_path.as_str();
     let outcome = async {
         // Known resource first (survives renames), then the old identity of a renamed entry,
@@ -666,7 +684,9 @@ async fn apply_change(
             current = Some(found);
         }
         match current {
-            Some(current) => modify(plan, class, mapper, &entry, &current, false, &fail).await,
+            Some(current) => {
+                modify(plan, class, mapper, &entry, &current, &touched, false, &fail).await
+            }
             None => create(plan, class, mapper, &entry, false, &fail).await,
         }
     }

@@ -14,7 +14,7 @@ pub struct Rejection {
     /// `resync` or `realtime`.
     pub phase: String,
     pub dn: String,
-    /// What failed: `read`, `map`, `search`, `create`, `modify` or `delete`.
+    /// What failed: `read`, `map`, `decrypt-password`, `search`, `create`, `modify` or `delete`.
     pub operation: String,
     pub reason: String,
     /// The source entry (or changelog record) as read, secrets masked.

@@ -55,6 +55,8 @@ pub async fn retry_rejection(
         entry_id: entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
         modifications: Vec::new(),
         raw: serde_json::json!({"retry-of": id}),
+        // The rejected change's password is not kept, so a retry cannot send it.
+        passwords: Default::default(),
     };
     let result = apply_and_record(&plan, store, &conn, &attrs, &record).await;
     conn.close().await;

@@ -376,7 +376,7 @@ impl RateLimitingProxy {
 /// (scripts/testenv/nginx-auth.sh).
 pub struct AuthProxy {
     pub port: u16,
-    _server: ScriptServer,
+    server: ScriptServer,
 }
 
 impl AuthProxy {
@@ -404,8 +404,13 @@ impl AuthProxy {
         let server = ScriptServer::start("nginx-auth.sh", "nginx", &args, &[], Stop::Term);
         AuthProxy {
             port: server.port,
-            _server: server,
+            server,
         }
+    }
+
+    /// Requests made through `/recorded/`, one line each: method, path, body (JSON-escaped).
+    pub fn recorded_requests(&self) -> String {
+        std::fs::read_to_string(self.server.dir.path().join("requests.log")).unwrap_or_default()
     }
 }
 
