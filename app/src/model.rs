@@ -308,3 +308,21 @@ pub struct RejectedOperation {
     pub phase: String,
     pub detail: RejectionView,
 }
+
+/// Who is signed in to the console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub username: String,
+    /// `admin` or `viewer`.
+    pub role: String,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}

@@ -80,6 +80,17 @@ export async function startScim2Server(token: string): Promise<Proc & { baseUrl:
   return proc;
 }
 
+/** The password the first admin gets (SCIMSYNC_ADMIN_PASSWORD) in every test instance. */
+export const ADMIN_PASSWORD = "end-to-end admin password";
+
+/** Signs in on the console's sign-in page and waits for the page it leads to. */
+export async function signIn(page: import("@playwright/test").Page, url: string, username = "admin", password = ADMIN_PASSWORD): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click('button[type="submit"]')]);
+}
+
 /** A scimsync instance with its own data directory; `restart` keeps the directory. */
 export class Scimsync {
   readonly dataDir = mkdtempSync(join(tmpdir(), "scimsync-data-"));
@@ -98,7 +109,13 @@ export class Scimsync {
     need(join(siteRoot, "pkg/scimsync.js"), "build the site with `cargo leptos build` (or set SCIMSYNC_SITE_ROOT)");
     const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${this.port}`], {
       cwd: repo,
-      env: { ...process.env, SCIMSYNC_DATA_DIR: this.dataDir, LEPTOS_SITE_ROOT: siteRoot, LEPTOS_OUTPUT_NAME: "scimsync" },
+      env: {
+        ...process.env,
+        SCIMSYNC_DATA_DIR: this.dataDir,
+        SCIMSYNC_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        LEPTOS_SITE_ROOT: siteRoot,
+        LEPTOS_OUTPUT_NAME: "scimsync",
+      },
     });
     this.proc = new Proc("scimsync", child, this.port);
     await waitForPort(this.port, "scimsync", child, () => this.proc!.log());
@@ -129,10 +146,10 @@ export async function ldapModify(port: number, ldif: string): Promise<void> {
 }
 
 /** Runs the scimsync CLI against a data directory; throws with its output when it fails. */
-export function scimsyncCli(dataDir: string, args: string[]): string {
+export function scimsyncCli(dataDir: string, args: string[], env: Record<string, string> = {}): string {
   const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
   const bin = process.env.SCIMSYNC_BIN ?? join(repo, "target/debug/scimsync");
-  const out = spawnSync(bin, args, { env: { ...process.env, SCIMSYNC_DATA_DIR: dataDir }, encoding: "utf8" });
+  const out = spawnSync(bin, args, { env: { ...process.env, ...env, SCIMSYNC_DATA_DIR: dataDir }, encoding: "utf8" });
   if (out.status !== 0) throw new Error(`scimsync ${args.join(" ")} failed (${out.status}):\n${out.stdout}\n${out.stderr}`);
   return out.stdout;
 }

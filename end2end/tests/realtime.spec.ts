@@ -4,7 +4,7 @@
 import { test, expect, Page } from "@playwright/test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Proc, Scimsync, ldapModify, scimsyncCli, startScim2Server, startSlapd, testConfig } from "../support/servers";
+import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startScim2Server, startSlapd, testConfig } from "../support/servers";
 
 const TOKEN = "realtime-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -40,6 +40,7 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   page.on("pageerror", (e) => errors.push(e.message));
 
   // Step 11: start realtime sync.
+  await signIn(page, scimsync.url);
   await page.goto(`${scimsync.url}/step/11`);
   await hydrated(page);
   const row = page.locator(`tr[data-pipe="${PIPE}"]`);

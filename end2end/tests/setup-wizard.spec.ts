@@ -6,7 +6,7 @@
 import { test, expect, Page, Locator } from "@playwright/test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Scimsync, ldapModify, startScim2Server, startSlapd, Proc } from "../support/servers";
+import { Scimsync, ldapModify, signIn, startScim2Server, startSlapd, Proc } from "../support/servers";
 
 const BIND_PASSWORD = "syncpass";
 const SCIM_TOKEN = "e2e-token-9f3a";
@@ -84,6 +84,7 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
   const errors = watchErrors(page);
 
   // Overview: eleven steps, nothing done.
+  await signIn(page, scimsync.url);
   await page.goto(scimsync.url);
   await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
   await expect(page.locator("nav.steps li.step")).toHaveCount(11);
@@ -314,6 +315,8 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
     const html = await (await page.request.get(`${scimsync.url}${path}`)).text();
     for (const secret of [BIND_PASSWORD, SCIM_TOKEN, DECRYPTION_KEY]) expect(html, `${path}`).not.toContain(secret);
   }
+  // Nor the server's log.
+  for (const secret of [BIND_PASSWORD, SCIM_TOKEN, DECRYPTION_KEY]) expect(scimsync.proc!.log(), "server log").not.toContain(secret);
   for (const file of readdirSync(scimsync.dataDir).filter((n) => n.startsWith("scimsync.db"))) {
     const bytes = readFileSync(join(scimsync.dataDir, file)).toString("latin1");
     for (const secret of [BIND_PASSWORD, SCIM_TOKEN, DECRYPTION_KEY]) expect(bytes, file).not.toContain(secret);

@@ -137,7 +137,9 @@ impl Cipher {
 
     /// Opens what [`Cipher::seal_base64`] made.
     pub fn open_base64(&self, body: &str) -> Result<String, CryptoError> {
-        let blob = B64.decode(body.trim()).map_err(|_| CryptoError::Malformed)?;
+        let blob = B64
+            .decode(body.trim())
+            .map_err(|_| CryptoError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CryptoError::Malformed);
         }

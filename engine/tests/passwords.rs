@@ -92,7 +92,11 @@ impl Running {
     /// Waits until the SCIM side holds `uid` with surname `sn`.
     async fn wait_for(&self, uid: &str, sn: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while scim_people(&self.scim.base_url(), TOKEN).get(uid).map(String::as_str) != Some(sn) {
+        while scim_people(&self.scim.base_url(), TOKEN)
+            .get(uid)
+            .map(String::as_str)
+            != Some(sn)
+        {
             assert!(
                 Instant::now() < deadline,
                 "{uid} never reached sn={sn}: {:#?}",
@@ -133,9 +137,15 @@ async fn ds389_clear_text_passwords_from_the_retro_changelog_are_sent_and_hashes
     let ds = Ds389::start();
     let run = start(ds.address(), ChangelogFlavor::DraftGood, None).await;
 
-    ds.modify(&add("pat", "First", "userPassword: Initial-Pa55\n").replace("objectClass: scimsyncTestUser\n", ""));
+    ds.modify(
+        &add("pat", "First", "userPassword: Initial-Pa55\n")
+            .replace("objectClass: scimsyncTestUser\n", ""),
+    );
     run.wait_for("pat", "First").await;
-    ds.modify(&modify("pat", "replace: userPassword\nuserPassword: Changed-Pa55\n-\nreplace: sn\nsn: Second\n"));
+    ds.modify(&modify(
+        "pat",
+        "replace: userPassword\nuserPassword: Changed-Pa55\n-\nreplace: sn\nsn: Second\n",
+    ));
     run.wait_for("pat", "Second").await;
     ds.modify(&modify("pat", "replace: sn\nsn: Third\n"));
     run.wait_for("pat", "Third").await;
@@ -210,6 +220,10 @@ async fn openldap_encrypted_passwords_are_decrypted_with_the_changelog_key() {
         rejections[0].reason
     );
     assert!(run.sent_with("Never-Sent").is_empty());
-    assert!(!serde_json::to_string(&rejections[0]).unwrap().contains("Never-Sent"));
+    assert!(
+        !serde_json::to_string(&rejections[0])
+            .unwrap()
+            .contains("Never-Sent")
+    );
     run.finish().await;
 }

@@ -56,6 +56,33 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Who may sign in to the console: admins change things, viewers only watch.
+    Users {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Viewer,
+}
+
+#[derive(Subcommand)]
+pub enum UserAction {
+    /// List console users and their roles.
+    List,
+    /// Add a user; the password comes from SCIMSYNC_USER_PASSWORD or is read from standard input.
+    Add {
+        username: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Set a user's password (from SCIMSYNC_USER_PASSWORD or standard input); signs them out.
+    SetPassword { username: String },
+    /// Remove a user (never the last admin); signs them out.
+    Remove { username: String },
 }
 
 #[derive(Args, Default)]
@@ -63,6 +90,12 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:3000 (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000).
     #[arg(long, env = "SCIMSYNC_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "SCIMSYNC_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, env = "SCIMSYNC_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]

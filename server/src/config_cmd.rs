@@ -47,6 +47,8 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
             let store = instance.open_store().await?;
             match store.replace_all(config).await {
                 Ok(()) => {
+                    let detail = format!("from {} ({summary})", file.display());
+                    crate::instance::audit(&store, "import", "configuration", &detail).await;
                     println!("imported {} ({summary})", file.display());
                     Ok(ExitCode::SUCCESS)
                 }

@@ -44,3 +44,16 @@ impl InstanceArgs {
         })
     }
 }
+
+/// Records a change made from the command line in the audit log (`cli:<os user>`).
+pub async fn audit(store: &Store, action: &str, target: &str, detail: &str) {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    if let Err(e) = store
+        .record_audit(&format!("cli:{user}"), action, target, detail)
+        .await
+    {
+        eprintln!("scimsync: could not write the audit log: {e}");
+    }
+}

@@ -1,5 +1,6 @@
 //! `scimsync`: the web console (`serve`, the default) and the command line.
 
+mod access;
 mod cli;
 mod config_cmd;
 mod instance;
@@ -8,6 +9,8 @@ mod realtime_cmd;
 mod rejections_cmd;
 mod resync_cmd;
 mod serve;
+mod tls;
+mod users_cmd;
 
 use clap::Parser;
 
@@ -30,6 +33,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Resync(resync_args) => resync_cmd::run(&args.instance, resync_args).await,
         cli::Command::RealtimeSync { action } => realtime_cmd::run(&args.instance, action).await,
         cli::Command::Rejections { action } => rejections_cmd::run(&args.instance, action).await,
+        cli::Command::Users { action } => users_cmd::run(&args.instance, action).await,
     };
     match result {
         Ok(code) => code,

@@ -24,6 +24,14 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
             let startpoint = engine::sync::set_startpoint(&store, &config, &pipe, request)
                 .await
                 .map_err(anyhow::Error::msg)?;
+            let detail = format!("{}: {}", startpoint.request, startpoint.cursor);
+            crate::instance::audit(
+                &store,
+                "set-startpoint",
+                &format!("sync pipe \"{pipe}\""),
+                &detail,
+            )
+            .await;
             println!(
                 "The startpoint of \"{pipe}\" is set: {}: {}",
                 startpoint.request, startpoint.cursor
@@ -36,6 +44,13 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                 "no startpoint is set for \"{pipe}\": run `scimsync realtime-sync set-startpoint --pipe \"{pipe}\" …` first"
             );
             store.set_realtime_started(&pipe, true).await?;
+            crate::instance::audit(
+                &store,
+                "start-realtime",
+                &format!("sync pipe \"{pipe}\""),
+                "",
+            )
+            .await;
             println!(
                 "Realtime sync of \"{pipe}\" is started; `scimsync serve` runs it (see `scimsync realtime-sync status`)."
             );
@@ -43,6 +58,13 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
         RealtimeAction::Stop { pipe } => {
             known(&pipe)?;
             store.set_realtime_started(&pipe, false).await?;
+            crate::instance::audit(
+                &store,
+                "stop-realtime",
+                &format!("sync pipe \"{pipe}\""),
+                "",
+            )
+            .await;
             println!("Realtime sync of \"{pipe}\" is stopped.");
         }
         RealtimeAction::Status { pipe } => {

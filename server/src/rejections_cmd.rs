@@ -37,6 +37,8 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
             let config = store.load_config().await?;
             let mut failed = 0;
             for id in ids(&store, id, all, &select).await? {
+                crate::instance::audit(&store, "retry", &format!("rejected operation {id}"), "")
+                    .await;
                 let result = engine::sync::retry_rejection(&store, &config, &id).await?;
                 match &result.outcome {
                     EntryOutcome::Rejected { rejection }
@@ -56,6 +58,13 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
         RejectionAction::Dismiss { id, all, select } => {
             for id in ids(&store, id, all, &select).await? {
                 if store.close_rejection(&id, "dismissed").await? {
+                    crate::instance::audit(
+                        &store,
+                        "dismiss",
+                        &format!("rejected operation {id}"),
+                        "",
+                    )
+                    .await;
                     println!("{id} dismissed");
                 } else {
                     println!("{id} was not open");

@@ -47,6 +47,20 @@ pub async fn run(instance: &InstanceArgs, args: ResyncArgs) -> anyhow::Result<Ex
         failed_path: args.failed_dns_file.clone(),
         failed: Mutex::new(None),
     });
+    let detail = format!(
+        "dry run: {}; rate: {}; filter: {}",
+        args.dry_run,
+        args.rate_per_second
+            .map_or("pipe's".to_owned(), |r| format!("{r}/s")),
+        args.filter.as_deref().unwrap_or("none")
+    );
+    crate::instance::audit(
+        &store,
+        "start-resync",
+        &format!("sync pipe \"{}\"", args.pipe),
+        &detail,
+    )
+    .await;
     let progress = ResyncProgress::default();
     let started = Instant::now();
     let ticker = tokio::spawn(show_progress(progress.clone(), started));

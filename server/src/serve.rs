@@ -1,16 +1,19 @@
 //! `scimsync serve`: the web console.
 
+use crate::access::{self, Access};
 use crate::cli::{InstanceArgs, ServeArgs};
 use anyhow::Context;
 use app::state::AppState;
 use app::{App, shell};
 use axum::Router;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::process::ExitCode;
 
 pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = instance.open_store().await?;
+    access::bootstrap::ensure_admin(&store).await?;
     let conf = get_configuration(None).context("reading the Leptos site configuration")?;
     let mut options = conf.leptos_options;
     if let Some(addr) = args.listen {
@@ -23,19 +26,63 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         resyncs: Default::default(),
         realtime: realtime.clone(),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let router = console_router(state, options, tls.is_some());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!(
+        "scimsync console: {}://{addr}  (store: {}, key file: {})",
+        if tls.is_some() { "https" } else { "http" },
+        engine::store::redact_url(&instance.database_url()),
+        instance.key_path().display()
+    );
+    let app = router.into_make_service();
+    match tls {
+        Some(config) => {
+            let listener = crate::tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+    }
+    realtime.shutdown().await;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every route of the console, behind the access guard.
+pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bool) -> Router {
+    let access = Access {
+        store: state.store.clone(),
+        secure_cookie,
+    };
     let routes = generate_route_list(App);
     let jobs = state.resyncs.clone();
     let live_state = state.clone();
-    let router = Router::new()
+    let sign_in = Router::new()
+        .route(
+            "/login",
+            get(access::login::show).post(access::login::sign_in),
+        )
+        .route("/logout", post(access::login::sign_out))
+        .with_state(access.clone());
+    Router::new()
         .route(
             "/api/resync/events",
-            axum::routing::get(move |query| crate::live::resync_events(jobs.clone(), query)),
+            get(move |query| crate::live::resync_events(jobs.clone(), query)),
         )
         .route(
             "/api/realtime/events",
-            axum::routing::get(move |query| {
-                crate::live::realtime_events(live_state.clone(), query)
-            }),
+            get(move |query| crate::live::realtime_events(live_state.clone(), query)),
         )
         .leptos_routes_with_context(
             &options,
@@ -50,21 +97,9 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(options);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    eprintln!(
-        "scimsync console: http://{addr}  (store: {}, key file: {})",
-        engine::store::redact_url(&instance.database_url()),
-        instance.key_path().display()
-    );
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    realtime.shutdown().await;
-    store.close().await;
-    Ok(ExitCode::SUCCESS)
+        .with_state(options)
+        .merge(sign_in)
+        .layer(axum::middleware::from_fn_with_state(access, access::guard))
 }
 
 async fn shutdown_signal() {

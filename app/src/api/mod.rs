@@ -5,9 +5,11 @@ use crate::model::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
+mod access;
 mod realtime;
 mod rejections;
 mod resync;
+pub use access::*;
 pub use realtime::*;
 pub use rejections::*;
 pub use resync::*;
@@ -32,6 +34,56 @@ pub(crate) mod ssr {
     pub fn fail(e: impl std::fmt::Display) -> ServerFnError {
         tracing::error!("{e}");
         ServerFnError::new(e.to_string())
+    }
+
+    /// Who is making this request, for the audit log (the access guard put them there).
+    pub fn actor() -> String {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<engine::store::ConsoleUser>().cloned())
+            .map(|u| format!("console:{}", u.username))
+            .unwrap_or_else(|| "console:unknown".into())
+    }
+
+    /// Records a change in the audit log; a failure to record is logged, not shown.
+    pub async fn audit(
+        st: &AppState,
+        action: &str,
+        target: impl AsRef<str>,
+        detail: impl AsRef<str>,
+    ) {
+        if let Err(e) = st
+            .store
+            .record_audit(&actor(), action, target.as_ref(), detail.as_ref())
+            .await
+        {
+            tracing::error!("writing the audit log: {e}");
+        }
+    }
+
+    /// Names of the properties that differ (values are never recorded: some are secrets).
+    pub fn changed_fields(before: Option<&serde_json::Value>, after: &serde_json::Value) -> String {
+        let empty = serde_json::Map::new();
+        let before = before.and_then(|b| b.as_object()).unwrap_or(&empty);
+        let after = after.as_object().unwrap_or(&empty);
+        let mut names: Vec<&str> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, _)| k.as_str())
+            .chain(
+                before
+                    .keys()
+                    .filter(|k| !after.contains_key(*k))
+                    .map(String::as_str),
+            )
+            .filter(|k| *k != "name")
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            "no property changed".into()
+        } else {
+            format!("changed: {}", names.join(", "))
+        }
     }
 
     pub fn top(message: impl Into<String>) -> crate::model::FormError {
@@ -377,6 +429,7 @@ pub async fn save_object(
         .and_then(|n| n.as_str())
         .unwrap_or_default()
         .to_owned();
+    let saved_json = json.clone();
     let result = match (object_kind, &original) {
         (None, _) => match engine::config::from_json(json) {
             Ok(global) => st.store.set_global(global).await,
@@ -392,6 +445,18 @@ pub async fn save_object(
     };
     let errors = match result {
         Ok(()) => {
+            let (action, target) = match (object_kind, &original) {
+                (None, _) => ("update", "global settings".to_owned()),
+                (Some(k), Some(_)) => ("update", format!("{} \"{name}\"", k.label())),
+                (Some(k), None) => ("create", format!("{} \"{name}\"", k.label())),
+            };
+            audit(
+                &st,
+                action,
+                target,
+                changed_fields(existing.as_ref(), &saved_json),
+            )
+            .await;
             return Ok(SaveOutcome {
                 saved: Some(name),
                 errors: vec![],
@@ -419,8 +484,13 @@ pub async fn save_object(
 pub async fn delete_object(kind: String, name: String) -> Result<Option<String>, ServerFnError> {
     use engine::store::SaveError;
     use ssr::*;
-    match state()?.store.delete(kind_of(&kind)?, &name).await {
-        Ok(()) => Ok(None),
+    let st = state()?;
+    let k = kind_of(&kind)?;
+    match st.store.delete(k, &name).await {
+        Ok(()) => {
+            audit(&st, "delete", format!("{} \"{name}\"", k.label()), "").await;
+            Ok(None)
+        }
         Err(SaveError::Store(e)) => Err(fail(e)),
         Err(e) => Ok(Some(e.to_string())),
     }
@@ -581,12 +651,21 @@ pub async fn set_startpoint(
         }
     };
     match engine::sync::set_startpoint(&st.store, &config, &pipe, request).await {
-        Ok(sp) => Ok(StartpointOutcome {
-            ok: true,
-            message: format!(
-                "Startpoint of \"{pipe}\" set: {}: {}",
-                sp.request, sp.cursor
-            ),
+        Ok(sp) => Ok({
+            audit(
+                &st,
+                "set-startpoint",
+                format!("sync pipe \"{pipe}\""),
+                format!("{}: {}", sp.request, sp.cursor),
+            )
+            .await;
+            StartpointOutcome {
+                ok: true,
+                message: format!(
+                    "Startpoint of \"{pipe}\" set: {}: {}",
+                    sp.request, sp.cursor
+                ),
+            }
         }),
         Err(e) => refuse(e),
     }

@@ -69,6 +69,12 @@ pub async fn set_realtime(pipe: String, start: bool) -> Result<StartOutcome, Ser
         .set_realtime_started(&pipe, start)
         .await
         .map_err(fail)?;
+    let action = if start {
+        "start-realtime"
+    } else {
+        "stop-realtime"
+    };
+    super::ssr::audit(&st, action, format!("sync pipe \"{pipe}\""), "").await;
     let message = if start {
         format!("Realtime sync of \"{pipe}\" started.")
     } else {

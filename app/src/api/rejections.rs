@@ -52,6 +52,7 @@ pub async fn retry_rejections(ids: Vec<String>) -> Result<Vec<String>, ServerFnE
     let config = st.store.load_config().await.map_err(fail)?;
     let mut lines = Vec::new();
     for id in ids {
+        super::ssr::audit(&st, "retry", format!("rejected operation {id}"), "").await;
         lines.push(
             match engine::sync::retry_rejection(&st.store, &config, &id).await {
                 Ok(r) => match r.outcome {
@@ -84,6 +85,7 @@ pub async fn dismiss_rejections(ids: Vec<String>) -> Result<u32, ServerFnError> 
             .await
             .map_err(fail)?
         {
+            super::ssr::audit(&st, "dismiss", format!("rejected operation {id}"), "").await;
             n += 1;
         }
     }

@@ -1,7 +1,7 @@
 //! Page frame: header, the step list with each step's state, and the content.
 
 use crate::ConfigVersion;
-use crate::api::setup_status;
+use crate::api::{setup_status, whoami};
 use crate::model::{StepState, StepStatus};
 use crate::steps::STEPS;
 use leptos::prelude::*;
@@ -22,10 +22,24 @@ pub fn Layout(children: Children) -> impl IntoView {
     let version = expect_context::<ConfigVersion>().0;
     let status = Resource::new(move || version.get(), |_| setup_status());
     provide_context(status);
+    let who = Resource::new(|| (), |_| whoami());
     view! {
         <header class="top">
             <A href="/"><span class="brand">"scimsync"</span></A>
             <span class="tagline">"LDAP → SCIM 2.0 synchronization"</span>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    who.await.ok().flatten().map(|u| {
+                        let role = u.role.clone();
+                        view! {
+                        <span class="who" data-role=role>{u.username}" · "{u.role}</span>
+                        <form method="post" action="/logout" class="sign-out">
+                            <button type="submit" class="secondary">"Sign out"</button>
+                        </form>
+                        }
+                    })
+                })}
+            </Transition>
         </header>
         <div class="frame">
             <nav class="steps" aria-label="Setup steps">
@@ -57,6 +71,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <ol class="operations">
                     <li><A href="/step/11">"Pipes and realtime sync"</A></li>
                     <li><A href="/rejections">"Rejected operations"</A></li>
+                    <li><A href="/audit">"Audit log"</A></li>
                 </ol>
             </nav>
             <main class="content">{children()}</main>

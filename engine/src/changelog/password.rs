@@ -145,7 +145,10 @@ impl CarriedPasswords {
         modifications.retain_mut(|m| {
             let list = if m.attribute.eq_ignore_ascii_case(UNHASHED_389) {
                 &mut carried.clear
-            } else if m.attribute.eq_ignore_ascii_case(ENCRYPTED_PASSWORD_ATTRIBUTE) {
+            } else if m
+                .attribute
+                .eq_ignore_ascii_case(ENCRYPTED_PASSWORD_ATTRIBUTE)
+            {
                 &mut carried.encrypted
             } else {
                 return true;
@@ -199,7 +202,12 @@ mod tests {
         let a = key.encrypt("Pa55 wörd");
         assert!(a.starts_with("{AES256-GCM}") && !a.contains("Pa55"));
         assert_ne!(a, key.encrypt("Pa55 wörd"), "fresh nonce per value");
-        assert_eq!(ChangelogPasswordKey::new("shared passphrase").decrypt(&a).unwrap(), "Pa55 wörd");
+        assert_eq!(
+            ChangelogPasswordKey::new("shared passphrase")
+                .decrypt(&a)
+                .unwrap(),
+            "Pa55 wörd"
+        );
         assert_eq!(
             ChangelogPasswordKey::new("other").decrypt(&a),
             Err(PasswordError::WrongKey)
@@ -235,7 +243,10 @@ mod tests {
         }];
         let carried = CarriedPasswords::take(&mut in_mods, &[]);
         assert!(in_mods.is_empty());
-        assert_eq!(carried.reveal(Some(&key)).unwrap(), vec!["from the operation"]);
+        assert_eq!(
+            carried.reveal(Some(&key)).unwrap(),
+            vec!["from the operation"]
+        );
         assert_eq!(
             carried.reveal(Some(&ChangelogPasswordKey::new("wrong"))),
             Err(PasswordError::WrongKey)
@@ -244,6 +255,11 @@ mod tests {
             CarriedPasswords::take(&mut Vec::new(), &[key.encrypt("x")]).reveal(None),
             Err(PasswordError::NoKey)
         );
-        assert!(CarriedPasswords::take(&mut Vec::new(), &[]).reveal(None).unwrap().is_empty());
+        assert!(
+            CarriedPasswords::take(&mut Vec::new(), &[])
+                .reveal(None)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -319,5 +319,5 @@ pub fn from_json<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, Shap
     })
 }
 
-#[cfg(test)]
-pub(crate) mod examples;
+/// The example configuration (docs, tests).
+pub mod examples;

@@ -273,11 +273,20 @@ fn write_only_mappings_are_written_when_the_change_touches_them() {
     assert_eq!(realtime_ops(&config, &entry(), &["userpassword"]), vec![]);
     // A resync never writes it: its usage has no resync member.
     let m = users(&config);
-    let created = m.map(&clear, Purpose::Create, Phase::Resync).unwrap().resource;
+    let created = m
+        .map(&clear, Purpose::Create, Phase::Resync)
+        .unwrap()
+        .resource;
     assert!(created.get("password").is_none());
-    let created = m.map(&hashed, Purpose::Create, Phase::Realtime).unwrap().resource;
+    let created = m
+        .map(&hashed, Purpose::Create, Phase::Realtime)
+        .unwrap()
+        .resource;
     assert!(created.get("password").is_none(), "a hash is never sent");
-    let created = m.map(&clear, Purpose::Create, Phase::Realtime).unwrap().resource;
+    let created = m
+        .map(&clear, Purpose::Create, Phase::Realtime)
+        .unwrap()
+        .resource;
     assert_eq!(created["password"], json!("n3w secret"));
 }
 

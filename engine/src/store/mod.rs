@@ -1,13 +1,17 @@
 //! Persistence: an embedded SQLite file by default, PostgreSQL when several instances
 //! share one database. Both run the same SQL (sqlx `Any` with `$n` placeholders).
 
+mod audit;
 mod config_store;
+mod console_access;
 mod realtime;
 mod rejections;
 mod resync_runs;
 mod startpoints;
 
+pub use audit::AuditEntry;
 pub use config_store::SaveError;
+pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
 pub use realtime::Correlation;
 pub use rejections::RejectionFilter;
 

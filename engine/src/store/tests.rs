@@ -373,3 +373,108 @@ async fn unsupported_urls_are_named() {
         "postgres://u:***@h/db"
     );
 }
+
+both_backends!(console_users_sessions_and_audit, |store, url, cipher| {
+    let _ = (&url, &cipher);
+    assert!(store.console_users().await.unwrap().is_empty());
+    let password = "a long enough password";
+    store
+        .add_console_user("alice", password, Role::Admin)
+        .await
+        .unwrap();
+    store
+        .add_console_user("victor", "viewer password 1", Role::Viewer)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_console_user("alice", password, Role::Viewer)
+            .await,
+        Err(AccessError::Exists(_))
+    ));
+    assert!(matches!(
+        store
+            .add_console_user("bad name", password, Role::Viewer)
+            .await,
+        Err(AccessError::BadUsername(_))
+    ));
+    assert!(matches!(
+        store.add_console_user("bob", "short", Role::Viewer).await,
+        Err(AccessError::ShortPassword(_))
+    ));
+    // Only an argon2 hash is stored.
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM console_users WHERE username = 'alice'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(password));
+
+    let alice = store.check_console_login("alice", password).await.unwrap();
+    assert_eq!(
+        alice,
+        Some(ConsoleUser {
+            username: "alice".into(),
+            role: Role::Admin
+        })
+    );
+    assert_eq!(
+        store
+            .check_console_login("alice", "wrong password!")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.check_console_login("nobody", password).await.unwrap(),
+        None
+    );
+
+    let token = store
+        .open_console_session("alice", chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(store.console_session(&token).await.unwrap(), alice);
+    assert_eq!(store.console_session("forged").await.unwrap(), None);
+    let expired = store
+        .open_console_session("victor", chrono::Duration::seconds(-1))
+        .await
+        .unwrap();
+    assert_eq!(store.console_session(&expired).await.unwrap(), None);
+    // A new password signs the user out.
+    store
+        .set_console_password("alice", "another long password")
+        .await
+        .unwrap();
+    assert_eq!(store.console_session(&token).await.unwrap(), None);
+    assert!(
+        store
+            .check_console_login("alice", password)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.remove_console_user("alice").await,
+        Err(AccessError::LastAdmin(_))
+    ));
+    store.remove_console_user("victor").await.unwrap();
+
+    store
+        .record_audit(
+            "console:alice",
+            "update",
+            "sync pipe \"P\"",
+            "max-ops-per-second",
+        )
+        .await
+        .unwrap();
+    store
+        .record_audit("cli:root", "import", "configuration", "3 objects")
+        .await
+        .unwrap();
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].action, "import", "newest first");
+    assert_eq!(log[1].actor, "console:alice");
+});

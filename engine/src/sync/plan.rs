@@ -1,10 +1,10 @@
 //! A sync pipe made ready to run: its classes in evaluation order with parsed filters and
 //! base DNs, a mapper per endpoint, and a SCIM client with the pipe's retries and rate.
 
+use crate::changelog::ChangelogPasswordKey;
 use crate::config::{
     Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
 };
-use crate::changelog::ChangelogPasswordKey;
 use crate::crypto::{Cipher, CryptoError};
 use crate::dn::Dn;
 use crate::ldap_filter::Filter;

@@ -654,7 +654,9 @@ async fn apply_change(
         entry: &entry,
     };
     if let Err(e) = passwords {
-        let outcome = fail.rejected("decrypt-password", e.to_string()).into_outcome();
+        let outcome = fail
+            .rejected("decrypt-password", e.to_string())
+            .into_outcome();
         return Ok(result(class_name, outcome, None));
     }
     let endpoint = mapper.endpoint.endpoint_path.as_str();
@@ -685,7 +687,10 @@ async fn apply_change(
         }
         match current {
             Some(current) => {
-                modify(plan, class, mapper, &entry, &current, &touched, false, &fail).await
+                modify(
+                    plan, class, mapper, &entry, &current, &touched, false, &fail,
+                )
+                .await
             }
             None => create(plan, class, mapper, &entry, false, &fail).await,
         }

@@ -1,0 +1,74 @@
+// Console access in a real browser: nothing without signing in, a wrong password is told,
+// a viewer sees everything but cannot change anything, every change lands in the audit log,
+// and signing out ends the session.
+import { test, expect } from "@playwright/test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN_PASSWORD, Scimsync, scimsyncCli, signIn, testConfig } from "../support/servers";
+
+const VIEWER_PASSWORD = "viewer password for e2e";
+let scimsync: Scimsync;
+
+test.beforeAll(async () => {
+  scimsync = new Scimsync();
+  const file = join(scimsync.dataDir, "config.json");
+  // Servers are not needed: nothing here connects to them.
+  writeFileSync(file, testConfig(1, "http://127.0.0.1:1/v2", "unused-token"));
+  scimsyncCli(scimsync.dataDir, ["config", "import", file]);
+  await scimsync.start();
+  scimsyncCli(scimsync.dataDir, ["users", "add", "watcher", "--role", "viewer"], { SCIMSYNC_USER_PASSWORD: VIEWER_PASSWORD });
+});
+
+test.afterAll(async () => {
+  await scimsync?.stop();
+  scimsync?.cleanup();
+});
+
+test("signing in, a viewer who cannot change anything, the audit log, signing out", async ({ page }) => {
+  // Anonymous: sent to the sign-in page, then back where they were going.
+  await page.goto(`${scimsync.url}/step/7`);
+  await expect(page).toHaveURL(/\/login\?next=%2Fstep%2F7$/);
+  await page.fill("#username", "admin");
+  await page.fill("#password", "not the password");
+  await page.click('button[type="submit"]');
+  await expect(page.locator(".errors")).toHaveText("Wrong username or password.");
+  await expect(page.locator("#username")).toHaveValue("admin");
+  await page.fill("#password", ADMIN_PASSWORD);
+  await page.click('button[type="submit"]');
+  await expect(page).toHaveURL(`${scimsync.url}/step/7`);
+  await expect(page.locator("header .who")).toHaveText("admin · admin");
+
+  // The admin changes the pipe.
+  await page.goto(`${scimsync.url}/step/7/edit/LDAP%20to%20SCIM`);
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+  const retries = page.locator('[data-field="retry-attempts"] input');
+  await retries.fill("7");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(`${scimsync.url}/step/7`);
+  await page.click('header button:has-text("Sign out")');
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto(`${scimsync.url}/step/7`);
+  await expect(page).toHaveURL(/\/login/);
+
+  // The viewer sees the same pages but a change is refused and nothing changes.
+  await signIn(page, scimsync.url, "watcher", VIEWER_PASSWORD);
+  await expect(page.locator("header .who")).toHaveText("watcher · viewer");
+  await page.goto(`${scimsync.url}/step/7/edit/LDAP%20to%20SCIM`);
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+  await expect(retries).toHaveValue("7");
+  await retries.fill("9");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.locator(".errors")).toContainText("viewers can watch but not change anything");
+  await page.goto(`${scimsync.url}/step/7/edit/LDAP%20to%20SCIM`);
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+  await expect(retries).toHaveValue("7");
+
+  // The audit log says who changed what; the viewer's refused attempt changed nothing.
+  await page.goto(`${scimsync.url}/audit`);
+  const rows = page.locator("table.audit tbody tr");
+  await expect(rows.filter({ hasText: "console:admin" }).filter({ hasText: "update" })).toContainText('sync pipe "LDAP to SCIM"');
+  await expect(rows.filter({ hasText: "console:admin" }).filter({ hasText: "update" })).toContainText("retry-attempts");
+  await expect(rows.filter({ hasText: "import" })).toHaveCount(1);
+  await expect(rows.filter({ hasText: "console:watcher" }).filter({ hasText: "update" })).toHaveCount(0);
+  await page.screenshot({ path: "test-results/audit.png", fullPage: true });
+});

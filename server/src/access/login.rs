@@ -1,0 +1,151 @@
+//! Signing in and out: a plain HTML form (it must work before any session exists), the
+//! session cookie, and audit entries for both.
+
+use super::{Access, SESSION_COOKIE, SESSION_HOURS, session_token};
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct NextPage {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path on this console (never `//host` or a full URL): no open redirect.
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(next: &str, username: &str, error: Option<&str>) -> Html<String> {
+    let error = error
+        .map(|e| {
+            format!(
+                r#"<div class="errors" role="alert"><p>{}</p></div>"#,
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    Html(format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>
+<link rel="icon" href="data:,"/><link rel="stylesheet" href="/pkg/scimsync.css"/><title>Sign in · scimsync console</title></head>
+<body><header class="top"><span class="brand">scimsync</span><span class="tagline">LDAP → SCIM 2.0 synchronization</span></header>
+<main class="login"><h1>Sign in</h1>{error}
+<form method="post" action="/login" class="form">
+<input type="hidden" name="next" value="{next}"/>
+<div class="field"><label for="username">Username</label><input id="username" name="username" autocomplete="username" value="{username}" required autofocus/></div>
+<div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required/></div>
+<div class="actions"><button type="submit" class="primary">Sign in</button></div>
+</form></main></body></html>"#,
+        next = escape(next),
+        username = escape(username),
+    ))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn show(Query(q): Query<NextPage>) -> Response {
+    no_store(page(&local_path(q.next.as_deref()), "", None).into_response())
+}
+
+pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>) -> Response {
+    let next = local_path(Some(&form.next));
+    let user = match access
+        .store
+        .check_console_login(form.username.trim(), &form.password)
+        .await
+    {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::error!("checking a console sign-in: {e}");
+            None
+        }
+    };
+    let Some(user) = user else {
+        tracing::warn!("failed console sign-in for \"{}\"", form.username.trim());
+        let body = page(
+            &next,
+            form.username.trim(),
+            Some("Wrong username or password."),
+        );
+        return no_store((StatusCode::UNAUTHORIZED, body).into_response());
+    };
+    let token = match access
+        .store
+        .open_console_session(&user.username, chrono::Duration::hours(SESSION_HOURS))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("opening a console session: {e}");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the session store cannot be written",
+            )
+                .into_response();
+        }
+    };
+    audit(&access, &user.username, "sign-in").await;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if access.secure_cookie { "; Secure" } else { "" }
+    );
+    let mut response = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    no_store(response)
+}
+
+pub async fn sign_out(State(access): State<Access>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_token(&headers) {
+        if let Ok(Some(user)) = access.store.console_session(&token).await {
+            audit(&access, &user.username, "sign-out").await;
+        }
+        if let Err(e) = access.store.close_console_session(&token).await {
+            tracing::error!("closing a console session: {e}");
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("scimsync_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    no_store(response)
+}
+
+async fn audit(access: &Access, username: &str, action: &str) {
+    if let Err(e) = access
+        .store
+        .record_audit(&format!("console:{username}"), action, "console", "")
+        .await
+    {
+        tracing::error!("writing the audit log: {e}");
+    }
+}

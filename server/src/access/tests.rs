@@ -1,0 +1,342 @@
+//! The console's routes in-process, behind the access guard, on a real SQLite store holding
+//! the example configuration: what an anonymous visitor, a viewer and an admin get.
+
+use crate::serve::console_router;
+use app::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use engine::crypto::Cipher;
+use engine::store::{Role, Store};
+use tower::ServiceExt;
+
+const ADMIN_PASSWORD: &str = "admin password for tests";
+const HOST: &str = "console.test:3000";
+const ORIGIN: &str = "http://console.test:3000";
+
+struct Console {
+    router: Router,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn console() -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        &format!("sqlite://{}", dir.path().join("s.db").display()),
+        Cipher::ephemeral(),
+    )
+    .await
+    .unwrap();
+    store
+        .replace_all(engine::config::examples::example())
+        .await
+        .unwrap();
+    store
+        .add_console_user("admin", ADMIN_PASSWORD, Role::Admin)
+        .await
+        .unwrap();
+    store
+        .add_console_user("watcher", "viewer password for tests", Role::Viewer)
+        .await
+        .unwrap();
+    let state = AppState {
+        store: store.clone(),
+        resyncs: Default::default(),
+        realtime: engine::sync::RealtimeSupervisor::spawn(store.clone()),
+    };
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("scimsync")
+        .site_root(dir.path().display().to_string())
+        .build();
+    Console {
+        router: console_router(state, options, false),
+        store,
+        _dir: dir,
+    }
+}
+
+impl Console {
+    async fn session(&self, username: &str) -> String {
+        let token = self
+            .store
+            .open_console_session(username, chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        format!("scimsync_session={token}")
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, header::HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut r = Request::get(path).header(header::HOST, HOST);
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> Request<Body> {
+    let mut r = Request::post(path)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    if let Some(o) = origin {
+        r = r.header(header::ORIGIN, o);
+    }
+    r.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// Every page of the console, parameters filled in with objects of the example.
+fn pages() -> Vec<String> {
+    let mut out = Vec::new();
+    for route in leptos_axum::generate_route_list(app::App) {
+        let path = route.path().to_owned();
+        let filled = |number: &str| {
+            path.replace(":number", number)
+                .replace("{number}", number)
+                .replace(":name", "LDAP%20to%20SCIM")
+                .replace("{name}", "LDAP%20to%20SCIM")
+        };
+        if path.contains("/edit/") {
+            continue; // the edit pages of real objects are listed below
+        } else if path.contains("number") {
+            out.extend((1..=11).map(|n| filled(&n.to_string())));
+        } else {
+            out.push(filled(""));
+        }
+    }
+    out.push("/step/1/edit/Corporate%20LDAP".into());
+    out.push("/step/3/edit/SCIM%20Service".into());
+    out.push("/step/7/edit/LDAP%20to%20SCIM".into());
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn server_fns() -> Vec<String> {
+    let fns: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    assert!(fns.len() >= 15, "{fns:?}");
+    fns
+}
+
+fn name_of(path: &str) -> &str {
+    path.trim_start_matches("/api/")
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+}
+
+#[tokio::test]
+async fn nothing_is_served_without_signing_in() {
+    let c = console().await;
+    for page in pages() {
+        let (status, headers, _) = c.send(get(&page, None)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let to = headers[header::LOCATION].to_str().unwrap();
+        assert!(to.starts_with("/login?next="), "{page} → {to}");
+    }
+    for path in server_fns() {
+        let (status, _, _) = c.send(post(&path, None, Some(ORIGIN), "")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    for feed in ["/api/resync/events", "/api/realtime/events"] {
+        let (status, _, _) = c.send(get(feed, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{feed}");
+    }
+    let (status, _, _) = c
+        .send(get("/step/1", Some("scimsync_session=forged-token")))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The sign-in page itself is open.
+    let (status, _, body) = c.send(get("/login?next=/step/3", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#"name="next" value="/step/3""#), "{body}");
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_it() {
+    let c = console().await;
+    let form = |password: &str| {
+        format!(
+            "username=admin&password={}&next=%2Fstep%2F7",
+            password.replace(' ', "+")
+        )
+    };
+    let (status, headers, body) = c
+        .send(post(
+            "/login",
+            None,
+            Some(ORIGIN),
+            &form("wrong password here"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(body.contains("Wrong username or password."));
+    // A sign-in posted from another site is refused (login CSRF).
+    let (status, _, _) = c
+        .send(post(
+            "/login",
+            None,
+            Some("http://evil.example"),
+            &form(ADMIN_PASSWORD),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, headers, _) = c
+        .send(post("/login", None, Some(ORIGIN), &form(ADMIN_PASSWORD)))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/step/7");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let (status, _, body) = c.send(get("/step/7", Some(&session))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Sync pipe"), "{body}");
+
+    let (status, _, _) = c
+        .send(post("/logout", Some(&session), Some(ORIGIN), ""))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = c.send(get("/step/7", Some(&session))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the session is over");
+    let actions: Vec<String> = c
+        .store
+        .audit_log(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert!(
+        actions.contains(&"console:admin sign-in".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"console:admin sign-out".to_owned()),
+        "{actions:?}"
+    );
+    // An open redirect is not possible.
+    let (_, headers, _) = c
+        .send(post(
+            "/login",
+            None,
+            Some(ORIGIN),
+            &format!(
+                "username=admin&password={}&next=%2F%2Fevil.example",
+                ADMIN_PASSWORD.replace(' ', "+")
+            ),
+        ))
+        .await;
+    assert_eq!(headers[header::LOCATION], "/");
+}
+
+#[tokio::test]
+async fn viewers_can_read_but_not_change_and_changes_need_the_consoles_origin() {
+    let c = console().await;
+    let viewer = c.session("watcher").await;
+    let admin = c.session("admin").await;
+    for page in pages() {
+        let (status, _, body) = c.send(get(&page, Some(&viewer))).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        // Secrets of the example never reach a page.
+        for secret in ["syncpass", "token-123"] {
+            assert!(!body.contains(secret), "{page} shows {secret}");
+        }
+    }
+    let mut refused = Vec::new();
+    for path in server_fns() {
+        let (status, _, body) = c.send(post(&path, Some(&viewer), Some(ORIGIN), "")).await;
+        let reads = app::api::VIEWER_SERVER_FNS.contains(&name_of(&path));
+        if reads {
+            assert!(
+                status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                "{path}: {status} {body}"
+            );
+        } else {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            refused.push(name_of(&path).to_owned());
+        }
+    }
+    for name in [
+        "save_object",
+        "delete_object",
+        "set_startpoint",
+        "set_realtime",
+        "start_resync",
+        "retry_rejections",
+        "dismiss_rejections",
+        "test_connection",
+    ] {
+        assert!(
+            refused.iter().any(|r| r == name),
+            "{name} not refused: {refused:?}"
+        );
+    }
+    // The delete a viewer tried did not happen; an admin's does, but not from another site.
+    let delete = server_fns()
+        .into_iter()
+        .find(|p| name_of(p) == "delete_object")
+        .unwrap();
+    let body = "kind=sync-class&name=Everything+else";
+    assert!(
+        c.store
+            .load_config()
+            .await
+            .unwrap()
+            .sync_classes
+            .iter()
+            .any(|s| s.name == "Everything else")
+    );
+    for origin in [None, Some("http://evil.example")] {
+        let (status, _, _) = c.send(post(&delete, Some(&admin), origin, body)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "origin {origin:?}");
+    }
+    assert!(
+        c.store
+            .load_config()
+            .await
+            .unwrap()
+            .sync_classes
+            .iter()
+            .any(|s| s.name == "Everything else")
+    );
+    let (status, _, response) = c
+        .send(post(&delete, Some(&admin), Some(ORIGIN), body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert!(
+        !c.store
+            .load_config()
+            .await
+            .unwrap()
+            .sync_classes
+            .iter()
+            .any(|s| s.name == "Everything else")
+    );
+    let log = c.store.audit_log(5).await.unwrap();
+    assert_eq!(
+        (
+            log[0].actor.as_str(),
+            log[0].action.as_str(),
+            log[0].target.as_str()
+        ),
+        ("console:admin", "delete", "sync class \"Everything else\"")
+    );
+}

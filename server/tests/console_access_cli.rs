@@ -1,0 +1,278 @@
+//! Console access from outside the process: the first admin on first start, `scimsync users`,
+//! and the console served over HTTPS with a given certificate (curl as the client).
+
+#[path = "../../engine/tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::free_port;
+
+fn scimsync(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimsync"));
+    cmd.env_remove("SCIMSYNC_DATABASE_URL")
+        .env_remove("SCIMSYNC_KEY_FILE")
+        .env_remove("SCIMSYNC_ADMIN_PASSWORD")
+        .env_remove("SCIMSYNC_USER_PASSWORD")
+        .env("SCIMSYNC_DATA_DIR", data)
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run scimsync")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Starts `scimsync serve`; returns it with what it printed on stderr until it listened.
+fn serve(data: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimsync"));
+    cmd.env_remove("SCIMSYNC_ADMIN_PASSWORD")
+        .env("SCIMSYNC_DATA_DIR", data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut printed = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("scimsync serve exited:\n{printed}");
+        }
+        printed.push_str(&line);
+        if line.starts_with("scimsync console:") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scimsync serve did not start:\n{printed}"
+        );
+    }
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    (child, printed)
+}
+
+fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("curl (apt-get install curl)")
+}
+
+#[test]
+fn first_start_creates_one_admin_and_users_are_managed_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let (mut server, printed) = serve(&data, port, &[], &[]);
+    let line = printed
+        .lines()
+        .find(|l| l.contains("created console user \"admin\" with password"))
+        .unwrap_or_else(|| panic!("no admin password printed:\n{printed}"));
+    let password = line.split_whitespace().nth(7).unwrap().to_owned();
+    assert!(password.len() >= 20, "{line}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // Second start: nobody is created and no password is printed.
+    let (mut server, printed) = serve(&data, port, &[], &[]);
+    assert!(!printed.contains("created console user"), "{printed}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // The password is not in the database file.
+    let db = std::fs::read(data.join("scimsync.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(&password));
+
+    let out = scimsync(&data, &["users", "list"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "admin\tadmin\n",
+        "{}",
+        text(&out)
+    );
+    let out = scimsync(
+        &data,
+        &["users", "add", "watcher", "--role", "viewer"],
+        &[("SCIMSYNC_USER_PASSWORD", "short")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("too short: at least 12 characters"),
+        "{}",
+        text(&out)
+    );
+    let out = scimsync(
+        &data,
+        &["users", "add", "watcher", "--role", "viewer"],
+        &[("SCIMSYNC_USER_PASSWORD", "a viewer's password")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = scimsync(&data, &["users", "remove", "admin"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("\"admin\" is the last admin"),
+        "{}",
+        text(&out)
+    );
+    let out = scimsync(&data, &["users", "list"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "admin\tadmin\nwatcher\tviewer\n"
+    );
+    let out = scimsync(
+        &data,
+        &["users", "add", "bad name", "--role", "admin"],
+        &[("SCIMSYNC_USER_PASSWORD", "long enough password")],
+    );
+    assert!(
+        text(&out).contains("username \"bad name\" is not valid"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_console_serves_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{}", text(&made));
+    let data = dir.path().join("data");
+    let port = free_port();
+    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let (mut server, printed) = serve(
+        &data,
+        port,
+        &["--tls-cert", &cert_arg, "--tls-key", &key_arg],
+        &[("SCIMSYNC_ADMIN_PASSWORD", "https admin password")],
+    );
+    assert!(
+        printed.contains(&format!("https://127.0.0.1:{port}")),
+        "{printed}"
+    );
+    let base = format!("https://127.0.0.1:{port}");
+
+    // Verified against the certificate: the sign-in page.
+    let out = curl(&["--cacert", &cert_arg, &format!("{base}/login")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Sign in"));
+    // Without trusting it, curl refuses; plain HTTP gets no page.
+    assert!(!curl(&[&format!("{base}/login")]).status.success());
+    let plain = curl(&[&format!("http://127.0.0.1:{port}/login")]);
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("Sign in"));
+
+    // Signing in over HTTPS gives a Secure cookie that opens the console.
+    let out = curl(&[
+        "--cacert",
+        &cert_arg,
+        "-i",
+        "-H",
+        &format!("Origin: {base}"),
+        "--data",
+        "username=admin&password=https+admin+password&next=%2Fstep%2F1",
+        &format!("{base}/login"),
+    ]);
+    let head = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cookie_line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie:\n{head}"));
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie_line.contains(flag), "{cookie_line}");
+    }
+    let cookie = cookie_line
+        .split_once(':')
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = curl(&[
+        "--cacert",
+        &cert_arg,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("Cookie: {cookie}"),
+        &format!("{base}/step/1"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let out = curl(&[
+        "--cacert",
+        &cert_arg,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{base}/step/1"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "303");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // A key that does not fit the certificate is named.
+    let (_, other_key) = (dir.path().join("o.pem"), dir.path().join("okey.pem"));
+    let made = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-out"])
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = scimsync(
+        &data,
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--tls-cert",
+            &cert_arg,
+            "--tls-key",
+            &other_key.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("the key does not fit the certificate"),
+        "{}",
+        text(&out)
+    );
+}
