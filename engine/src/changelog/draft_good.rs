@@ -22,8 +22,12 @@ pub(super) fn renamed_dn(
         Some(s) => s.to_owned(),
         None => {
             let parsed = Dn::parse(dn).map_err(|e| format!("target DN \"{dn}\": {e}"))?;
+            let parent = parsed
+                .rdns
+                .get(1..)
+                .ok_or_else(|| format!("target DN \"{dn}\" is empty: nothing to rename"))?;
             Dn {
-                rdns: parsed.rdns[1..].to_vec(),
+                rdns: parent.to_vec(),
             }
             .to_string()
         }
@@ -170,5 +174,41 @@ mod tests {
             !text.contains("{SSHA}x") && text.contains("userPassword: ***"),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a changelog record holds, reading it returns a record or an error.
+        #[test]
+        fn random_records_never_panic(
+            number in "[0-9a-z ]{0,6}",
+            change_type in "(add|modify|delete|modrdn|moddn|[a-z]{0,6})",
+            changes in "(([a-zA-Z#;-]{0,12}::? ?[^\n]{0,20}|-| [^\n]{0,10}|replace: [a-z]{0,5}|add: [a-z]{0,5}|delete: [a-z]{0,5})\n){0,12}\0?",
+            new_rdn in proptest::option::of("[a-z=,+\\\\ ]{0,12}"),
+            new_superior in proptest::option::of("[a-z=,+\\\\ ]{0,12}"),
+            target in "[a-z=,+\\\\ ]{0,20}",
+            req_mods in proptest::collection::vec("[a-zA-Z#-]{0,8}:[-+=#]? ?.{0,10}", 0..6),
+        ) {
+            let mut e = LdapEntry::new("changenumber=1,cn=changelog")
+                .with("changeNumber", &[&number])
+                .with("changeType", &[&change_type])
+                .with("changes", &[&changes])
+                .with("targetDn", &[&target]);
+            if let Some(r) = &new_rdn { e = e.with("newRdn", &[r]); }
+            if let Some(s) = &new_superior { e = e.with("newSuperior", &[s]); }
+            let _ = parse(&e);
+            let log = LdapEntry::new("reqStart=1,cn=accesslog")
+                .with("reqStart", &[&number])
+                .with("reqDN", &[&target])
+                .with("reqType", &[&change_type])
+                .with("reqMod", &req_mods.iter().map(String::as_str).collect::<Vec<_>>())
+                .with("reqNewRDN", &[new_rdn.as_deref().unwrap_or("")]);
+            let _ = super::super::accesslog::parse(&log);
+        }
     }
 }

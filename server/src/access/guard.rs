@@ -47,11 +47,60 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-pub async fn guard(
-    State(access): State<Access>,
-    mut request: Request<Body>,
-    next: Next,
-) -> Response {
+/// The largest request body the console accepts (forms and server function arguments are
+/// small; a configuration import goes through the CLI).
+const MAX_BODY_BYTES: usize = 1 << 20;
+const TOO_LARGE: &str = "refused: the request body is too large (at most 1 MiB)";
+
+pub async fn guard(State(access): State<Access>, request: Request<Body>, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
+    }
+    // A body without a declared length is cut off at the same size.
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(
+        parts,
+        Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)),
+    );
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = admit(access, request, next).await;
+    if is_server_fn && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return client_errors_as_4xx(response).await;
+    }
+    response
+}
+
+/// Leptos answers arguments it cannot decode with 500 `Deserialization|…` / `Args|…`; that
+/// is the client's fault, so it becomes 400 with the reason.
+async fn client_errors_as_4xx(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the answer could not be read",
+        );
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if text.contains("length limit exceeded") {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
+    }
+    for kind in ["Deserialization|", "Args|", "MissingArg|"] {
+        if let Some(reason) = text.strip_prefix(kind) {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed request: {reason}"),
+            );
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn admit(access: Access, mut request: Request<Body>, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
     if !safe && !same_origin(request.headers()) {

@@ -340,3 +340,44 @@ async fn viewers_can_read_but_not_change_and_changes_need_the_consoles_origin() 
         ("console:admin", "delete", "sync class \"Everything else\"")
     );
 }
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_clear_4xx_answers() {
+    let c = console().await;
+    let admin = c.session("admin").await;
+    let save = server_fns()
+        .into_iter()
+        .find(|p| name_of(p) == "save_object")
+        .unwrap();
+    let json = |body: &str| {
+        Request::post(&save)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::COOKIE, &admin)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    for body in ["{not json", "[]", r#"{"kind": 5}"#, ""] {
+        let (status, _, text) = c.send(json(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?} → {text}");
+        assert!(text.contains("request"), "{body:?} → {text}");
+    }
+    let big = "x".repeat(3 << 20);
+    let (status, _, text) = c.send(json(&big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    assert!(text.contains("too large"), "{text}");
+    let (status, _, _) = c
+        .send(post(
+            "/login",
+            None,
+            Some(ORIGIN),
+            &format!("username={big}"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, _, _) = c
+        .send(post("/login", None, Some(ORIGIN), "username=admin"))
+        .await;
+    assert!(status.is_client_error(), "{status}");
+}
