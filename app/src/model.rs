@@ -298,6 +298,9 @@ pub struct PipeRealtime {
     pub started: bool,
     pub startpoint: Option<String>,
     pub status: Option<RealtimeView>,
+    /// The `scimsync serve` instance holding the pipe's lease now.
+    #[serde(default)]
+    pub runs_on: Option<String>,
 }
 
 /// One open rejection in the rejected-operations page.

@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:3000 (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000).
     #[arg(long, env = "SCIMSYNC_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
+    /// This instance's name among those sharing one database (shown as where each pipe
+    /// runs); default: host:port.
+    #[arg(long, env = "SCIMSYNC_INSTANCE_NAME")]
+    pub instance_name: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, env = "SCIMSYNC_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

@@ -83,6 +83,13 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                     status.and_then(|s| serde_json::from_value(s).ok()),
                     at,
                 );
+                match store.lease_holder(&p.name).await? {
+                    Some(holder) => println!("  runs on      {holder}"),
+                    None if started => {
+                        println!("  runs on      no instance (none holds its lease)")
+                    }
+                    None => {}
+                }
             }
         }
     }

@@ -20,7 +20,16 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         options.site_addr = addr;
     }
     let addr = options.site_addr;
-    let realtime = engine::sync::RealtimeSupervisor::spawn(store.clone());
+    // host:port by default: unique per host, and the same after a restart, so a restarted
+    // instance takes its pipes back at once instead of waiting for its old leases to expire.
+    let instance_name = args.instance_name.clone().unwrap_or_else(|| {
+        let host_pid = engine::sync::default_instance_name();
+        let host = host_pid
+            .rsplit_once(':')
+            .map_or(host_pid.as_str(), |(h, _)| h);
+        format!("{host}:{}", addr.port())
+    });
+    let realtime = engine::sync::RealtimeSupervisor::spawn_as(store.clone(), &instance_name);
     let state = AppState {
         store: store.clone(),
         resyncs: Default::default(),
@@ -35,7 +44,7 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     eprintln!(
-        "scimsync console: {}://{addr}  (store: {}, key file: {})",
+        "scimsync console: {}://{addr}  (instance: {instance_name}, store: {}, key file: {})",
         if tls.is_some() { "https" } else { "http" },
         engine::store::redact_url(&instance.database_url()),
         instance.key_path().display()

@@ -20,11 +20,13 @@ pub async fn pipe_realtime(
         .status(pipe)
         .and_then(|s| serde_json::to_value(s).ok());
     let startpoint = st.store.realtime_cursor(pipe).await?.map(|c| c.to_string());
+    let runs_on = st.store.lease_holder(pipe).await?;
     Ok(PipeRealtime {
         pipe: pipe.to_owned(),
         started,
         startpoint,
         status: live.or(stored).and_then(realtime_view),
+        runs_on,
     })
 }
 

@@ -32,7 +32,7 @@ pub fn RealtimePanel() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="empty">"Create a sync pipe first (step 7)."</p> }.into_any(),
                     Ok(list) => view! {
                         <table class="objects realtime">
-                            <thead><tr><th>"Pipe"</th><th>"State"</th><th>"Startpoint / position"</th><th></th></tr></thead>
+                            <thead><tr><th>"Pipe"</th><th>"State"</th><th>"Runs on"</th><th>"Startpoint / position"</th><th></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|p| view! { <PipeRow pipe=p toggle/> }).collect_view()}
                             </tbody>
@@ -65,6 +65,7 @@ fn PipeRow(pipe: PipeRealtime, toggle: ServerAction<SetRealtime>) -> impl IntoVi
         <tr data-pipe=pipe.pipe.clone()>
             <td class="name"><A href=href>{label}</A></td>
             <td><span class=format!("badge {state}") data-realtime-state=state.clone()>{state.clone()}</span></td>
+            <td class="instance" data-runs-on=pipe.runs_on.clone().unwrap_or_default()>{pipe.runs_on.clone().unwrap_or_else(|| "-".into())}</td>
             <td class="facts">{pipe.status.as_ref().and_then(|s| s.cursor.clone()).or(pipe.startpoint.clone()).unwrap_or_else(|| "no startpoint (step 9)".into())}</td>
             <td class="row-actions">
                 <button type="button" class=if started { "secondary" } else { "primary" } disabled=move || toggle.pending().get()
@@ -157,6 +158,10 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
                 .and_then(|s| s.cursor.clone())
                 .or(pipe.startpoint.clone())
                 .unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "Runs on instance",
+            pipe.runs_on.clone().unwrap_or_else(|| "none".into()),
         ),
         (
             "Last error",

@@ -4,6 +4,7 @@
 mod audit;
 mod config_store;
 mod console_access;
+mod leases;
 mod realtime;
 mod rejections;
 mod resync_runs;
@@ -12,6 +13,7 @@ mod startpoints;
 pub use audit::AuditEntry;
 pub use config_store::SaveError;
 pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
+pub use leases::PipeLease;
 pub use realtime::Correlation;
 pub use rejections::RejectionFilter;
 

@@ -478,3 +478,67 @@ both_backends!(console_users_sessions_and_audit, |store, url, cipher| {
     assert_eq!(log[0].action, "import", "newest first");
     assert_eq!(log[1].actor, "console:alice");
 });
+
+both_backends!(
+    pipe_leases_go_to_one_holder_at_a_time,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        use crate::startpoint::ChangelogCursor;
+        use std::time::Duration;
+        let long = Duration::from_secs(60);
+        assert!(store.hold_lease("P", "a", long).await.unwrap());
+        assert!(
+            !store.hold_lease("P", "b", long).await.unwrap(),
+            "held by a"
+        );
+        assert!(store.hold_lease("P", "a", long).await.unwrap(), "a renews");
+        assert!(
+            store.hold_lease("Q", "b", long).await.unwrap(),
+            "another pipe is free"
+        );
+        assert_eq!(store.lease_holder("P").await.unwrap().as_deref(), Some("a"));
+        // Only the holder moves the checkpoint.
+        let cursor = ChangelogCursor::DraftGood {
+            last_change_number: 7,
+        };
+        assert!(
+            store
+                .save_realtime_cursor_holding("P", &cursor, "a")
+                .await
+                .unwrap()
+        );
+        let other = ChangelogCursor::DraftGood {
+            last_change_number: 9,
+        };
+        assert!(
+            !store
+                .save_realtime_cursor_holding("P", &other, "b")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.realtime_cursor("P").await.unwrap(), Some(cursor));
+        // An expired lease may be taken over; the old holder can no longer save.
+        assert!(
+            store
+                .hold_lease("P", "a", Duration::from_millis(1))
+                .await
+                .unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(store.lease_holder("P").await.unwrap(), None);
+        assert!(store.hold_lease("P", "b", long).await.unwrap());
+        assert!(
+            !store
+                .save_realtime_cursor_holding("P", &other, "a")
+                .await
+                .unwrap()
+        );
+        assert!(!store.hold_lease("P", "a", long).await.unwrap());
+        // Released: free at once.
+        store.release_lease("P", "b").await.unwrap();
+        assert!(store.hold_lease("P", "a", long).await.unwrap());
+        let leases = store.pipe_leases().await.unwrap();
+        assert_eq!(leases.len(), 2);
+        assert!(leases.iter().all(|l| l.remaining_ms > 50_000), "{leases:?}");
+    }
+);

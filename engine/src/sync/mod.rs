@@ -20,11 +20,14 @@ pub mod supervisor;
 pub use apply::{EntryOutcome, EntryResult};
 pub use jobs::ResyncJobs;
 pub use plan::{PipePlan, PlanError};
-pub use realtime::{RealtimeCounts, RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime};
+pub use realtime::{
+    RealtimeCounts, RealtimeError, RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime,
+    run_realtime_as,
+};
 pub use rejection::Rejection;
 pub use resync::{
     ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,
 };
 pub use retry::{RetryError, retry_rejection};
 pub use startpoints::set_startpoint;
-pub use supervisor::RealtimeSupervisor;
+pub use supervisor::{LEASE_TTL, RealtimeSupervisor, default_instance_name};

@@ -71,6 +71,9 @@ pub struct RealtimeStatus {
     pub queue: u64,
     pub ops_per_second: f64,
     pub last_error: Option<String>,
+    /// The `scimsync serve` instance running it (when run under a lease).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -95,6 +98,7 @@ impl RealtimeProgress {
                 queue: 0,
                 ops_per_second: 0.0,
                 last_error: None,
+                instance: None,
                 started_at: now,
                 updated_at: now,
             })),
@@ -172,6 +176,8 @@ pub enum RealtimeError {
     Store(#[from] StoreError),
     #[error("a change worker stopped: {0}")]
     Worker(String),
+    #[error("instance \"{0}\" no longer holds the pipe's lease: another instance runs it now")]
+    LeaseLost(String),
 }
 
 /// The longest pause between attempts while the destination or source is down.
@@ -182,10 +188,32 @@ pub async fn run_realtime(
     store: Store,
     config: Config,
     pipe: String,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     progress: RealtimeProgress,
 ) -> Result<(), RealtimeError> {
-    let result = follow(&store, &config, &pipe, &mut stop, &progress).await;
+    run_realtime_as(store, config, pipe, stop, progress, None).await
+}
+
+/// [`run_realtime`] for the instance holding the pipe's lease: checkpoints are saved only
+/// while `holder` still holds it, and losing it ends the run.
+pub async fn run_realtime_as(
+    store: Store,
+    config: Config,
+    pipe: String,
+    mut stop: watch::Receiver<bool>,
+    progress: RealtimeProgress,
+    holder: Option<String>,
+) -> Result<(), RealtimeError> {
+    progress.update(|s| s.instance = holder.clone());
+    let result = follow(
+        &store,
+        &config,
+        &pipe,
+        &mut stop,
+        &progress,
+        holder.as_deref(),
+    )
+    .await;
     progress.update(|s| match &result {
         Ok(()) => s.state = RealtimeState::Stopped,
         Err(e) => {
@@ -219,6 +247,7 @@ async fn follow(
     pipe: &str,
     stop: &mut watch::Receiver<bool>,
     progress: &RealtimeProgress,
+    holder: Option<&str>,
 ) -> Result<(), RealtimeError> {
     let plan = Arc::new(PipePlan::build(config, pipe, store.cipher(), None)?);
     let attrs = plan.ldap_attributes();
@@ -291,7 +320,14 @@ async fn follow(
         progress.update(|s| s.queue = batch.len() as u64);
         match apply_batch(&plan, store, reader, &attrs, batch, workers, stop, progress).await? {
             BatchEnd::Done => {
-                store.save_realtime_cursor(pipe, &last).await?;
+                match holder {
+                    None => store.save_realtime_cursor(pipe, &last).await?,
+                    Some(h) => {
+                        if !store.save_realtime_cursor_holding(pipe, &last, h).await? {
+                            return Err(RealtimeError::LeaseLost(h.to_owned()));
+                        }
+                    }
+                }
                 progress.update(|s| {
                     s.cursor = Some(last.to_string());
                     s.state = RealtimeState::Running;
