@@ -27,7 +27,7 @@ test.afterAll(async () => {
 test("signing in, a viewer who cannot change anything, the audit log, signing out", async ({ page }) => {
   // Anonymous: sent to the sign-in page, then back where they were going.
   await page.goto(`${scimsync.url}/step/7`);
-  await expect(page).toHaveURL(/\/login\?next=%2Fstep%2F7$/);
+  await expect(page).toHaveURL(/\/login\?next=\/step\/7$/);
   await page.fill("#username", "admin");
   await page.fill("#password", "not the password");
   await page.click('button[type="submit"]');

@@ -6,6 +6,8 @@
 # accesslog database (cn=accesslog). The directory manager is cn=Manager / secret.
 # Other users get a size limit of 50, so tests can see limits reported as errors.
 # With SCIMSYNC_SLAPD_LDIF=FILE, the entries of FILE are bulk-loaded too (slapadd, offline).
+# With SCIMSYNC_SLAPD_TLS="CERT KEY LDAPS_PORT", StartTLS is offered on PORT and LDAPS listens
+# on LDAPS_PORT, with that PEM certificate and key.
 set -euo pipefail
 dir=$1 port=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,10 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload accesslog
 sizelimit 50
+$(if [ -n "${SCIMSYNC_SLAPD_TLS:-}" ]; then
+  read -r cert key _ <<< "$SCIMSYNC_SLAPD_TLS"
+  printf 'TLSCertificateFile %s\nTLSCertificateKeyFile %s\n' "$cert" "$key"
+fi)
 
 database mdb
 suffix "cn=accesslog"
@@ -82,4 +88,9 @@ LDIF
     /usr/sbin/slapadd -q -f "$dir/slapd.conf" -b "$suffix" -l "$SCIMSYNC_SLAPD_LDIF"
   fi
 fi
-exec /usr/sbin/slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" -d 0
+urls="ldap://127.0.0.1:$port/"
+if [ -n "${SCIMSYNC_SLAPD_TLS:-}" ]; then
+  read -r _ _ ldaps_port <<< "$SCIMSYNC_SLAPD_TLS"
+  urls="$urls ldaps://127.0.0.1:$ldaps_port/"
+fi
+exec /usr/sbin/slapd -f "$dir/slapd.conf" -h "$urls" -d 0

@@ -49,11 +49,23 @@ impl InstanceArgs {
 pub async fn audit(store: &Store, action: &str, target: &str, detail: &str) {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .unwrap_or_else(|_| os_uid().map_or("unknown".into(), |uid| format!("uid {uid}")));
     if let Err(e) = store
         .record_audit(&format!("cli:{user}"), action, target, detail)
         .await
     {
         eprintln!("scimsync: could not write the audit log: {e}");
     }
+}
+
+/// The real user id, from /proc (when USER and LOGNAME are not set, as under cron or CI).
+fn os_uid() -> Option<u32> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

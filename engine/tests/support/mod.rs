@@ -246,6 +246,32 @@ impl Slapd {
         Slapd::start_with(None)
     }
 
+    /// Like [`Slapd::start`], with StartTLS on its port and LDAPS on `ldaps_port`, using the
+    /// certificate `pki` issued for 127.0.0.1.
+    pub fn start_tls(pki: &TestPki, ldaps_port: u16) -> Slapd {
+        let tls = format!(
+            "{} {} {ldaps_port}",
+            pki.server_cert.display(),
+            pki.server_key.display()
+        );
+        let server = ScriptServer::start(
+            "slapd.sh",
+            "slapd",
+            &[],
+            &[("SCIMSYNC_SLAPD_TLS", tls)],
+            Stop::Kill,
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", ldaps_port)).is_err() {
+            assert!(Instant::now() < deadline, "slapd did not listen for LDAPS");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Slapd {
+            port: server.port,
+            _server: server,
+        }
+    }
+
     /// Like [`Slapd::start`], bulk-loading the entries of an LDIF file first.
     pub fn start_with(ldif: Option<&Path>) -> Slapd {
         find_binary(
@@ -411,6 +437,114 @@ impl AuthProxy {
     /// Requests made through `/recorded/`, one line each: method, path, body (JSON-escaped).
     pub fn recorded_requests(&self) -> String {
         std::fs::read_to_string(self.server.dir.path().join("requests.log")).unwrap_or_default()
+    }
+}
+
+/// A test certificate authority and a server certificate it issued for 127.0.0.1 (openssl).
+pub struct TestPki {
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |name: &str| dir.path().join(name);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl (apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=scimsync test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(
+            p("ext.cnf"),
+            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        // slapd may run as another user: the files must be readable.
+        for f in ["ca.pem", "server.pem", "server.key"] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        TestPki {
+            ca_cert: p("ca.pem"),
+            server_cert: p("server.pem"),
+            server_key: p("server.key"),
+            _dir: dir,
+        }
+    }
+}
+
+/// nginx serving HTTPS with a [`TestPki`] certificate in front of a plain-HTTP server.
+pub struct TlsProxy {
+    pub port: u16,
+    _server: ScriptServer,
+}
+
+impl TlsProxy {
+    pub fn start(upstream_port: u16, pki: &TestPki) -> TlsProxy {
+        let args = [
+            upstream_port.to_string(),
+            pki.server_cert.display().to_string(),
+            pki.server_key.display().to_string(),
+        ];
+        let server = ScriptServer::start("nginx-tls.sh", "nginx", &args, &[], Stop::Term);
+        TlsProxy {
+            port: server.port,
+            _server: server,
+        }
     }
 }
 
