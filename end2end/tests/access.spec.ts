@@ -37,6 +37,7 @@ test("signing in, a viewer who cannot change anything, the audit log, signing ou
   await page.click('button[type="submit"]');
   await expect(page).toHaveURL(`${scimsync.url}/step/7`);
   await expect(page.locator("header .who")).toHaveText("admin · admin");
+  await expect(page.locator(".viewer-notice")).toHaveCount(0);
 
   // The admin changes the pipe.
   await page.goto(`${scimsync.url}/step/7/edit/LDAP%20to%20SCIM`);
@@ -53,6 +54,7 @@ test("signing in, a viewer who cannot change anything, the audit log, signing ou
   // The viewer sees the same pages but a change is refused and nothing changes.
   await signIn(page, scimsync.url, "watcher", VIEWER_PASSWORD);
   await expect(page.locator("header .who")).toHaveText("watcher · viewer");
+  await expect(page.locator(".viewer-notice")).toBeVisible();
   await page.goto(`${scimsync.url}/step/7/edit/LDAP%20to%20SCIM`);
   await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
   await expect(retries).toHaveValue("7");

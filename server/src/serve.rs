@@ -73,6 +73,7 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
     let access = Access {
         store: state.store.clone(),
         secure_cookie,
+        throttle: Default::default(),
     };
     let routes = generate_route_list(App);
     let jobs = state.resyncs.clone();

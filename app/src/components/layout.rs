@@ -74,7 +74,18 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <li><A href="/audit">"Audit log"</A></li>
                 </ol>
             </nav>
-            <main class="content">{children()}</main>
+            <main class="content">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        who.await.ok().flatten().filter(|u| u.role == "viewer").map(|_| view! {
+                            <p class="notice viewer-notice" role="note">
+                                "You are signed in as a viewer: you can watch everything here, but changes are refused."
+                            </p>
+                        })
+                    })}
+                </Transition>
+                {children()}
+            </main>
         </div>
     }
 }

@@ -75,6 +75,17 @@ pub async fn show(Query(q): Query<NextPage>) -> Response {
 
 pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>) -> Response {
     let next = local_path(Some(&form.next));
+    let username = form.username.trim();
+    let now = std::time::Instant::now();
+    if let Some(wait) = access.throttle.locked_for(username, now) {
+        tracing::warn!("console sign-in for \"{username}\" refused: too many failed tries");
+        let message = format!(
+            "Too many failed sign-ins for this username: try again in {} s.",
+            wait.as_secs().max(1)
+        );
+        let body = page(&next, username, Some(&message));
+        return no_store((StatusCode::TOO_MANY_REQUESTS, body).into_response());
+    }
     let user = match access
         .store
         .check_console_login(form.username.trim(), &form.password)
@@ -87,6 +98,7 @@ pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>
         }
     };
     let Some(user) = user else {
+        access.throttle.failed(username, now);
         tracing::warn!("failed console sign-in for \"{}\"", form.username.trim());
         let body = page(
             &next,
@@ -110,6 +122,7 @@ pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>
                 .into_response();
         }
     };
+    access.throttle.succeeded(username);
     audit(&access, &user.username, "sign-in").await;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

@@ -7,6 +7,7 @@ mod guard;
 pub mod login;
 #[cfg(test)]
 mod tests;
+mod throttle;
 
 pub use guard::guard;
 
@@ -22,6 +23,7 @@ pub struct Access {
     pub store: Store,
     /// Adds `Secure` to the session cookie (when the console is served over HTTPS).
     pub secure_cookie: bool,
+    pub throttle: throttle::SignInThrottle,
 }
 
 /// The session token in a request's cookies.

@@ -232,6 +232,29 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_it() {
         actions.contains(&"console:admin sign-out".to_owned()),
         "{actions:?}"
     );
+    // Guessing: after five wrong passwords the username is locked, even for the right one.
+    for _ in 0..5 {
+        let (status, _, _) = c
+            .send(post(
+                "/login",
+                None,
+                Some(ORIGIN),
+                &form("another wrong one"),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, headers, body) = c
+        .send(post("/login", None, Some(ORIGIN), &form(ADMIN_PASSWORD)))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
+}
+
+#[tokio::test]
+async fn signing_in_cannot_redirect_elsewhere() {
+    let c = console().await;
     // An open redirect is not possible.
     let (_, headers, _) = c
         .send(post(
