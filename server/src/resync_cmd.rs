@@ -47,13 +47,7 @@ pub async fn run(instance: &InstanceArgs, args: ResyncArgs) -> anyhow::Result<Ex
         failed_path: args.failed_dns_file.clone(),
         failed: Mutex::new(None),
     });
-    let detail = format!(
-        "dry run: {}; rate: {}; filter: {}",
-        args.dry_run,
-        args.rate_per_second
-            .map_or("pipe's".to_owned(), |r| format!("{r}/s")),
-        args.filter.as_deref().unwrap_or("none")
-    );
+    let detail = options.summary();
     crate::instance::audit(
         &store,
         "start-resync",

@@ -22,13 +22,10 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
     let addr = options.site_addr;
     // host:port by default: unique per host, and the same after a restart, so a restarted
     // instance takes its pipes back at once instead of waiting for its old leases to expire.
-    let instance_name = args.instance_name.clone().unwrap_or_else(|| {
-        let host_pid = engine::sync::default_instance_name();
-        let host = host_pid
-            .rsplit_once(':')
-            .map_or(host_pid.as_str(), |(h, _)| h);
-        format!("{host}:{}", addr.port())
-    });
+    let instance_name = args
+        .instance_name
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", engine::sync::host_name(), addr.port()));
     let realtime = engine::sync::RealtimeSupervisor::spawn_as(store.clone(), &instance_name);
     let state = AppState {
         store: store.clone(),

@@ -19,12 +19,10 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
 
 #[server]
 pub async fn whoami() -> Result<Option<SignedIn>, ServerFnError> {
-    Ok(use_context::<axum::http::request::Parts>()
-        .and_then(|p| p.extensions.get::<engine::store::ConsoleUser>().cloned())
-        .map(|u| SignedIn {
-            username: u.username,
-            role: u.role.as_str().to_owned(),
-        }))
+    Ok(super::ssr::signed_in_user().map(|u| SignedIn {
+        username: u.username,
+        role: u.role.as_str().to_owned(),
+    }))
 }
 
 /// The newest audit entries first.

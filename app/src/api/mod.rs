@@ -36,10 +36,15 @@ pub(crate) mod ssr {
         ServerFnError::new(e.to_string())
     }
 
-    /// Who is making this request, for the audit log (the access guard put them there).
-    pub fn actor() -> String {
+    /// Who is making this request (the access guard put them on the request).
+    pub fn signed_in_user() -> Option<engine::store::ConsoleUser> {
         use_context::<axum::http::request::Parts>()
             .and_then(|p| p.extensions.get::<engine::store::ConsoleUser>().cloned())
+    }
+
+    /// The audit log's name for who is making this request.
+    pub fn actor() -> String {
+        signed_in_user()
             .map(|u| format!("console:{}", u.username))
             .unwrap_or_else(|| "console:unknown".into())
     }

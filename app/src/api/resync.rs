@@ -110,13 +110,7 @@ pub async fn start_resync(
         rate_per_second,
         threads: None,
     };
-    let detail = format!(
-        "dry run: {dry_run}; rate: {}; filter: {}",
-        options
-            .rate_per_second
-            .map_or("pipe's".to_owned(), |r| format!("{r}/s")),
-        options.filter.as_deref().unwrap_or("none")
-    );
+    let detail = options.summary();
     match st.resyncs.start(st.store.clone(), &pipe, options).await {
         Ok(()) => Ok({
             super::ssr::audit(&st, "start-resync", format!("sync pipe \"{pipe}\""), detail).await;

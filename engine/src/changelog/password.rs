@@ -126,10 +126,6 @@ impl std::fmt::Debug for CarriedPasswords {
 }
 
 impl CarriedPasswords {
-    pub fn is_empty(&self) -> bool {
-        self.clear.is_empty() && self.encrypted.is_empty()
-    }
-
     /// Takes the passwords out of `modifications` — 389 DS's clear-text pseudo-attribute, and
     /// encrypted values written by the operation itself (a password-capture plug-in or the
     /// application that set the password) — and keeps the values of the record's own

@@ -78,10 +78,12 @@ pub fn patch_operations(
                 update,
                 &mut ops,
             );
-        } else if reads_any(r, touched) {
+        } else if reads(r, &|a| touched.iter().any(|t| t.eq_ignore_ascii_case(a))) {
             match member(wanted, &name) {
                 Some(w) => ops.push(PatchOp::new("replace", name, Some(w.clone()))),
-                None if !reads_password(r) => ops.push(PatchOp::new("remove", name, None)),
+                None if !reads(r, &is_password_attribute) => {
+                    ops.push(PatchOp::new("remove", name, None))
+                }
                 None => {}
             }
         }
@@ -89,21 +91,10 @@ pub fn patch_operations(
     ops
 }
 
-/// Whether the mapping (or one of its sub-mappings) reads one of `attributes`.
-fn reads_any(r: &Resolved, attributes: &[String]) -> bool {
-    r.mapping
-        .syntax
-        .ldap_attribute()
-        .is_some_and(|a| attributes.iter().any(|t| t.eq_ignore_ascii_case(a)))
-        || r.subs.iter().any(|s| reads_any(s, attributes))
-}
-
-fn reads_password(r: &Resolved) -> bool {
-    r.mapping
-        .syntax
-        .ldap_attribute()
-        .is_some_and(is_password_attribute)
-        || r.subs.iter().any(reads_password)
+/// Whether the mapping (or one of its sub-mappings) reads an LDAP attribute `matches` accepts.
+fn reads(r: &Resolved, matches: &dyn Fn(&str) -> bool) -> bool {
+    r.mapping.syntax.ldap_attribute().is_some_and(matches)
+        || r.subs.iter().any(|s| reads(s, matches))
 }
 
 fn is_empty(v: &Value) -> bool {

@@ -15,7 +15,7 @@ pub struct PipeLease {
 
 impl Store {
     /// The database clock in milliseconds since the epoch, as SQL.
-    fn now_ms_sql(&self) -> &'static str {
+    pub(super) fn now_ms_sql(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
             Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
@@ -75,40 +75,14 @@ impl Store {
 
     /// The instance running `pipe` now, if any.
     pub async fn lease_holder(&self, pipe: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .pipe_leases()
-            .await?
-            .into_iter()
-            .find(|l| l.pipe == pipe && l.remaining_ms > 0)
-            .map(|l| l.holder))
-    }
-
-    /// Saves the realtime cursor only while `holder` holds the pipe's unexpired lease: an
-    /// instance that lost its lease (stalled, cut off) cannot move the checkpoint any more.
-    /// Returns whether it was saved.
-    pub async fn save_realtime_cursor_holding(
-        &self,
-        pipe: &str,
-        cursor: &crate::startpoint::ChangelogCursor,
-        holder: &str,
-    ) -> Result<bool, StoreError> {
-        let text = serde_json::to_string(cursor).map_err(|e| StoreError::Corrupt {
-            what: "realtime cursor".into(),
-            message: e.to_string(),
-        })?;
         let sql = format!(
-            "INSERT INTO pipe_cursors (pipe, cursor, updated_at) SELECT $1, $2, $3 \
-             WHERE EXISTS (SELECT 1 FROM pipe_leases WHERE pipe = $1 AND holder = $4 AND expires_ms > {}) \
-             ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            "SELECT holder FROM pipe_leases WHERE pipe = $1 AND expires_ms > {}",
             self.now_ms_sql()
         );
-        let done = sqlx::query(&sql)
+        let row: Option<(String,)> = sqlx::query_as(&sql)
             .bind(pipe)
-            .bind(text)
-            .bind(super::now())
-            .bind(holder)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(row.map(|(holder,)| holder))
     }
 }

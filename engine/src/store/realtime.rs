@@ -21,6 +21,13 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+const CURSOR_UPSERT: &str =
+    "ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+
+fn cursor_text(cursor: &ChangelogCursor) -> Result<String, StoreError> {
+    serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))
+}
+
 impl Store {
     pub async fn remember_resource(&self, pipe: &str, c: &Correlation) -> Result<(), StoreError> {
         sqlx::query(
@@ -91,17 +98,41 @@ impl Store {
         pipe: &str,
         cursor: &ChangelogCursor,
     ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))?;
-        sqlx::query(
-            "INSERT INTO pipe_cursors (pipe, cursor, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        )
-        .bind(pipe)
-        .bind(text)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+        let sql = format!(
+            "INSERT INTO pipe_cursors (pipe, cursor, updated_at) VALUES ($1, $2, $3) {CURSOR_UPSERT}"
+        );
+        sqlx::query(&sql)
+            .bind(pipe)
+            .bind(cursor_text(cursor)?)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
         Ok(())
+    }
+
+    /// Saves the realtime cursor only while `holder` holds the pipe's unexpired lease: an
+    /// instance that lost its lease (stalled, cut off) cannot move the checkpoint any more.
+    /// Returns whether it was saved.
+    pub async fn save_realtime_cursor_holding(
+        &self,
+        pipe: &str,
+        cursor: &ChangelogCursor,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO pipe_cursors (pipe, cursor, updated_at) SELECT $1, $2, $3 \
+             WHERE EXISTS (SELECT 1 FROM pipe_leases WHERE pipe = $1 AND holder = $4 AND expires_ms > {}) \
+             {CURSOR_UPSERT}",
+            self.now_ms_sql()
+        );
+        let done = sqlx::query(&sql)
+            .bind(pipe)
+            .bind(cursor_text(cursor)?)
+            .bind(now())
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records whether realtime sync of `pipe` should run (what `realtime-sync start|stop` set).

@@ -30,4 +30,4 @@ pub use resync::{
 };
 pub use retry::{RetryError, retry_rejection};
 pub use startpoints::set_startpoint;
-pub use supervisor::{LEASE_TTL, RealtimeSupervisor, default_instance_name};
+pub use supervisor::{LEASE_TTL, RealtimeSupervisor, default_instance_name, host_name};

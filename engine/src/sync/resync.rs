@@ -32,6 +32,19 @@ pub struct ResyncOptions {
     pub threads: Option<u32>,
 }
 
+impl ResyncOptions {
+    /// The options that change what a resync does, in one line (for the audit log).
+    pub fn summary(&self) -> String {
+        format!(
+            "dry run: {}; rate: {}; filter: {}",
+            self.dry_run,
+            self.rate_per_second
+                .map_or("pipe's".to_owned(), |r| format!("{r}/s")),
+            self.filter.as_deref().unwrap_or("none")
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ResyncCounts {

@@ -36,15 +36,19 @@ pub struct RealtimeSupervisor {
     store: Store,
 }
 
-/// `host:pid`, naming this process among the instances sharing a database.
-pub fn default_instance_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
+/// This machine's name, for naming instances.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// `host:pid`, naming this process among the instances sharing a database.
+pub fn default_instance_name() -> String {
+    format!("{}:{}", host_name(), std::process::id())
 }
 
 impl RealtimeSupervisor {

@@ -33,7 +33,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// The server function a request calls (`/api/<name><hash>` → `name`), if any.
-fn server_fn_name(path: &str) -> Option<&str> {
+pub(super) fn server_fn_name(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/api/")?;
     Some(rest.trim_end_matches(|c: char| c.is_ascii_digit()))
 }

@@ -134,8 +134,7 @@ fn server_fns() -> Vec<String> {
 }
 
 fn name_of(path: &str) -> &str {
-    path.trim_start_matches("/api/")
-        .trim_end_matches(|c: char| c.is_ascii_digit())
+    super::guard::server_fn_name(path).expect("a server function path")
 }
 
 #[tokio::test]
