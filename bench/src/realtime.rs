@@ -13,9 +13,7 @@ mod common;
 mod support;
 
 use clap::Parser;
-use engine::crypto::Cipher;
 use engine::startpoint::StartpointRequest;
-use engine::store::Store;
 use engine::sync::{RealtimeProgress, run_realtime};
 use std::time::{Duration, Instant};
 use support::*;
@@ -56,12 +54,7 @@ async fn main() {
     config["ldap-sources"][0]["batch-size"] = 500.into();
     config["sync-classes"][0]["include-base-dns"] = serde_json::json!([]);
     config["sync-pipes"][0]["worker-count"] = args.threads.into();
-    let store = Store::open(
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-        Cipher::ephemeral(),
-    )
-    .await
-    .unwrap();
+    let store = sqlite_store(&dir.path().join("bench.db")).await;
     store
         .replace_all(serde_json::from_value(config).unwrap())
         .await

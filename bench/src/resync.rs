@@ -14,7 +14,6 @@ mod support;
 use clap::Parser;
 use common::memory_mb;
 use engine::config::Config;
-use engine::crypto::Cipher;
 use engine::store::Store;
 use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
 use std::io::Write;
@@ -122,12 +121,7 @@ async fn main() {
 
     let mut config_json = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
     config_json["ldap-sources"][0]["batch-size"] = 500.into();
-    let store = Store::open(
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-        Cipher::ephemeral(),
-    )
-    .await
-    .unwrap();
+    let store = sqlite_store(&dir.path().join("bench.db")).await;
     store
         .replace_all(serde_json::from_value(config_json).unwrap())
         .await

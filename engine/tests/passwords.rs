@@ -9,7 +9,6 @@ mod support;
 
 use engine::changelog::ChangelogPasswordKey;
 use engine::config::{ChangelogFlavor, Config, Secret};
-use engine::crypto::Cipher;
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use engine::sync::{RealtimeProgress, run_realtime};
@@ -56,12 +55,7 @@ async fn start(ldap_address: String, flavour: ChangelogFlavor, key: Option<&str>
     config.endpoint_mappings[0]
         .attribute_mappings
         .push("Password".into());
-    let store = Store::open(
-        &format!("sqlite://{}", dir.path().join("s.db").display()),
-        Cipher::ephemeral(),
-    )
-    .await
-    .unwrap();
+    let store = sqlite_store(&dir.path().join("s.db")).await;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)

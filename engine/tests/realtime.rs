@@ -5,7 +5,6 @@
 mod support;
 
 use engine::config::{ChangelogFlavor, Config};
-use engine::crypto::Cipher;
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use engine::sync::{RealtimeProgress, ResyncOptions, ResyncProgress, run_realtime, run_resync};
@@ -33,12 +32,7 @@ async fn setup(
     config.ldap_sources[0].changelog = flavour;
     // People anywhere under the source's base DNs, so moves between the OUs stay in scope.
     config.sync_classes[0].include_base_dns.clear();
-    let store = Store::open(
-        &format!("sqlite://{}", dir.join("s.db").display()),
-        Cipher::ephemeral(),
-    )
-    .await
-    .unwrap();
+    let store = sqlite_store(&dir.join("s.db")).await;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
     (store, config)

@@ -3,7 +3,6 @@
 mod support;
 
 use engine::config::Config;
-use engine::crypto::Cipher;
 use engine::store::Store;
 use engine::sync::{
     EntryOutcome, EntryResult, ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress,
@@ -30,12 +29,7 @@ async fn setup() -> Setup {
     let config: Config =
         serde_json::from_value(fixture_config(&slapd.address(), &scim.base_url(), TOKEN)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(
-        &format!("sqlite://{}", dir.path().join("s.db").display()),
-        Cipher::ephemeral(),
-    )
-    .await
-    .unwrap();
+    let store = sqlite_store(&dir.path().join("s.db")).await;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
     Setup {

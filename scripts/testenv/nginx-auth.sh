@@ -9,24 +9,13 @@
 #                   appended to DIR/requests.log (to see what was sent of what is never returned)
 #   nginx-auth.sh DIR PORT UPSTREAM_PORT TOKEN USER PASSWORD CLIENT_ID CLIENT_SECRET
 set -euo pipefail
+source "$(dirname "$0")/nginx-common.sh"
 dir=$1 port=$2 upstream=$3 token=$4 user=$5 password=$6 client_id=$7 client_secret=$8
-mkdir -p "$dir/tmp"
 printf '%s:%s\n' "$user" "$(openssl passwd -apr1 "$password")" > "$dir/htpasswd"
 client_basic=$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log $dir/access.log;
+write_nginx_conf "$dir" 64 <<CONF
     log_format requests escape=json '\$request_method \$uri \$request_body';
     client_body_buffer_size 1m;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
     server {
         listen 127.0.0.1:$port;
         location = /oauth/token {
@@ -49,6 +38,5 @@ http {
             proxy_set_header Host 127.0.0.1:$upstream;
         }
     }
-}
 CONF
 exec nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;'

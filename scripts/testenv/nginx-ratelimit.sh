@@ -3,20 +3,9 @@
 # server: over RATE requests/s it answers 429 with a SCIM error body and Retry-After: 1.
 #   nginx-ratelimit.sh DIR PORT UPSTREAM_PORT RATE
 set -euo pipefail
+source "$(dirname "$0")/nginx-common.sh"
 dir=$1 port=$2 upstream=$3 rate=$4
-mkdir -p "$dir/tmp"
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log $dir/access.log;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+write_nginx_conf "$dir" 256 <<CONF
     limit_req_zone \$binary_remote_addr zone=scim:1m rate=${rate}r/s;
     limit_req_status 429;
     server {
@@ -33,6 +22,5 @@ http {
             return 429 '{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"429","detail":"too many requests"}';
         }
     }
-}
 CONF
 exec nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;'

@@ -3,20 +3,9 @@
 # key given, forwarding everything to plain HTTP on UPSTREAM_PORT (a SCIM server).
 #   nginx-tls.sh DIR PORT UPSTREAM_PORT CERT KEY
 set -euo pipefail
+source "$(dirname "$0")/nginx-common.sh"
 dir=$1 port=$2 upstream=$3 cert=$4 key=$5
-mkdir -p "$dir/tmp"
-cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log $dir/access.log;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+write_nginx_conf "$dir" 64 <<CONF
     server {
         listen 127.0.0.1:$port ssl;
         ssl_certificate $cert;
@@ -26,6 +15,5 @@ http {
             proxy_set_header Host 127.0.0.1:$upstream;
         }
     }
-}
 CONF
 exec nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;'

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::free_port;
+use support::{TestPki, free_port};
 
 fn scimsync(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimsync"));
@@ -150,30 +150,14 @@ fn first_start_creates_one_admin_and_users_are_managed_from_the_cli() {
 #[test]
 fn the_console_serves_https_with_the_given_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-        ])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl");
-    assert!(made.status.success(), "{}", text(&made));
+    let pki = TestPki::new();
     let data = dir.path().join("data");
     let port = free_port();
-    let (cert_arg, key_arg) = (cert.display().to_string(), key.display().to_string());
+    let (cert_arg, key_arg, ca_arg) = (
+        pki.server_cert.display().to_string(),
+        pki.server_key.display().to_string(),
+        pki.ca_cert.display().to_string(),
+    );
     let (mut server, printed) = serve(
         &data,
         port,
@@ -186,8 +170,8 @@ fn the_console_serves_https_with_the_given_certificate() {
     );
     let base = format!("https://127.0.0.1:{port}");
 
-    // Verified against the certificate: the sign-in page.
-    let out = curl(&["--cacert", &cert_arg, &format!("{base}/login")]);
+    // Verified against the issuing CA: the sign-in page.
+    let out = curl(&["--cacert", &ca_arg, &format!("{base}/login")]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Sign in"));
     // Without trusting it, curl refuses; plain HTTP gets no page.
@@ -198,7 +182,7 @@ fn the_console_serves_https_with_the_given_certificate() {
     // Signing in over HTTPS gives a Secure cookie that opens the console.
     let out = curl(&[
         "--cacert",
-        &cert_arg,
+        &ca_arg,
         "-i",
         "-H",
         &format!("Origin: {base}"),
@@ -225,7 +209,7 @@ fn the_console_serves_https_with_the_given_certificate() {
         .to_owned();
     let out = curl(&[
         "--cacert",
-        &cert_arg,
+        &ca_arg,
         "-o",
         "/dev/null",
         "-w",
@@ -237,7 +221,7 @@ fn the_console_serves_https_with_the_given_certificate() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
     let out = curl(&[
         "--cacert",
-        &cert_arg,
+        &ca_arg,
         "-o",
         "/dev/null",
         "-w",
@@ -249,7 +233,7 @@ fn the_console_serves_https_with_the_given_certificate() {
     server.wait().unwrap();
 
     // A key that does not fit the certificate is named.
-    let (_, other_key) = (dir.path().join("o.pem"), dir.path().join("okey.pem"));
+    let other_key = dir.path().join("okey.pem");
     let made = Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-out"])
         .arg(&other_key)

@@ -35,18 +35,14 @@ fn ok(out: Output) -> String {
 
 fn serve(data: &Path) -> Child {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
         .env("SCIMSYNC_DATA_DIR", data)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "scimsync serve did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_port(port, "scimsync serve", &mut child);
     child
 }
 

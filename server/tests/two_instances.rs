@@ -88,7 +88,7 @@ impl Shared {
     }
 
     fn serve(&self, data: &Path, name: &str, port: u16) -> Child {
-        let child = self
+        let mut child = self
             .command(data)
             .args([
                 "serve",
@@ -101,11 +101,7 @@ impl Shared {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "instance {name} did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_port(port, &format!("instance {name}"), &mut child);
         child
     }
 

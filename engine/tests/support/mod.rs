@@ -23,7 +23,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+/// Waits until `child` listens on `port`; fails the test if it exits first or takes over 30 s.
+pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -42,6 +43,16 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("{what} did not listen on port {port} within 30 s");
+}
+
+/// A store in a fresh SQLite file at `path`, with a key that lives only in memory.
+pub async fn sqlite_store(path: &Path) -> engine::store::Store {
+    engine::store::Store::open(
+        &format!("sqlite://{}", path.display()),
+        engine::crypto::Cipher::ephemeral(),
+    )
+    .await
+    .unwrap()
 }
 
 fn find_binary(env: &str, candidates: &[&str], install_hint: &str) -> PathBuf {
@@ -254,18 +265,14 @@ impl Slapd {
             pki.server_cert.display(),
             pki.server_key.display()
         );
-        let server = ScriptServer::start(
+        let mut server = ScriptServer::start(
             "slapd.sh",
             "slapd",
             &[],
             &[("SCIMSYNC_SLAPD_TLS", tls)],
             Stop::Kill,
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", ldaps_port)).is_err() {
-            assert!(Instant::now() < deadline, "slapd did not listen for LDAPS");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(ldaps_port, "slapd (LDAPS)", &mut server.child);
         Slapd {
             port: server.port,
             _server: server,
