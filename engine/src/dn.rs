@@ -61,6 +61,21 @@ impl Dn {
             .collect()
     }
 
+    /// The normalised form as one string: equal for DNs that name the same entry, whatever
+    /// their case, spacing or escaping (for lookups by DN in the store).
+    pub fn normalized_key(&self) -> String {
+        self.normalised()
+            .iter()
+            .map(|avas| {
+                avas.iter()
+                    .map(|(attr, value)| format!("{attr}={}", escape_value(value)))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// True when both name the same entry (case, spacing and escaping ignored).
     pub fn same_as(&self, other: &Dn) -> bool {
         self.normalised() == other.normalised()
@@ -305,6 +320,26 @@ mod tests {
         assert!(a.same_as(&b));
         assert_eq!(a.rdns.len(), 4);
         assert_eq!(a.rdns[0].0[0].attr, "uid");
+    }
+
+    #[test]
+    fn normalized_keys_match_for_the_same_entry() {
+        let a = dn("UID=J\\2c Doe , OU=People,dc=Example,dc=COM");
+        let b = dn("uid=j\\, doe,ou=people,dc=example,dc=com");
+        assert_eq!(a.normalized_key(), b.normalized_key());
+        assert_eq!(
+            a.normalized_key(),
+            "uid=j\\, doe,ou=people,dc=example,dc=com"
+        );
+        let multi = dn("cn=x+sn=y,dc=a");
+        assert_eq!(
+            multi.normalized_key(),
+            dn("SN=Y+CN=X,DC=A").normalized_key()
+        );
+        assert_ne!(
+            dn("cn=a\\,b,dc=c").normalized_key(),
+            dn("cn=a,cn=b,dc=c").normalized_key()
+        );
     }
 
     #[test]

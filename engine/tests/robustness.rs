@@ -7,8 +7,10 @@ mod support;
 
 use engine::config::{Config, EndpointMapping, QueryMethod, ScimServer};
 use engine::crypto::Cipher;
+use engine::mapping::references::{ReferenceTarget, ReferencedResource, ResolvedReferences};
 use engine::mapping::{
-    EndpointMapper, LdapEntry, PatchOp, Phase, Purpose, patch_operations, put_body,
+    EndpointMapper, LdapEntry, PatchOp, Phase, Purpose, chunk_operations, patch_operations,
+    put_body, reference_changes,
 };
 use engine::scim::{RetryPolicy, ScimClient};
 use proptest::prelude::*;
@@ -16,13 +18,39 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn config() -> Config {
-    serde_json::from_value(support::fixture_config(
-        "127.0.0.1:1",
-        "http://127.0.0.1:1/v2",
-        "t",
-    ))
-    .unwrap()
+/// The resync fixture (every value mapping type) and the directory example (references and
+/// value paths).
+fn configs() -> Vec<Config> {
+    vec![
+        serde_json::from_value(support::fixture_config(
+            "127.0.0.1:1",
+            "http://127.0.0.1:1/v2",
+            "t",
+        ))
+        .unwrap(),
+        engine::config::examples::directory(),
+    ]
+}
+
+/// Answers for the entry's referenced DNs: resolved, pending and out of scope in turn.
+fn references(mapper: &EndpointMapper, e: &LdapEntry) -> ResolvedReferences {
+    let mut r = ResolvedReferences::default();
+    for (i, (key, _)) in mapper.referenced_dns(e).into_iter().enumerate() {
+        let target = match i % 3 {
+            0 => ReferenceTarget::Resource(ReferencedResource {
+                endpoint_mapping: "Users".into(),
+                id: format!("id-{i}"),
+                resource_type: "User".into(),
+                display: Some(format!("d{i}")),
+            }),
+            1 => ReferenceTarget::Pending {
+                endpoint_mapping: "Groups".into(),
+            },
+            _ => ReferenceTarget::OutOfScope,
+        };
+        r.insert(key, target);
+    }
+    r
 }
 
 /// Strings LDAP servers really send, and worse: dates, numbers, JSON, `$`, huge, empty, binary-ish.
@@ -82,7 +110,7 @@ proptest! {
         picks in proptest::collection::vec((0usize..64, proptest::collection::vec(ldap_value(), 0..4)), 0..20),
         current in json_value(),
     ) {
-        let config = config();
+        for config in configs() {
         for endpoint in &config.endpoint_mappings {
             let mapper = EndpointMapper::new(&config, config.get::<EndpointMapping>(&endpoint.name).unwrap());
             let attrs = mapper.ldap_attributes();
@@ -91,18 +119,24 @@ proptest! {
                 .map(|(i, v)| (attrs[i % attrs.len()].clone(), v.clone()))
                 .collect();
             let e = entry(values);
+            let refs = references(&mapper, &e);
             for phase in [Phase::Resync, Phase::Realtime] {
                 for purpose in [Purpose::Create, Purpose::Update] {
-                    if let Ok(mapped) = mapper.map(&e, purpose, phase) {
+                    if let Ok(mapped) = mapper.map(&e, purpose, phase, &refs) {
                         prop_assert!(mapped.resource.get("schemas").is_some());
                         let ops: Vec<PatchOp> = patch_operations(&mapper, &mapped.resource, &current, phase, &attrs);
                         serde_json::to_string(&ops).unwrap();
                         let body = put_body(&mapper, &mapped.resource, &current, phase);
                         prop_assert!(body.get("schemas").is_some());
+                        for request in chunk_operations(ops, 3) {
+                            prop_assert!(!request.is_empty());
+                        }
+                        let _ = reference_changes(&mapper, &mapped.resource, Some(&current), phase);
                     }
                 }
             }
             let _ = engine::mapping::search_filter(&mapper, &e);
+        }
         }
     }
 }
@@ -226,7 +260,7 @@ fn random_scim_answers_never_panic_the_client() {
         body: b"{}".to_vec(),
     }));
     let port = runtime.block_on(responder(current.clone()));
-    let mut server: ScimServer = config().scim_servers[0].clone();
+    let mut server: ScimServer = configs()[0].scim_servers[0].clone();
     server.base_url = format!("http://127.0.0.1:{port}/v2");
     server.response_timeout_ms = 2000;
     let cipher = Cipher::ephemeral();

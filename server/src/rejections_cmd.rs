@@ -117,6 +117,7 @@ fn describe(outcome: &EntryOutcome) -> String {
         EntryOutcome::InSync => "already in sync".into(),
         EntryOutcome::Deleted => "deleted".into(),
         EntryOutcome::OutOfScope => "out of scope now".into(),
+        EntryOutcome::Deferred => "deferred".into(),
         EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
         EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
             rejection.reason.clone()

@@ -35,7 +35,7 @@ fn validate_reports_every_problem_with_object_field_and_value() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(
-        "valid (1 × LDAP sync source, 1 × SCIM 2.0 external server, 11 × SCIM 2.0 attribute mapping"
+        "valid (1 × LDAP sync source, 1 × SCIM 2.0 external server, 15 × SCIM 2.0 attribute mapping"
     ));
 
     let mut json: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();

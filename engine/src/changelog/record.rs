@@ -41,6 +41,23 @@ pub struct ChangeRecord {
 }
 
 impl ChangeRecord {
+    /// A synthetic change that synchronises the entry at `dn` as it is now (retries, entries
+    /// waiting for a reference): a modify, applied like any other.
+    pub fn entry_now(dn: &str, entry_id: Option<String>, raw: serde_json::Value) -> ChangeRecord {
+        ChangeRecord {
+            cursor: crate::startpoint::ChangelogCursor::DraftGood {
+                last_change_number: 0,
+            },
+            kind: ChangeKind::Modify,
+            dn: dn.to_owned(),
+            entry_id,
+            modifications: Vec::new(),
+            raw,
+            // No change carries a password here.
+            passwords: CarriedPasswords::default(),
+        }
+    }
+
     /// The DN the entry has after this change.
     pub fn current_dn(&self) -> &str {
         match &self.kind {

@@ -1,6 +1,7 @@
 //! Step 4: how one SCIM attribute is built from the LDAP entry (and read back).
 
 use super::validate::Issues;
+use super::value_path::ValuePath;
 use super::{ConfigItem, ObjectKind};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,15 @@ pub struct AttributeMapping {
     #[serde(default)]
     pub always_patch_with_replace: bool,
     pub syntax: MappingSyntax,
+}
+
+impl AttributeMapping {
+    /// The element this mapping owns, when its SCIM name is a value path.
+    pub fn value_path(&self) -> Option<ValuePath> {
+        ValuePath::looks_like(&self.scim_attribute_name)
+            .then(|| ValuePath::parse(&self.scim_attribute_name).ok())
+            .flatten()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,7 +65,7 @@ pub enum FailedMappingBehavior {
     IgnoreIndividualValues,
 }
 
-/// The seven mapping syntaxes and their own properties.
+/// The eight mapping syntaxes and their own properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
@@ -107,6 +117,14 @@ pub enum MappingSyntax {
         #[serde(default)]
         single_valued: bool,
     },
+    /// DNs of other synchronised entries (`member`, `manager`) → `{"value": <their SCIM id>}`.
+    Reference {
+        ldap_attribute: String,
+        /// Endpoint mappings a DN may resolve to (a member may be a user or a nested group).
+        endpoint_mappings: Vec<String>,
+        #[serde(default)]
+        single_valued: bool,
+    },
 }
 
 impl MappingSyntax {
@@ -119,6 +137,7 @@ impl MappingSyntax {
             MappingSyntax::PostalAddress { .. } => "postal-address",
             MappingSyntax::ComposedComplex { .. } => "composed-complex",
             MappingSyntax::JsonFormattedComplex { .. } => "json-formatted-complex",
+            MappingSyntax::Reference { .. } => "reference",
         }
     }
 
@@ -129,7 +148,8 @@ impl MappingSyntax {
             | MappingSyntax::Boolean { ldap_attribute, .. }
             | MappingSyntax::DateTime { ldap_attribute, .. }
             | MappingSyntax::PostalAddress { ldap_attribute, .. }
-            | MappingSyntax::JsonFormattedComplex { ldap_attribute, .. } => Some(ldap_attribute),
+            | MappingSyntax::JsonFormattedComplex { ldap_attribute, .. }
+            | MappingSyntax::Reference { ldap_attribute, .. } => Some(ldap_attribute),
             MappingSyntax::ComposedComplex { .. } => None,
         }
     }
@@ -145,13 +165,30 @@ impl MappingSyntax {
         )
     }
 
+    /// Builds a complex SCIM value (an object, or objects), so it cannot sit inside another
+    /// complex attribute except an extension schema.
+    pub fn is_complex(&self) -> bool {
+        matches!(
+            self,
+            MappingSyntax::ComposedComplex { .. }
+                | MappingSyntax::JsonFormattedComplex { .. }
+                | MappingSyntax::Reference { .. }
+        )
+    }
+
+    /// May be named by a value path (`emails[type eq "work"].value`): one scalar per element.
+    pub fn allows_value_path(&self) -> bool {
+        self.is_simple() || matches!(self, MappingSyntax::PostalAddress { .. })
+    }
+
     pub fn single_valued(&self) -> bool {
         match self {
             MappingSyntax::String { single_valued, .. }
             | MappingSyntax::Number { single_valued, .. }
             | MappingSyntax::DateTime { single_valued, .. }
             | MappingSyntax::PostalAddress { single_valued, .. }
-            | MappingSyntax::JsonFormattedComplex { single_valued, .. } => *single_valued,
+            | MappingSyntax::JsonFormattedComplex { single_valued, .. }
+            | MappingSyntax::Reference { single_valued, .. } => *single_valued,
             MappingSyntax::Boolean { .. } | MappingSyntax::ComposedComplex { .. } => true,
         }
     }
@@ -172,22 +209,28 @@ fn is_urn(name: &str) -> bool {
 
 impl ConfigItem for AttributeMapping {
     fn refers_to(&self) -> Vec<(String, ObjectKind, String)> {
-        match &self.syntax {
+        let (field, kind, names) = match &self.syntax {
             MappingSyntax::ComposedComplex {
                 sub_attribute_mappings,
-            } => sub_attribute_mappings
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    (
-                        format!("syntax.sub-attribute-mappings[{i}]"),
-                        ObjectKind::AttributeMapping,
-                        n.clone(),
-                    )
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+            } => (
+                "syntax.sub-attribute-mappings",
+                ObjectKind::AttributeMapping,
+                sub_attribute_mappings,
+            ),
+            MappingSyntax::Reference {
+                endpoint_mappings, ..
+            } => (
+                "syntax.endpoint-mappings",
+                ObjectKind::EndpointMapping,
+                endpoint_mappings,
+            ),
+            _ => return Vec::new(),
+        };
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("{field}[{i}]"), kind, n.clone()))
+            .collect()
     }
     fn validate_own(&self, issues: &mut Issues<'_>) {
         let name = &self.scim_attribute_name;
@@ -201,11 +244,33 @@ impl ConfigItem for AttributeMapping {
                         "a schema URN is only valid for a Composed Complex mapping of an extension schema",
                     );
                 }
+            } else if ValuePath::looks_like(name) {
+                match ValuePath::parse(name) {
+                    Err(e) => issues.error(
+                        "scim-attribute-name",
+                        name,
+                        format!("is not a valid value path ATTR[SUBATTR eq \"VALUE\"].SUBATTR: {e}"),
+                    ),
+                    Ok(_) if !self.syntax.allows_value_path() => issues.error(
+                        "scim-attribute-name",
+                        name,
+                        format!(
+                            "a value path is only valid for String, Number, Boolean, DateTime and Postal Address mappings, not {}",
+                            self.syntax.type_name()
+                        ),
+                    ),
+                    Ok(_) if !self.syntax.single_valued() => issues.error(
+                        "syntax.single-valued",
+                        "false",
+                        "a value-path mapping owns one element, so it must be single-valued",
+                    ),
+                    Ok(_) => {}
+                }
             } else if !is_scim_attribute_name(name) {
                 issues.error(
                     "scim-attribute-name",
                     name,
-                    "is not a valid SCIM attribute name (a letter, then letters, digits, '-' or '_'), nor a schema URN",
+                    "is not a valid SCIM attribute name (a letter, then letters, digits, '-' or '_'), a value path such as emails[type eq \"work\"].value, nor a schema URN",
                 );
             }
         }
@@ -245,6 +310,16 @@ impl ConfigItem for AttributeMapping {
                     sub_attribute_mappings,
                     false,
                 );
+            }
+            MappingSyntax::Reference {
+                endpoint_mappings, ..
+            } => {
+                issues.non_empty_list(
+                    "syntax.endpoint-mappings",
+                    endpoint_mappings,
+                    "endpoint mapping the referenced entries may be synchronized to",
+                );
+                issues.unique("syntax.endpoint-mappings", endpoint_mappings, false);
             }
             _ => {}
         }

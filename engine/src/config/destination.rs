@@ -16,6 +16,16 @@ pub struct ScimDestination {
     pub update_method: UpdateMethod,
     #[serde(default)]
     pub query_method: QueryMethod,
+    /// Most changes one PATCH request carries; an `add` of several values counts each value
+    /// (AWS IAM Identity Center accepts 100 membership changes per request).
+    #[serde(default = "default_max_operations_per_patch")]
+    pub max_operations_per_patch: u32,
+}
+
+pub const DEFAULT_MAX_OPERATIONS_PER_PATCH: u32 = 100;
+
+fn default_max_operations_per_patch() -> u32 {
+    DEFAULT_MAX_OPERATIONS_PER_PATCH
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,5 +73,11 @@ impl ConfigItem for ScimDestination {
             "endpoint mapping",
         );
         issues.unique("endpoint-mappings", &self.endpoint_mappings, false);
+        issues.range(
+            "max-operations-per-patch",
+            self.max_operations_per_patch.into(),
+            1,
+            10_000,
+        );
     }
 }

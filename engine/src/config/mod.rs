@@ -16,11 +16,13 @@ mod endpoint_mapping;
 mod global;
 mod kind;
 mod ldap_source;
+mod reference_graph;
 mod scim_server;
 mod secret;
 mod sync_class;
 mod sync_pipe;
 pub mod validate;
+pub mod value_path;
 
 pub use attribute_mapping::{
     AttributeMapping, AttributeUsage, FailedMappingBehavior, MappingSyntax,
@@ -30,11 +32,13 @@ pub use endpoint_mapping::EndpointMapping;
 pub use global::GlobalSettings;
 pub use kind::ObjectKind;
 pub use ldap_source::{ChangelogFlavor, ConnectionSecurity, HostPort, LdapSource};
+pub use reference_graph::EndpointReference;
 pub use scim_server::{ScimAuth, ScimServer};
 pub use secret::Secret;
 pub use sync_class::SyncClass;
 pub use sync_pipe::SyncPipe;
 pub use validate::ValidationError;
+pub use value_path::{ValuePath, ValuePathError};
 
 use crate::crypto::{Cipher, CryptoError};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

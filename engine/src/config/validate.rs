@@ -5,7 +5,7 @@
 //! Rules that concern one object live with that object (`validate_own`); rules that
 //! need several objects (references, nesting, scoping) live here.
 
-use super::{Config, ConfigItem, MappingSyntax, ObjectKind, Secret};
+use super::{Config, ConfigItem, MappingSyntax, ObjectKind, Secret, ValuePath};
 use crate::dn::Dn;
 use crate::with_kind;
 use serde::{Deserialize, Serialize};
@@ -309,11 +309,13 @@ fn check_composed_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
                     sub_name,
                     "an extension schema mapping cannot be a sub-attribute",
                 );
-            } else if matches!(
-                sub.syntax,
-                MappingSyntax::ComposedComplex { .. } | MappingSyntax::JsonFormattedComplex { .. }
-            ) && !is_extension
-            {
+            } else if sub.value_path().is_some() {
+                issues.error(
+                    field.clone(),
+                    sub_name,
+                    "a value-path mapping names its own attribute, so it cannot be a sub-attribute",
+                );
+            } else if sub.syntax.is_complex() && !is_extension {
                 issues.error(
                     field.clone(),
                     sub_name,
@@ -361,13 +363,36 @@ fn reaches<'a>(
 fn check_endpoint_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
     for endpoint in &config.endpoint_mappings {
         let mut issues = Issues::new(Some(ObjectKind::EndpointMapping), &endpoint.name, errors);
-        let mut scim_names: HashMap<String, &str> = HashMap::new();
+        // What each mapping writes: a whole attribute, or one element's sub-attribute.
+        let mut owned: Vec<(String, Option<ValuePath>, &str)> = Vec::new();
         for (i, name) in endpoint.attribute_mappings.iter().enumerate() {
             let Some(m) = config.get::<super::AttributeMapping>(name) else {
                 continue;
             };
             let field = format!("attribute-mappings[{i}]");
-            if let Some(other) = scim_names.insert(m.scim_attribute_name.to_lowercase(), name) {
+            let path = m.value_path();
+            let attribute = path
+                .as_ref()
+                .map_or(m.scim_attribute_name.clone(), |p| p.attribute.clone());
+            let clash = owned.iter().find(|(a, p, other)| {
+                a.eq_ignore_ascii_case(&attribute)
+                    && match (p, &path) {
+                        (Some(p), Some(q)) => {
+                            p.same_element(q)
+                                && p.sub_attribute.eq_ignore_ascii_case(&q.sub_attribute)
+                        }
+                        // Multi-valued references may share an attribute: group members from
+                        // `member` and from `uniqueMember` are one list.
+                        (None, None) => {
+                            !(is_member_list(m)
+                                && config
+                                    .get::<super::AttributeMapping>(other)
+                                    .is_some_and(is_member_list))
+                        }
+                        _ => true,
+                    }
+            });
+            if let Some((_, _, other)) = clash {
                 issues.error(
                     field.clone(),
                     name,
@@ -377,6 +402,7 @@ fn check_endpoint_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
                     ),
                 );
             }
+            owned.push((attribute, path, name));
             if m.scim_attribute_name.starts_with("urn:")
                 && !endpoint
                     .schema_urns
@@ -412,6 +438,12 @@ fn check_endpoint_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
                     name,
                     "a search mapping must be a String, Number, Boolean or DateTime mapping",
                 );
+            } else if m.value_path().is_some() {
+                issues.error(
+                    field,
+                    name,
+                    "a search mapping must name a plain attribute, not a value path",
+                );
             } else if !m.syntax.single_valued() {
                 issues.error(
                     field,
@@ -423,9 +455,48 @@ fn check_endpoint_mappings(config: &Config, errors: &mut Vec<ValidationError>) {
     }
 }
 
+/// Destinations: endpoint paths distinct, and every endpoint a Reference mapping of theirs may
+/// resolve to is one of their own (a DN can only become the id of a resource they write).
+fn is_member_list(m: &super::AttributeMapping) -> bool {
+    matches!(
+        m.syntax,
+        MappingSyntax::Reference {
+            single_valued: false,
+            ..
+        }
+    )
+}
+
 fn check_destinations(config: &Config, errors: &mut Vec<ValidationError>) {
     for destination in &config.scim_destinations {
         let mut issues = Issues::new(Some(ObjectKind::ScimDestination), &destination.name, errors);
+        for (i, name) in destination.endpoint_mappings.iter().enumerate() {
+            let Some(e) = config.get::<super::EndpointMapping>(name) else {
+                continue;
+            };
+            for m in config.reference_mappings(e) {
+                let MappingSyntax::Reference {
+                    endpoint_mappings, ..
+                } = &m.syntax
+                else {
+                    continue;
+                };
+                for target in endpoint_mappings {
+                    if config.contains(ObjectKind::EndpointMapping, target)
+                        && !destination.endpoint_mappings.contains(target)
+                    {
+                        issues.error(
+                            format!("endpoint-mappings[{i}]"),
+                            name,
+                            format!(
+                                "its reference mapping \"{}\" resolves DNs to endpoint mapping \"{target}\", which is not one of this destination's endpoint mappings",
+                                m.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         let mut paths: HashMap<String, &str> = HashMap::new();
         for (i, name) in destination.endpoint_mappings.iter().enumerate() {
             let Some(e) = config.get::<super::EndpointMapping>(name) else {

@@ -821,3 +821,280 @@ fn dynamic_object_access() {
     assert!(e.message.contains("unknown field `colour`"), "{e}");
     assert_eq!(c.names(ObjectKind::ScimServer), vec!["SCIM Service"]);
 }
+
+fn add_mapping(c: &mut Config, json: serde_json::Value) {
+    c.upsert_json(ObjectKind::AttributeMapping, json).unwrap();
+}
+
+const USAGE: [&str; 3] = ["fetch", "create-during-resync", "update-during-resync"];
+
+#[test]
+fn reference_mapping_rules() {
+    // Valid: members of groups are users or groups; a manager inside the enterprise extension.
+    let valid = |c: &mut Config| {
+        add_mapping(
+            c,
+            json!({"name": "Members", "scim-attribute-name": "members", "attribute-usage": USAGE,
+            "syntax": {"type": "reference", "ldap-attribute": "member", "endpoint-mappings": ["Users", "Groups"]}}),
+        );
+        add_mapping(
+            c,
+            json!({"name": "Manager", "scim-attribute-name": "manager", "attribute-usage": USAGE,
+            "syntax": {"type": "reference", "ldap-attribute": "manager", "endpoint-mappings": ["Users"], "single-valued": true}}),
+        );
+        c.endpoint_mappings[1]
+            .attribute_mappings
+            .push("Members".into());
+        let MappingSyntax::ComposedComplex {
+            sub_attribute_mappings,
+        } = &mut mapping(c, "Enterprise User").syntax
+        else {
+            panic!()
+        };
+        sub_attribute_mappings.push("Manager".into());
+    };
+    assert_eq!(errors_after(valid), vec![]);
+    let mut config = example();
+    valid(&mut config);
+    assert_eq!(
+        config.endpoint_order(&["Groups".into(), "Users".into()]),
+        vec![vec!["Users".to_owned()], vec!["Groups".to_owned()]]
+    );
+
+    let errors = errors_after(|c| {
+        add_mapping(
+            c,
+            json!({"name": "Bad", "scim-attribute-name": "members", "attribute-usage": USAGE,
+            "syntax": {"type": "reference", "ldap-attribute": "member;", "endpoint-mappings": []}}),
+        );
+        add_mapping(
+            c,
+            json!({"name": "Nowhere", "scim-attribute-name": "owners", "attribute-usage": USAGE,
+            "syntax": {"type": "reference", "ldap-attribute": "owner", "endpoint-mappings": ["Devices", "Users", "Users"]}}),
+        );
+    });
+    expect_error(
+        &errors,
+        MAP,
+        "Bad",
+        "syntax.endpoint-mappings",
+        "needs at least one endpoint mapping",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Bad",
+        "syntax.ldap-attribute",
+        "not a valid LDAP attribute name",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Nowhere",
+        "syntax.endpoint-mappings[0]",
+        "there is no SCIM 2.0 endpoint mapping with this name",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Nowhere",
+        "syntax.endpoint-mappings[2]",
+        "is listed more than once",
+    );
+
+    // A reference is complex: not inside a plain complex attribute, not a search mapping.
+    let errors = errors_after(|c| {
+        valid(c);
+        let MappingSyntax::ComposedComplex {
+            sub_attribute_mappings,
+        } = &mut mapping(c, "Name").syntax
+        else {
+            panic!()
+        };
+        sub_attribute_mappings.push("Manager".into());
+        c.endpoint_mappings[1].search_attribute_mappings = vec!["Members".into()];
+    });
+    expect_error(
+        &errors,
+        MAP,
+        "Name",
+        "syntax.sub-attribute-mappings[2]",
+        "cannot contain another complex attribute",
+    );
+    expect_error(
+        &errors,
+        EP,
+        "Groups",
+        "search-attribute-mappings[0]",
+        "must be a String, Number, Boolean or DateTime",
+    );
+
+    // A destination must write every endpoint its references resolve to.
+    let errors = errors_after(|c| {
+        valid(c);
+        c.upsert_json(ObjectKind::EndpointMapping, json!({"name": "Devices", "endpoint-path": "Devices",
+            "schema-urns": ["urn:example:Device"], "attribute-mappings": ["Group Name"], "search-attribute-mappings": ["Group Name"]})).unwrap();
+        if let MappingSyntax::Reference {
+            endpoint_mappings, ..
+        } = &mut mapping(c, "Members").syntax
+        {
+            endpoint_mappings.push("Devices".into());
+        }
+    });
+    expect_error(
+        &errors,
+        DEST,
+        "SCIM Destination",
+        "endpoint-mappings[1]",
+        "resolves DNs to endpoint mapping \"Devices\", which is not one of this destination's",
+    );
+    // Deleting an endpoint a reference names is refused.
+    let mut config = example();
+    valid(&mut config);
+    assert!(
+        config
+            .referrers(ObjectKind::EndpointMapping, "Users")
+            .iter()
+            .any(|r| r.from.name == "Members" && r.field == "syntax.endpoint-mappings[0]")
+    );
+}
+
+#[test]
+fn value_path_rules() {
+    let path = |c: &mut Config, name: &str, scim: &str, syntax: serde_json::Value| {
+        add_mapping(
+            c,
+            json!({"name": name, "scim-attribute-name": scim, "attribute-usage": USAGE, "syntax": syntax}),
+        );
+        c.endpoint_mappings[0].attribute_mappings.push(name.into());
+    };
+    let string =
+        |attr: &str| json!({"type": "string", "ldap-attribute": attr, "single-valued": true});
+    assert_eq!(
+        errors_after(|c| {
+            path(
+                c,
+                "Work Email",
+                "emails[type eq \"work\"].value",
+                string("mail"),
+            );
+            path(
+                c,
+                "Work Email Display",
+                "emails[type eq \"work\"].display",
+                string("cn"),
+            );
+            path(
+                c,
+                "Mobile",
+                "phoneNumbers[type eq \"mobile\"].value",
+                string("mobile"),
+            );
+            path(
+                c,
+                "Work Address",
+                "addresses[type eq \"work\"].formatted",
+                json!({"type": "postal-address", "ldap-attribute": "postalAddress", "single-valued": true}),
+            );
+            // The example's Emails mapping owns all of emails: use value paths instead.
+            c.endpoint_mappings[0]
+                .attribute_mappings
+                .retain(|m| m != "Emails");
+        }),
+        vec![]
+    );
+    let errors = errors_after(|c| {
+        path(c, "Broken", "emails[type eq \"work\".value", string("mail"));
+        path(
+            c,
+            "Multi",
+            "emails[type eq \"home\"].value",
+            json!({"type": "string", "ldap-attribute": "mail"}),
+        );
+        path(
+            c,
+            "Json",
+            "emails[type eq \"other\"].value",
+            json!({"type": "json-formatted-complex", "ldap-attribute": "x"}),
+        );
+        path(
+            c,
+            "Twice",
+            "phoneNumbers[type eq \"work\"].value",
+            string("telephoneNumber"),
+        );
+        path(
+            c,
+            "Twice Again",
+            "phoneNumbers[type eq \"WORK\"].value",
+            string("telephoneNumber"),
+        );
+    });
+    expect_error(
+        &errors,
+        MAP,
+        "Broken",
+        "scim-attribute-name",
+        "expected ']', found '.' (at character 22)",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Multi",
+        "syntax.single-valued",
+        "must be single-valued",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Json",
+        "scim-attribute-name",
+        "only valid for String, Number, Boolean, DateTime and Postal Address",
+    );
+    // The whole-attribute Emails mapping and a value path into emails clash.
+    expect_error(
+        &errors,
+        EP,
+        "Users",
+        "attribute-mappings[6]",
+        "like \"Emails\" does",
+    );
+    expect_error(
+        &errors,
+        EP,
+        "Users",
+        "attribute-mappings[9]",
+        "like \"Twice\" does",
+    );
+    // Not a search mapping, not a sub-attribute.
+    let errors = errors_after(|c| {
+        path(
+            c,
+            "Work Email",
+            "emails[type eq \"work\"].value",
+            string("mail"),
+        );
+        c.endpoint_mappings[0].search_attribute_mappings = vec!["Work Email".into()];
+        let MappingSyntax::ComposedComplex {
+            sub_attribute_mappings,
+        } = &mut mapping(c, "Name").syntax
+        else {
+            panic!()
+        };
+        sub_attribute_mappings.push("Work Email".into());
+    });
+    expect_error(
+        &errors,
+        EP,
+        "Users",
+        "search-attribute-mappings[0]",
+        "not a value path",
+    );
+    expect_error(
+        &errors,
+        MAP,
+        "Name",
+        "syntax.sub-attribute-mappings[2]",
+        "cannot be a sub-attribute",
+    );
+}

@@ -173,6 +173,7 @@ impl LdapConnection {
             0 => Ok((entries(), false)),
             4 => Ok((entries(), true)),
             32 => Err(LdapError::NoSuchObject(base.to_owned())),
+            34 => Err(LdapError::InvalidDn(base.to_owned())),
             rc => Err(LdapError::Operation {
                 operation: what(),
                 message: describe_result(rc, &result.1.text),
@@ -191,7 +192,8 @@ impl LdapConnection {
             .await
         {
             Ok((entries, _)) => Ok(entries.into_iter().next().map(Into::into)),
-            Err(LdapError::NoSuchObject(_)) => Ok(None),
+            // A DN the server cannot even parse (e.g. an unknown attribute type) names nothing.
+            Err(LdapError::NoSuchObject(_) | LdapError::InvalidDn(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }

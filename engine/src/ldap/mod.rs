@@ -28,6 +28,8 @@ pub enum LdapError {
     Startpoint(String),
     #[error("\"{0}\" does not exist (or the bind DN may not see it)")]
     NoSuchObject(String),
+    #[error("the server refuses \"{0}\" as a DN (invalidDNSyntax)")]
+    InvalidDn(String),
 }
 
 impl LdapError {

@@ -3,11 +3,12 @@
 //! are compared — what is not fetched cannot be known to differ.
 
 use super::EndpointMapper;
+use super::references::reference_ids;
 use super::resource::{Phase, Purpose, Resolved, usage_for};
 use super::search::quote;
 use super::values::same_instant;
 use crate::changelog::is_password_attribute;
-use crate::config::{AttributeUsage, MappingSyntax};
+use crate::config::{AttributeUsage, MappingSyntax, ValuePath};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -67,7 +68,9 @@ pub fn patch_operations(
 ) -> Vec<PatchOp> {
     let update = usage_for(Purpose::Update, phase);
     let mut ops = Vec::new();
-    for r in mapper.mappings.iter().filter(|r| r.has(update)) {
+    let was_touched =
+        |r: &Resolved| reads(r, &|a| touched.iter().any(|t| t.eq_ignore_ascii_case(a)));
+    for r in attributes(mapper, update) {
         let name = r.scim_name().to_owned();
         if r.has(AttributeUsage::Fetch) {
             compare(
@@ -78,7 +81,7 @@ pub fn patch_operations(
                 update,
                 &mut ops,
             );
-        } else if reads(r, &|a| touched.iter().any(|t| t.eq_ignore_ascii_case(a))) {
+        } else if was_touched(r) {
             match member(wanted, &name) {
                 Some(w) => ops.push(PatchOp::new("replace", name, Some(w.clone()))),
                 None if !reads(r, &is_password_attribute) => {
@@ -88,7 +91,115 @@ pub fn patch_operations(
             }
         }
     }
+    for group in elements(mapper, update) {
+        element_ops(&group, wanted, current, update, &was_touched, &mut ops);
+    }
     ops
+}
+
+/// Mappings with the `usage` that own a whole attribute, each attribute once: reference lists
+/// that several mappings fill (`member`, `uniqueMember`) are compared as the one list they make.
+fn attributes(mapper: &EndpointMapper, usage: AttributeUsage) -> Vec<&Resolved> {
+    let mut out: Vec<&Resolved> = Vec::new();
+    for r in mapper
+        .mappings
+        .iter()
+        .filter(|r| r.has(usage) && r.path.is_none())
+    {
+        if !out
+            .iter()
+            .any(|o| o.scim_name().eq_ignore_ascii_case(r.scim_name()))
+        {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Value-path mappings with the update usage, grouped by the element they share
+/// (`addresses[type eq "work"].locality` and `.postalCode` build one address).
+fn elements(mapper: &EndpointMapper, update: AttributeUsage) -> Vec<Vec<&Resolved>> {
+    let mut groups: Vec<Vec<&Resolved>> = Vec::new();
+    for r in mapper.mappings.iter().filter(|r| r.has(update)) {
+        let Some(path) = &r.path else { continue };
+        match groups
+            .iter_mut()
+            .find(|g| g[0].path.as_ref().is_some_and(|p| p.same_element(path)))
+        {
+            Some(group) => group.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups
+}
+
+fn path_of<'a>(r: &'a Resolved) -> &'a ValuePath {
+    r.path
+        .as_ref()
+        .expect("element groups hold value-path mappings")
+}
+
+/// The element of `resource` a value path selects (the first, if the service holds several).
+fn element<'a>(resource: &'a Value, path: &ValuePath) -> Option<&'a Value> {
+    member(resource, &path.attribute)?
+        .as_array()?
+        .iter()
+        .find(|e| path.selects(e))
+}
+
+/// PATCH operations for one element: add it whole when the resource lacks it, remove it when
+/// no mapping wants a value any more, else replace or remove the sub-attributes that differ —
+/// always through the value path, so the attribute's other elements stay as they are.
+fn element_ops(
+    group: &[&Resolved],
+    wanted: &Value,
+    current: &Value,
+    update: AttributeUsage,
+    was_touched: &dyn Fn(&Resolved) -> bool,
+    ops: &mut Vec<PatchOp>,
+) {
+    let path = path_of(group[0]);
+    let wanted_element = element(wanted, path);
+    let current_element = element(current, path);
+    let sub = |e: Option<&Value>, r: &Resolved| {
+        e.and_then(|e| member(e, &path_of(r).sub_attribute))
+            .filter(|v| !is_empty(v))
+            .cloned()
+    };
+    let changes: Vec<(&Resolved, Option<Value>)> = group
+        .iter()
+        .filter_map(|r| {
+            let w = sub(wanted_element, r);
+            let differs = if r.has(AttributeUsage::Fetch) {
+                !same(r, w.as_ref(), sub(current_element, r).as_ref(), update)
+            } else {
+                // Not fetched, so not comparable: written when the change touched it.
+                was_touched(r) && (w.is_some() || !reads(r, &is_password_attribute))
+            };
+            differs.then_some((*r, w))
+        })
+        .collect();
+    if changes.is_empty() {
+        return;
+    }
+    match (wanted_element, current_element) {
+        (Some(w), None) => ops.push(PatchOp::new(
+            "add",
+            path.attribute.clone(),
+            Some(Value::Array(vec![w.clone()])),
+        )),
+        (None, Some(_)) => ops.push(PatchOp::new("remove", path.element_path(), None)),
+        (None, None) => {}
+        (Some(_), Some(_)) => {
+            for (r, w) in changes {
+                let target = format!("{}.{}", path.element_path(), path_of(r).sub_attribute);
+                match w {
+                    Some(w) => ops.push(PatchOp::new("replace", target, Some(w))),
+                    None => ops.push(PatchOp::new("remove", target, None)),
+                }
+            }
+        }
+    }
 }
 
 /// Whether the mapping (or one of its sub-mappings) reads an LDAP attribute `matches` accepts.
@@ -149,8 +260,148 @@ fn compare(
             Value::Array(w),
             Value::Array(c),
         ) => complex_array_ops(&path, w, c, ops),
+        (
+            MappingSyntax::Reference {
+                single_valued: false,
+                ..
+            },
+            Value::Array(w),
+            Value::Array(c),
+        ) => reference_array_ops(&path, w, c, ops),
         _ => ops.push(PatchOp::new("replace", path, Some(w.clone()))),
     }
+}
+
+/// Multi-valued references (group members): compared as sets of ids; the ids no longer
+/// wanted are removed one by one through `members[value eq "id"]`, the new ones added in one
+/// `add` — so one changed member of a large group is one small operation, never the full list.
+fn reference_array_ops(path: &str, wanted: &[Value], current: &[Value], ops: &mut Vec<PatchOp>) {
+    let id = |item: &Value| reference_ids(item).first().map(|s| s.to_string());
+    let current_ids: Vec<String> = current.iter().filter_map(id).collect();
+    let wanted_ids: Vec<String> = wanted.iter().filter_map(id).collect();
+    let mut removed: Vec<&String> = current_ids
+        .iter()
+        .filter(|c| !wanted_ids.contains(c))
+        .collect();
+    removed.dedup();
+    for gone in removed {
+        ops.push(PatchOp::new(
+            "remove",
+            format!("{path}[value eq {}]", quote(gone)),
+            None,
+        ));
+    }
+    let added: Vec<Value> = wanted
+        .iter()
+        .filter(|w| id(w).is_some_and(|i| !current_ids.contains(&i)))
+        .cloned()
+        .collect();
+    if !added.is_empty() {
+        ops.push(PatchOp::new(
+            "add",
+            path.to_owned(),
+            Some(Value::Array(added)),
+        ));
+    }
+}
+
+/// Members added and removed by bringing `current` to `wanted`, over every multi-valued
+/// Reference mapping that is compared (has `fetch`); `current` is `None` for a create.
+pub fn reference_changes(
+    mapper: &EndpointMapper,
+    wanted: &Value,
+    current: Option<&Value>,
+    phase: Phase,
+) -> (u64, u64) {
+    fn walk(
+        r: &Resolved,
+        wanted: Option<&Value>,
+        current: Option<&Value>,
+        create: bool,
+        totals: &mut (u64, u64),
+    ) {
+        match &r.mapping.syntax {
+            MappingSyntax::Reference {
+                single_valued: false,
+                ..
+            } if create || r.has(AttributeUsage::Fetch) => {
+                let w = wanted.map(reference_ids).unwrap_or_default();
+                let c = current.map(reference_ids).unwrap_or_default();
+                totals.0 += w.iter().filter(|i| !c.contains(i)).count() as u64;
+                totals.1 += c.iter().filter(|i| !w.contains(i)).count() as u64;
+            }
+            MappingSyntax::ComposedComplex { .. } => {
+                for sub in &r.subs {
+                    let name = sub.scim_name();
+                    walk(
+                        sub,
+                        wanted.and_then(|w| member(w, name)),
+                        current.and_then(|c| member(c, name)),
+                        create,
+                        totals,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let purpose = if current.is_some() {
+        Purpose::Update
+    } else {
+        Purpose::Create
+    };
+    let usage = usage_for(purpose, phase);
+    let mut totals = (0, 0);
+    for r in attributes(mapper, usage) {
+        let name = r.scim_name();
+        walk(
+            r,
+            member(wanted, name),
+            current.and_then(|c| member(c, name)),
+            current.is_none(),
+            &mut totals,
+        );
+    }
+    totals
+}
+
+/// Splits operations into PATCH requests of at most `max` changes each, where each value of
+/// an `add` of several counts as one change: such an `add` is cut to fill the requests, while
+/// anything else is never split, so a `replace` (always-patch-with-replace) stays one operation.
+pub fn chunk_operations(ops: Vec<PatchOp>, max: usize) -> Vec<Vec<PatchOp>> {
+    let max = max.max(1);
+    let mut requests: Vec<Vec<PatchOp>> = Vec::new();
+    let mut load = max;
+    let room = |requests: &mut Vec<Vec<PatchOp>>, load: &mut usize| {
+        if *load >= max {
+            requests.push(Vec::new());
+            *load = 0;
+        }
+        max - *load
+    };
+    for op in ops {
+        match (&op.op[..], &op.value) {
+            ("add", Some(Value::Array(items))) if items.len() > 1 => {
+                let mut rest = &items[..];
+                while !rest.is_empty() {
+                    let take = room(&mut requests, &mut load).min(rest.len());
+                    let (piece, more) = rest.split_at(take);
+                    requests.last_mut().expect("room made one").push(PatchOp {
+                        value: Some(Value::Array(piece.to_vec())),
+                        ..op.clone()
+                    });
+                    load += take;
+                    rest = more;
+                }
+            }
+            _ => {
+                room(&mut requests, &mut load);
+                requests.last_mut().expect("room made one").push(op);
+                load += 1;
+            }
+        }
+    }
+    requests
 }
 
 /// Whether the current value already is the wanted one, by the mapping's syntax.
@@ -186,6 +437,15 @@ fn same(
             a.as_f64().is_some() && a.as_f64() == b.as_f64()
         }),
         MappingSyntax::JsonFormattedComplex { .. } => same_items(w, c, &subset),
+        // References are the same when they name the same resources (display may differ).
+        MappingSyntax::Reference { .. } => {
+            let (mut ws, mut cs) = (reference_ids(w), reference_ids(c));
+            ws.sort_unstable();
+            ws.dedup();
+            cs.sort_unstable();
+            cs.dedup();
+            ws == cs
+        }
         _ => same_items(w, c, &|a, b| a == b),
     }
 }
@@ -282,7 +542,11 @@ pub fn put_body(mapper: &EndpointMapper, wanted: &Value, current: &Value, phase:
     let update = usage_for(Purpose::Update, phase);
     let mut body: Map<String, Value> = current.as_object().cloned().unwrap_or_default();
     body.remove("meta");
-    for r in mapper.mappings.iter().filter(|r| r.has(update)) {
+    for r in mapper
+        .mappings
+        .iter()
+        .filter(|r| r.has(update) && r.path.is_none())
+    {
         let name = r.scim_name();
         let wanted_value = member(wanted, name).cloned();
         if wanted_value.is_none() && !r.has(AttributeUsage::Fetch) {
@@ -292,6 +556,9 @@ pub fn put_body(mapper: &EndpointMapper, wanted: &Value, current: &Value, phase:
         if let Some(v) = wanted_value {
             body.insert(name.to_owned(), v);
         }
+    }
+    for group in elements(mapper, update) {
+        put_element(&mut body, &group, wanted);
     }
     let mut schemas: Vec<Value> = member(current, "schemas")
         .and_then(Value::as_array)
@@ -308,6 +575,54 @@ pub fn put_body(mapper: &EndpointMapper, wanted: &Value, current: &Value, phase:
     }
     body.insert("schemas".into(), Value::Array(schemas));
     Value::Object(body)
+}
+
+/// One element in a PUT body: the service's element with the owned sub-attributes set to their
+/// wanted values (others, such as `primary`, kept); dropped when nothing owned is left.
+fn put_element(body: &mut Map<String, Value>, group: &[&Resolved], wanted: &Value) {
+    let path = path_of(group[0]);
+    let key = body
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(&path.attribute))
+        .cloned()
+        .unwrap_or_else(|| path.attribute.clone());
+    let mut items = match body.remove(&key) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let index = items.iter().position(|e| path.selects(e));
+    let wanted_element = element(wanted, path);
+    let mut element = match index {
+        Some(i) => items[i].as_object().cloned().unwrap_or_default(),
+        None => Map::new(),
+    };
+    let mut owns_any = false;
+    for r in group {
+        let name = &path_of(r).sub_attribute;
+        let w = wanted_element.and_then(|e| member(e, name)).cloned();
+        if w.is_none() && !r.has(AttributeUsage::Fetch) {
+            owns_any |= member(&Value::Object(element.clone()), name).is_some();
+            continue;
+        }
+        element.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        if let Some(v) = w {
+            element.insert(name.clone(), v);
+            owns_any = true;
+        }
+    }
+    if owns_any {
+        element.retain(|k, _| !k.eq_ignore_ascii_case(&path.selector));
+        element.insert(path.selector.clone(), path.selector_value.clone());
+        match index {
+            Some(i) => items[i] = Value::Object(element),
+            None => items.push(Value::Object(element)),
+        }
+    } else if let Some(i) = index {
+        items.remove(i);
+    }
+    if !items.is_empty() {
+        body.insert(key, Value::Array(items));
+    }
 }
 
 #[cfg(test)]

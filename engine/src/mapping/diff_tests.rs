@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::examples::example;
 use crate::config::{Config, EndpointMapping};
+use crate::mapping::references::ResolvedReferences;
 use crate::mapping::{LdapEntry, Phase, Purpose};
 use serde_json::json;
 
@@ -36,7 +37,15 @@ fn current() -> Value {
 
 fn ops(config: &Config, e: &LdapEntry, current: &Value) -> Vec<PatchOp> {
     let m = users(config);
-    let wanted = m.map(e, Purpose::Update, Phase::Resync).unwrap().resource;
+    let wanted = m
+        .map(
+            e,
+            Purpose::Update,
+            Phase::Resync,
+            &ResolvedReferences::default(),
+        )
+        .unwrap()
+        .resource;
     patch_operations(&m, &wanted, current, Phase::Resync, &[])
 }
 
@@ -181,6 +190,7 @@ fn date_times_compare_as_instants() {
             &LdapEntry::new("x").with("hireDate", &["20240301083000+0100"]),
             Purpose::Update,
             Phase::Resync,
+            &ResolvedReferences::default(),
         )
         .unwrap()
         .resource;
@@ -214,7 +224,15 @@ fn put_body_keeps_unmapped_attributes() {
     let m = users(&example());
     let mut e = entry();
     e.attributes.remove("emailjson");
-    let wanted = m.map(&e, Purpose::Update, Phase::Resync).unwrap().resource;
+    let wanted = m
+        .map(
+            &e,
+            Purpose::Update,
+            Phase::Resync,
+            &ResolvedReferences::default(),
+        )
+        .unwrap()
+        .resource;
     let body = put_body(&m, &wanted, &cur, Phase::Resync);
     assert_eq!(body["title"], json!("Engineer"));
     assert_eq!(body["id"], json!("abc"));
@@ -251,7 +269,15 @@ fn with_password_mapping() -> Config {
 
 fn realtime_ops(config: &Config, e: &LdapEntry, touched: &[&str]) -> Vec<PatchOp> {
     let m = users(config);
-    let wanted = m.map(e, Purpose::Update, Phase::Realtime).unwrap().resource;
+    let wanted = m
+        .map(
+            e,
+            Purpose::Update,
+            Phase::Realtime,
+            &ResolvedReferences::default(),
+        )
+        .unwrap()
+        .resource;
     let touched: Vec<String> = touched.iter().map(|t| t.to_string()).collect();
     patch_operations(&m, &wanted, &current(), Phase::Realtime, &touched)
 }
@@ -274,17 +300,32 @@ fn write_only_mappings_are_written_when_the_change_touches_them() {
     // A resync never writes it: its usage has no resync member.
     let m = users(&config);
     let created = m
-        .map(&clear, Purpose::Create, Phase::Resync)
+        .map(
+            &clear,
+            Purpose::Create,
+            Phase::Resync,
+            &ResolvedReferences::default(),
+        )
         .unwrap()
         .resource;
     assert!(created.get("password").is_none());
     let created = m
-        .map(&hashed, Purpose::Create, Phase::Realtime)
+        .map(
+            &hashed,
+            Purpose::Create,
+            Phase::Realtime,
+            &ResolvedReferences::default(),
+        )
         .unwrap()
         .resource;
     assert!(created.get("password").is_none(), "a hash is never sent");
     let created = m
-        .map(&clear, Purpose::Create, Phase::Realtime)
+        .map(
+            &clear,
+            Purpose::Create,
+            Phase::Realtime,
+            &ResolvedReferences::default(),
+        )
         .unwrap()
         .resource;
     assert_eq!(created["password"], json!("n3w secret"));

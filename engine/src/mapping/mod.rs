@@ -5,14 +5,16 @@
 //! * [`resource`] — a whole entry → resource for one endpoint ([`EndpointMapper`]).
 //! * [`diff`] — current resource vs wanted → PATCH operations or a PUT body.
 //! * [`search`] — the filter that finds the existing resource.
+//! * [`references`] — DN values → ids of the resources those entries became.
 
 mod diff;
 mod entry;
+pub mod references;
 mod resource;
 mod search;
 pub mod values;
 
-pub use diff::{PatchOp, patch_operations, put_body};
+pub use diff::{PatchOp, chunk_operations, patch_operations, put_body, reference_changes};
 pub use entry::LdapEntry;
 pub use resource::{EndpointMapper, MappedResource, MappingIssue, Phase, Purpose};
 pub use search::search_filter;

@@ -1,10 +1,15 @@
 //! An LDAP entry → the SCIM resource of one endpoint.
 
 use super::LdapEntry;
+use super::references::{
+    PendingReference, ReferenceReport, ReferenceTarget, ResolvedReferences, reference_dn,
+    reference_value,
+};
 use super::values;
 use crate::changelog::{is_hashed, is_password_attribute};
 use crate::config::{
-    AttributeMapping, AttributeUsage, Config, EndpointMapping, FailedMappingBehavior, MappingSyntax,
+    AttributeMapping, AttributeUsage, Config, EndpointMapping, FailedMappingBehavior,
+    MappingSyntax, ValuePath,
 };
 use serde_json::{Map, Value};
 
@@ -46,6 +51,8 @@ pub struct MappedResource {
     pub resource: Value,
     /// Values left out under ignore-entire-attribute / ignore-individual-values.
     pub ignored: Vec<MappingIssue>,
+    /// References left out: pending (target not at the destination yet) or out of scope.
+    pub references: ReferenceReport,
 }
 
 /// A mapping with its sub-mappings resolved.
@@ -53,6 +60,25 @@ pub struct MappedResource {
 pub(crate) struct Resolved {
     pub mapping: AttributeMapping,
     pub subs: Vec<Resolved>,
+    /// The element it owns, when its SCIM name is a value path.
+    pub path: Option<ValuePath>,
+}
+
+/// What mapping one entry collects besides the values.
+pub(crate) struct MapContext<'a> {
+    pub references: &'a ResolvedReferences,
+    pub ignored: Vec<MappingIssue>,
+    pub report: ReferenceReport,
+}
+
+impl<'a> MapContext<'a> {
+    pub fn new(references: &'a ResolvedReferences) -> Self {
+        MapContext {
+            references,
+            ignored: Vec::new(),
+            report: ReferenceReport::default(),
+        }
+    }
 }
 
 impl Resolved {
@@ -70,7 +96,12 @@ impl Resolved {
                 .collect(),
             _ => Vec::new(),
         };
-        Some(Resolved { mapping, subs })
+        let path = mapping.value_path();
+        Some(Resolved {
+            mapping,
+            subs,
+            path,
+        })
     }
 
     pub fn has(&self, usage: AttributeUsage) -> bool {
@@ -126,22 +157,27 @@ impl EndpointMapper {
     }
 
     /// The resource for `purpose` in `phase`: only mappings whose attribute-usage includes it.
+    /// Reference mappings take their ids from `references` (see [`Self::referenced_dns`]).
     pub fn map(
         &self,
         entry: &LdapEntry,
         purpose: Purpose,
         phase: Phase,
+        references: &ResolvedReferences,
     ) -> Result<MappedResource, MappingIssue> {
         let usage = usage_for(purpose, phase);
-        let mut ignored = Vec::new();
+        let mut context = MapContext::new(references);
         let mut body = Map::new();
         body.insert(
             "schemas".into(),
             Value::Array(vec![Value::String(self.core_schema().to_owned())]),
         );
         for r in self.mappings.iter().filter(|r| r.has(usage)) {
-            if let Some(v) = map_one(r, entry, Some(usage), &mut ignored)? {
-                body.insert(r.scim_name().to_owned(), v);
+            if let Some(v) = map_one(r, entry, Some(usage), &mut context)? {
+                match &r.path {
+                    Some(path) => put_element(&mut body, path, v),
+                    None => put_attribute(&mut body, r, v),
+                }
             }
         }
         let extensions: Vec<Value> = self
@@ -157,7 +193,8 @@ impl EndpointMapper {
         }
         Ok(MappedResource {
             resource: Value::Object(body),
-            ignored,
+            ignored: context.ignored,
+            references: context.report,
         })
     }
 
@@ -168,6 +205,103 @@ impl EndpointMapper {
             .map(String::as_str)
             .unwrap_or_default()
     }
+
+    /// Calls `f` with every mapping of the endpoint, sub-mappings included.
+    pub fn each_mapping(&self, f: &mut dyn FnMut(&AttributeMapping)) {
+        fn walk(r: &Resolved, f: &mut dyn FnMut(&AttributeMapping)) {
+            f(&r.mapping);
+            r.subs.iter().for_each(|s| walk(s, f));
+        }
+        self.mappings.iter().for_each(|r| walk(r, f));
+    }
+
+    /// Whether any mapping of this endpoint is a Reference mapping.
+    pub fn has_references(&self) -> bool {
+        let mut any = false;
+        self.each_mapping(&mut |m| any |= matches!(m.syntax, MappingSyntax::Reference { .. }));
+        any
+    }
+
+    /// The DNs the entry's Reference mappings name, each once: (normalised key, DN as written).
+    /// Values that are not DNs are left to mapping, where failed-mapping-behavior applies.
+    pub fn referenced_dns(&self, entry: &LdapEntry) -> Vec<(String, String)> {
+        fn walk(r: &Resolved, entry: &LdapEntry, out: &mut Vec<(String, String)>) {
+            if let MappingSyntax::Reference { ldap_attribute, .. } = &r.mapping.syntax {
+                for value in entry.get(ldap_attribute) {
+                    if let Ok(dn) = reference_dn(value) {
+                        let key = dn.normalized_key();
+                        if !out.iter().any(|(k, _)| *k == key) {
+                            out.push((key, value.clone()));
+                        }
+                    }
+                }
+            }
+            r.subs.iter().for_each(|s| walk(s, entry, out));
+        }
+        let mut out = Vec::new();
+        self.mappings.iter().for_each(|r| walk(r, entry, &mut out));
+        out
+    }
+
+    /// The entry's `displayName` as this endpoint maps it (for `display` in references to it).
+    pub fn display_name(&self, entry: &LdapEntry) -> Option<String> {
+        let r = self
+            .mappings
+            .iter()
+            .find(|r| r.scim_name().eq_ignore_ascii_case("displayName"))?;
+        let none = ResolvedReferences::default();
+        match map_one(r, entry, None, &mut MapContext::new(&none)) {
+            Ok(Some(Value::String(s))) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Sets an attribute; lists of references from several mappings (`member`, `uniqueMember`)
+/// add up to one list.
+fn put_attribute(body: &mut Map<String, Value>, r: &Resolved, value: Value) {
+    let name = r.scim_name();
+    let existing = body.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name));
+    match (existing, value) {
+        (Some((_, Value::Array(items))), Value::Array(more))
+            if matches!(r.mapping.syntax, MappingSyntax::Reference { .. }) =>
+        {
+            for v in more {
+                if !items.contains(&v) {
+                    items.push(v);
+                }
+            }
+        }
+        (_, value) => {
+            body.insert(name.to_owned(), value);
+        }
+    }
+}
+
+/// Puts a value-path mapping's value into its element, creating the element with its selector
+/// (`{"type": "work"}`) unless another mapping of the same element already did.
+fn put_element(body: &mut Map<String, Value>, path: &ValuePath, value: Value) {
+    let list = body
+        .entry(path.attribute.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    let Value::Array(items) = list else {
+        unreachable!("made an array above")
+    };
+    let index = match items.iter().position(|e| path.selects(e)) {
+        Some(i) => i,
+        None => {
+            let mut element = Map::new();
+            element.insert(path.selector.clone(), path.selector_value.clone());
+            items.push(Value::Object(element));
+            items.len() - 1
+        }
+    };
+    if let Value::Object(element) = &mut items[index] {
+        element.insert(path.sub_attribute.clone(), value);
+    }
 }
 
 /// Maps one (possibly composed) mapping; `None` when the entry yields no value for it.
@@ -176,7 +310,7 @@ pub(crate) fn map_one(
     r: &Resolved,
     entry: &LdapEntry,
     usage: Option<AttributeUsage>,
-    ignored: &mut Vec<MappingIssue>,
+    context: &mut MapContext<'_>,
 ) -> Result<Option<Value>, MappingIssue> {
     let m = &r.mapping;
     let issue = |attr: &str, reason: String| MappingIssue {
@@ -187,7 +321,7 @@ pub(crate) fn map_one(
     if let MappingSyntax::ComposedComplex { .. } = m.syntax {
         let mut object = Map::new();
         for sub in r.subs.iter().filter(|s| usage.is_none_or(|u| s.has(u))) {
-            if let Some(v) = map_one(sub, entry, usage, ignored)? {
+            if let Some(v) = map_one(sub, entry, usage, context)? {
                 object.insert(sub.scim_name().to_owned(), v);
             }
         }
@@ -208,11 +342,30 @@ pub(crate) fn map_one(
     let mut good = Vec::new();
     let mut bad = Vec::new();
     for value in &raw {
-        match convert(&m.syntax, value) {
-            Ok(v) => good.push(v),
+        let converted = match &m.syntax {
+            MappingSyntax::Reference {
+                endpoint_mappings,
+                single_valued,
+                ..
+            } => resolve_reference(
+                value,
+                endpoint_mappings,
+                *single_valued,
+                &m.name,
+                context.references,
+                &mut context.report,
+            ),
+            syntax => convert(syntax, value).map(Some),
+        };
+        match converted {
+            // A pending or out-of-scope reference has no value, and is not an error.
+            Ok(None) => {}
+            Ok(Some(v)) if good.contains(&v) => {}
+            Ok(Some(v)) => good.push(v),
             Err(reason) => bad.push(reason),
         }
     }
+    let ignored = &mut context.ignored;
     if single && raw.len() > 1 {
         bad.push(format!("{} values for a single-valued mapping", raw.len()));
     }
@@ -248,10 +401,42 @@ fn convert(syntax: &MappingSyntax, value: &str) -> Result<Value, String> {
         MappingSyntax::DateTime { .. } => Value::String(values::generalized_to_rfc3339(value)?),
         MappingSyntax::PostalAddress { .. } => Value::String(values::postal_to_scim(value)?),
         MappingSyntax::JsonFormattedComplex { .. } => values::to_json_object(value)?,
-        MappingSyntax::ComposedComplex { .. } => {
-            unreachable!("composed mappings have no LDAP value")
+        MappingSyntax::ComposedComplex { .. } | MappingSyntax::Reference { .. } => {
+            unreachable!("composed and reference mappings are not converted value by value")
         }
     })
+}
+
+/// One Reference value: the id of the resource its DN resolved to, or nothing (counted in
+/// `report`) when the target is pending or out of scope; an error when it is not a DN.
+fn resolve_reference(
+    value: &str,
+    endpoint_mappings: &[String],
+    single_valued: bool,
+    mapping: &str,
+    references: &ResolvedReferences,
+    report: &mut ReferenceReport,
+) -> Result<Option<Value>, String> {
+    let dn = reference_dn(value).map_err(|e| format!("\"{value}\" is {e}"))?;
+    match references.get(&dn.normalized_key()) {
+        Some(ReferenceTarget::Resource(target))
+            if endpoint_mappings.contains(&target.endpoint_mapping) =>
+        {
+            Ok(Some(reference_value(target, single_valued)))
+        }
+        Some(ReferenceTarget::Pending { .. }) => {
+            report.pending.push(PendingReference {
+                mapping: mapping.to_owned(),
+                dn: value.to_owned(),
+            });
+            Ok(None)
+        }
+        // Resolved to an endpoint this mapping does not accept, out of scope, or not asked.
+        _ => {
+            report.out_of_scope += 1;
+            Ok(None)
+        }
+    }
 }
 
 fn default_value(syntax: &MappingSyntax) -> Option<Value> {

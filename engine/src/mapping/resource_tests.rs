@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::examples::example;
+use crate::mapping::references::ResolvedReferences;
 use serde_json::json;
 
 fn entry() -> LdapEntry {
@@ -41,7 +42,12 @@ fn single(mapping: serde_json::Value) -> EndpointMapper {
 }
 
 fn map(m: &EndpointMapper, e: &LdapEntry) -> Result<MappedResource, MappingIssue> {
-    m.map(e, Purpose::Create, Phase::Resync)
+    m.map(
+        e,
+        Purpose::Create,
+        Phase::Resync,
+        &ResolvedReferences::default(),
+    )
 }
 
 #[test]
@@ -83,7 +89,12 @@ fn usage_selects_attributes_per_operation_and_phase() {
     // Given/Family Name are create/update during resync only; userName everywhere.
     let config = example();
     let realtime = users(&config)
-        .map(&entry(), Purpose::Create, Phase::Realtime)
+        .map(
+            &entry(),
+            Purpose::Create,
+            Phase::Realtime,
+            &ResolvedReferences::default(),
+        )
         .unwrap()
         .resource;
     assert_eq!(realtime.get("userName"), Some(&json!("jdoe")));

@@ -1,7 +1,8 @@
 //! The SCIM filter that finds the resource matching an LDAP entry (RFC 7644 §3.4.2.2):
 //! one `eq` per search attribute mapping, joined with `and`.
 
-use super::resource::{MappingIssue, map_one};
+use super::references::ResolvedReferences;
+use super::resource::{MapContext, MappingIssue, map_one};
 use super::{EndpointMapper, LdapEntry};
 use serde_json::Value;
 
@@ -18,8 +19,9 @@ pub fn search_filter(mapper: &EndpointMapper, entry: &LdapEntry) -> Result<Strin
                 .to_owned(),
             reason: reason.to_owned(),
         };
-        let mut ignored = Vec::new();
-        let value = map_one(r, entry, None, &mut ignored)?
+        // Search mappings are simple (validation), so they need no references.
+        let none = ResolvedReferences::default();
+        let value = map_one(r, entry, None, &mut MapContext::new(&none))?
             .ok_or_else(|| issue("the entry has no usable value for this search attribute, so its SCIM resource cannot be found"))?;
         let literal = match value {
             Value::String(s) => quote(&s),

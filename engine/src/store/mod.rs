@@ -6,6 +6,7 @@ mod config_store;
 mod console_access;
 mod leases;
 mod realtime;
+mod references;
 mod rejections;
 mod resync_runs;
 mod startpoints;
@@ -15,6 +16,8 @@ pub use config_store::SaveError;
 pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
 pub use leases::PipeLease;
 pub use realtime::Correlation;
+pub(crate) use realtime::dn_key;
+pub use references::PendingReferenceRow;
 pub use rejections::RejectionFilter;
 
 use crate::crypto::Cipher;
@@ -100,6 +103,7 @@ impl Store {
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         store.check_key().await?;
+        store.backfill_dn_keys().await?;
         Ok(store)
     }
 

@@ -12,6 +12,32 @@ pub struct Correlation {
     pub endpoint: String,
     pub scim_id: String,
     pub class: String,
+    /// The resource's `displayName`, for `display` in references to it.
+    pub display: Option<String>,
+}
+
+pub(super) const CORRELATION_COLUMNS: &str = "entry_id, dn, endpoint, scim_id, class, display";
+pub(super) type CorrelationRow = (String, String, String, String, String, Option<String>);
+
+pub(super) fn correlation(row: CorrelationRow) -> Correlation {
+    let (entry_id, dn, endpoint, scim_id, class, display) = row;
+    Correlation {
+        entry_id,
+        dn,
+        endpoint,
+        scim_id,
+        class,
+        display,
+    }
+}
+
+/// The key correlations and pending references are looked up by: the normalised DN, or the
+/// lower-cased text when it does not parse (it is then only ever equal to itself).
+pub(crate) fn dn_key(dn: &str) -> String {
+    match crate::mapping::references::reference_dn(dn) {
+        Ok(parsed) => parsed.normalized_key(),
+        Err(_) => dn.to_lowercase(),
+    }
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -31,9 +57,10 @@ fn cursor_text(cursor: &ChangelogCursor) -> Result<String, StoreError> {
 impl Store {
     pub async fn remember_resource(&self, pipe: &str, c: &Correlation) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
-             endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at",
+            "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at, dn_key, display) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
+             endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at, \
+             dn_key = excluded.dn_key, display = excluded.display",
         )
         .bind(pipe)
         .bind(&c.entry_id)
@@ -42,6 +69,8 @@ impl Store {
         .bind(&c.scim_id)
         .bind(&c.class)
         .bind(now())
+        .bind(dn_key(&c.dn))
+        .bind(&c.display)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -52,20 +81,14 @@ impl Store {
         pipe: &str,
         entry_id: &str,
     ) -> Result<Option<Correlation>, StoreError> {
-        let row: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT dn, endpoint, scim_id, class FROM synced_resources WHERE pipe = $1 AND entry_id = $2",
-        )
+        let row: Option<CorrelationRow> = sqlx::query_as(&format!(
+            "SELECT {CORRELATION_COLUMNS} FROM synced_resources WHERE pipe = $1 AND entry_id = $2"
+        ))
         .bind(pipe)
         .bind(entry_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(dn, endpoint, scim_id, class)| Correlation {
-            entry_id: entry_id.to_owned(),
-            dn,
-            endpoint,
-            scim_id,
-            class,
-        }))
+        Ok(row.map(correlation))
     }
 
     pub async fn forget_resource(&self, pipe: &str, entry_id: &str) -> Result<(), StoreError> {

@@ -4,10 +4,13 @@
 //! entry's old identity) and reuse the rest.
 
 use super::plan::{ClassPlan, PipePlan};
+use super::references::{ResolveError, Resolver};
 use super::rejection::Rejection;
 use crate::config::UpdateMethod;
+use crate::mapping::references::{ReferenceReport, ResolvedReferences};
 use crate::mapping::{
-    EndpointMapper, LdapEntry, PatchOp, Phase, Purpose, patch_operations, put_body, search_filter,
+    EndpointMapper, LdapEntry, PatchOp, Phase, Purpose, chunk_operations, patch_operations,
+    put_body, reference_changes, search_filter,
 };
 use crate::scim::{ScimError, SentRequest};
 use serde::{Deserialize, Serialize};
@@ -44,6 +47,9 @@ pub enum EntryOutcome {
     Unavailable {
         rejection: Box<Rejection>,
     },
+    /// Resync only: held back until the entries of its own endpoint that it refers to (nested
+    /// groups, managers) have been written, then applied again.
+    Deferred,
 }
 
 /// A SCIM resource an entry is synchronised to.
@@ -51,6 +57,9 @@ pub enum EntryOutcome {
 pub struct ResourceRef {
     pub endpoint: String,
     pub id: String,
+    /// Its `displayName`, kept for `display` in references to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +69,50 @@ pub struct EntryResult {
     pub outcome: EntryOutcome,
     /// The resource created, found or modified.
     pub resource: Option<ResourceRef>,
+    /// Pending and dropped references, members added and removed.
+    #[serde(default)]
+    pub references: ReferenceReport,
+    /// The entry's stable id (entryUUID / nsUniqueId), when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+}
+
+impl EntryResult {
+    pub(crate) fn new(dn: &str, class: Option<String>, outcome: EntryOutcome) -> EntryResult {
+        EntryResult {
+            dn: dn.to_owned(),
+            class,
+            outcome,
+            resource: None,
+            references: ReferenceReport::default(),
+            entry_id: None,
+        }
+    }
+
+    /// The entry's resource is at the destination and in line with the entry.
+    pub fn synchronized(&self) -> bool {
+        matches!(
+            self.outcome,
+            EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync
+        )
+    }
+}
+
+/// What creating or modifying one resource came to.
+pub(crate) struct Applied {
+    pub outcome: EntryOutcome,
+    pub resource: Option<ResourceRef>,
+    pub references: ReferenceReport,
+}
+
+impl Applied {
+    fn bare(outcome: EntryOutcome, resource: Option<ResourceRef>) -> Applied {
+        Applied {
+            outcome,
+            resource,
+            references: ReferenceReport::default(),
+        }
+    }
 }
 
 pub(crate) fn phase_name(phase: Phase) -> &'static str {
@@ -115,6 +168,27 @@ impl Fail<'_> {
                 reason,
             ),
             outage: false,
+        }
+    }
+
+    /// The source could not be read: like a destination outage, worth retrying.
+    pub(crate) fn source_down(&self, operation: &str, reason: String) -> Failure {
+        Failure {
+            outage: true,
+            ..self.rejected(operation, reason)
+        }
+    }
+
+    /// References could not be resolved; the entry is not written.
+    pub(crate) fn unresolved(&self, e: ResolveError) -> Failure {
+        match e {
+            ResolveError::Failed(f) => f,
+            ResolveError::Source(e) => {
+                self.source_down("read", format!("reading a referenced entry: {e}"))
+            }
+            ResolveError::Store(e) => {
+                self.rejected("read", format!("looking up referenced entries: {e}"))
+            }
         }
     }
 
@@ -174,52 +248,63 @@ pub(crate) async fn find_by_search(
     }
 }
 
+/// The entry's resource as a [`ResourceRef`].
+fn resource_ref(mapper: &EndpointMapper, entry: &LdapEntry, id: &str) -> ResourceRef {
+    ResourceRef {
+        endpoint: mapper.endpoint.endpoint_path.clone(),
+        id: id.to_owned(),
+        display: mapper.display_name(entry),
+    }
+}
+
 pub(crate) async fn create(
     plan: &PipePlan,
     class: &ClassPlan,
     mapper: &EndpointMapper,
     entry: &LdapEntry,
+    references: &ResolvedReferences,
     dry_run: bool,
     fail: &Fail<'_>,
-) -> Result<(EntryOutcome, Option<ResourceRef>), Failure> {
+) -> Result<Applied, Failure> {
     if !class.class.synchronize_creates {
-        return Ok((
-            EntryOutcome::Skipped {
-                reason: format!(
-                    "sync class \"{}\" does not synchronize creates",
-                    class.class.name
-                ),
-            },
-            None,
-        ));
+        let reason = format!(
+            "sync class \"{}\" does not synchronize creates",
+            class.class.name
+        );
+        return Ok(Applied::bare(EntryOutcome::Skipped { reason }, None));
     }
-    let body = mapper
-        .map(entry, Purpose::Create, fail.phase)
-        .map_err(|e| fail.rejected("map", e.to_string()))?
-        .resource;
+    let mapped = mapper
+        .map(entry, Purpose::Create, fail.phase, references)
+        .map_err(|e| fail.rejected("map", e.to_string()))?;
+    let body = mapped.resource;
+    let mut report = mapped.references;
+    report.members_added = reference_changes(mapper, &body, None, fail.phase).0;
     let endpoint = mapper.endpoint.endpoint_path.clone();
-    if dry_run {
-        return Ok((EntryOutcome::Created { resource: body }, None));
-    }
-    let created = plan.client.create(&endpoint, &body).await.map_err(|e| {
-        fail.scim(
-            "create",
-            &e,
-            Some(plan.client.create_request(&endpoint, &body)),
-        )
-    })?;
-    let id = created
-        .get("id")
-        .and_then(Value::as_str)
-        .map(|id| ResourceRef {
-            endpoint,
-            id: id.to_owned(),
-        });
-    Ok((EntryOutcome::Created { resource: body }, id))
+    let resource = if dry_run {
+        None
+    } else {
+        let created = plan.client.create(&endpoint, &body).await.map_err(|e| {
+            fail.scim(
+                "create",
+                &e,
+                Some(plan.client.create_request(&endpoint, &body)),
+            )
+        })?;
+        created
+            .get("id")
+            .and_then(Value::as_str)
+            .map(|id| resource_ref(mapper, entry, id))
+    };
+    Ok(Applied {
+        outcome: EntryOutcome::Created { resource: body },
+        resource,
+        references: report,
+    })
 }
 
 /// Brings the existing resource `current` in line with the entry; `touched` names the LDAP
-/// attributes the change in hand modified (empty for resync).
+/// attributes the change in hand modified (empty for resync). PATCH operations go in requests
+/// of at most the destination's max-operations-per-patch changes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn modify(
     plan: &PipePlan,
@@ -228,68 +313,87 @@ pub(crate) async fn modify(
     entry: &LdapEntry,
     current: &Value,
     touched: &[String],
+    references: &ResolvedReferences,
     dry_run: bool,
     fail: &Fail<'_>,
-) -> Result<(EntryOutcome, Option<ResourceRef>), Failure> {
+) -> Result<Applied, Failure> {
     let endpoint = mapper.endpoint.endpoint_path.clone();
     let id = current
         .get("id")
         .and_then(Value::as_str)
         .ok_or_else(|| fail.rejected("search", "the resource found has no id".into()))?
         .to_owned();
-    let resource = Some(ResourceRef {
-        endpoint: endpoint.clone(),
-        id: id.clone(),
-    });
-    let wanted = mapper
-        .map(entry, Purpose::Update, fail.phase)
-        .map_err(|e| fail.rejected("map", e.to_string()))?
-        .resource;
+    let resource = Some(resource_ref(mapper, entry, &id));
+    let mapped = mapper
+        .map(entry, Purpose::Update, fail.phase, references)
+        .map_err(|e| fail.rejected("map", e.to_string()))?;
+    let wanted = mapped.resource;
+    let mut report = mapped.references;
     let operations = patch_operations(mapper, &wanted, current, fail.phase, touched);
     if operations.is_empty() {
-        return Ok((EntryOutcome::InSync, resource));
+        return Ok(Applied {
+            outcome: EntryOutcome::InSync,
+            resource,
+            references: report,
+        });
     }
     if !class.class.synchronize_modifies {
         let reason = format!(
             "sync class \"{}\" does not synchronize modifies",
             class.class.name
         );
-        return Ok((EntryOutcome::Skipped { reason }, resource));
+        return Ok(Applied {
+            outcome: EntryOutcome::Skipped { reason },
+            resource,
+            references: report,
+        });
     }
+    (report.members_added, report.members_removed) =
+        reference_changes(mapper, &wanted, Some(current), fail.phase);
     if !dry_run {
         let client = &plan.client;
-        let (request, result) = match plan.destination.update_method {
-            UpdateMethod::Patch => (
-                client.patch_request(&endpoint, &id, &operations),
-                client.patch(&endpoint, &id, &operations).await,
-            ),
+        match plan.destination.update_method {
+            UpdateMethod::Patch => {
+                let max = plan.destination.max_operations_per_patch as usize;
+                for chunk in chunk_operations(operations.clone(), max) {
+                    let result = client.patch(&endpoint, &id, &chunk).await;
+                    result.map_err(|e| {
+                        fail.scim(
+                            "modify",
+                            &e,
+                            client.patch_request(&endpoint, &id, &chunk).ok(),
+                        )
+                    })?;
+                }
+            }
             UpdateMethod::Put => {
                 let body = put_body(mapper, &wanted, current, fail.phase);
-                (
-                    client.put_request(&endpoint, &id, &body),
-                    client.put(&endpoint, &id, &body).await,
-                )
+                let result = client.put(&endpoint, &id, &body).await;
+                result.map_err(|e| {
+                    fail.scim("modify", &e, client.put_request(&endpoint, &id, &body).ok())
+                })?;
             }
-        };
-        result.map_err(|e| fail.scim("modify", &e, request.ok()))?;
+        }
     }
-    Ok((EntryOutcome::Modified { operations }, resource))
+    Ok(Applied {
+        outcome: EntryOutcome::Modified { operations },
+        resource,
+        references: report,
+    })
 }
 
-/// Brings the entry's SCIM resource in line with the entry, finding it by search.
-pub async fn apply_entry(
+/// Brings the entry's SCIM resource in line with the entry, finding it by search. With
+/// `defer_within`, an entry whose pending references go to one of those endpoint mappings is
+/// not written but [`EntryOutcome::Deferred`] (resync writes it once they exist).
+pub(crate) async fn apply_entry(
     plan: &PipePlan,
+    resolver: &Resolver<'_>,
     entry: &LdapEntry,
     phase: Phase,
-    dry_run: bool,
+    defer_within: &[String],
 ) -> EntryResult {
     let Some(class) = plan.classify(entry) else {
-        return EntryResult {
-            dn: entry.dn.clone(),
-            class: None,
-            outcome: EntryOutcome::OutOfScope,
-            resource: None,
-        };
+        return EntryResult::new(&entry.dn, None, EntryOutcome::OutOfScope);
     };
     let class_name = Some(class.class.name.clone());
     let Some(mapper) = &class.mapper else {
@@ -297,32 +401,52 @@ pub async fn apply_entry(
             "sync class \"{}\" does not synchronize its entries",
             class.class.name
         );
-        return EntryResult {
-            dn: entry.dn.clone(),
-            class: class_name,
-            outcome: EntryOutcome::Skipped { reason },
-            resource: None,
-        };
+        return EntryResult::new(&entry.dn, class_name, EntryOutcome::Skipped { reason });
     };
     let fail = Fail {
         pipe: &plan.pipe.name,
         phase,
         entry,
     };
+    let dry_run = resolver.dry_run;
     let result = async {
+        let references = resolver
+            .resolve(mapper, entry, &fail)
+            .await
+            .map_err(|e| fail.unresolved(e))?;
+        if references
+            .pending_endpoints()
+            .iter()
+            .any(|e| defer_within.iter().any(|d| d == e))
+        {
+            return Ok(Applied::bare(EntryOutcome::Deferred, None));
+        }
         match find_by_search(plan, mapper, entry, &fail).await? {
-            Found::None => create(plan, class, mapper, entry, dry_run, &fail).await,
+            Found::None => create(plan, class, mapper, entry, &references, dry_run, &fail).await,
             Found::One(current) => {
-                modify(plan, class, mapper, entry, &current, &[], dry_run, &fail).await
+                modify(
+                    plan,
+                    class,
+                    mapper,
+                    entry,
+                    &current,
+                    &[],
+                    &references,
+                    dry_run,
+                    &fail,
+                )
+                .await
             }
         }
     }
     .await;
-    let (outcome, resource) = result.unwrap_or_else(|f| (f.into_outcome(), None));
+    let applied = result.unwrap_or_else(|f| Applied::bare(f.into_outcome(), None));
     EntryResult {
         dn: entry.dn.clone(),
         class: class_name,
-        outcome,
-        resource,
+        outcome: applied.outcome,
+        resource: applied.resource,
+        references: applied.references,
+        entry_id: entry.entry_id().map(str::to_owned),
     }
 }

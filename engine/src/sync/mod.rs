@@ -5,12 +5,17 @@
 //! * [`rejection`] — what is kept about an operation that could not be applied.
 //! * [`resync`] — every in-scope entry of the source, in parallel, with live counts.
 //! * [`realtime`] — following the changelog, change by change, with checkpoints.
+//! * `change` — one change applied as the entry is now; `references` — DNs → SCIM ids;
+//!   `pending` — references waiting for their target.
 
 pub mod apply;
+mod change;
 pub mod dn_list;
 pub mod jobs;
+mod pending;
 pub mod plan;
 pub mod realtime;
+mod references;
 pub mod rejection;
 pub mod resync;
 pub mod retry;

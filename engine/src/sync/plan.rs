@@ -50,6 +50,9 @@ pub struct PipePlan {
     pub client: ScimClient,
     /// Decrypts passwords carried by changelog records (step 2), when set.
     pub password_key: Option<ChangelogPasswordKey>,
+    /// The classes' endpoint mappings in writing order: each level refers only to earlier
+    /// ones and to itself (see `Config::endpoint_order`). Never empty.
+    pub levels: Vec<Vec<String>>,
 }
 
 impl PipePlan {
@@ -140,6 +143,16 @@ impl PipePlan {
             )),
             None => None,
         };
+        let mut endpoints: Vec<String> = Vec::new();
+        for m in classes.iter().filter_map(|c| c.mapper.as_ref()) {
+            if !endpoints.contains(&m.endpoint.name) {
+                endpoints.push(m.endpoint.name.clone());
+            }
+        }
+        let mut levels = config.endpoint_order(&endpoints);
+        if levels.is_empty() {
+            levels.push(Vec::new());
+        }
         Ok(PipePlan {
             pipe,
             source,
@@ -147,6 +160,7 @@ impl PipePlan {
             classes,
             client,
             password_key,
+            levels,
         })
     }
 

@@ -10,18 +10,16 @@
 //! service answers, and nothing behind it is lost. A refused change is recorded as rejected and
 //! never blocks the ones behind it.
 
-use super::apply::{
-    EntryOutcome, EntryResult, Fail, Found, ResourceRef, create, find_by_search, modify,
-};
+use super::apply::EntryOutcome;
+use super::change::{ApplyError, ChangeContext};
 use super::plan::{PipePlan, PlanError};
-use crate::changelog::{ChangeKind, ChangeRecord, ChangelogError, read_changes};
+use crate::changelog::{ChangeRecord, ChangelogError, read_changes};
 use crate::config::Config;
-use crate::dn::Dn;
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
-use crate::mapping::{LdapEntry, Phase};
-use crate::scim::ScimError;
+use crate::mapping::Phase;
+use crate::mapping::references::ReferenceReport;
 use crate::startpoint::ChangelogCursor;
-use crate::store::{Correlation, Store, StoreError};
+use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -29,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", default)]
 pub struct RealtimeCounts {
     /// Changelog records handled.
     pub changes: u64,
@@ -45,6 +43,11 @@ pub struct RealtimeCounts {
     pub rejected: u64,
     /// Attempts that found the destination unavailable.
     pub retries: u64,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +72,9 @@ pub struct RealtimeStatus {
     pub backlog: Option<u64>,
     /// Changes of the current batch still being applied.
     pub queue: u64,
+    /// References waiting for their target's resource (from the store).
+    #[serde(default)]
+    pub pending_references: u64,
     pub ops_per_second: f64,
     pub last_error: Option<String>,
     /// The `scimsync serve` instance running it (when run under a lease).
@@ -96,6 +102,7 @@ impl RealtimeProgress {
                 cursor: None,
                 backlog: None,
                 queue: 0,
+                pending_references: 0,
                 ops_per_second: 0.0,
                 last_error: None,
                 instance: None,
@@ -140,6 +147,16 @@ impl RealtimeProgress {
         }
     }
 
+    /// Members gained or lost and references dropped, by a change or the entries it unblocked.
+    fn count_references(&self, report: &ReferenceReport) {
+        self.update(|s| {
+            let c = &mut s.counts;
+            c.members_added += report.members_added;
+            c.members_removed += report.members_removed;
+            c.references_out_of_scope += report.out_of_scope;
+        });
+    }
+
     fn count(&self, outcome: &EntryOutcome) {
         self.update(|s| {
             let c = &mut s.counts;
@@ -151,7 +168,7 @@ impl RealtimeProgress {
                 EntryOutcome::InSync => c.in_sync += 1,
                 EntryOutcome::OutOfScope => c.out_of_scope += 1,
                 EntryOutcome::Skipped { .. } => c.skipped += 1,
-                EntryOutcome::Dropped { .. } => c.dropped += 1,
+                EntryOutcome::Dropped { .. } | EntryOutcome::Deferred => c.dropped += 1,
                 EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
                     c.rejected += 1;
                     s.last_error = Some(format!("{}: {}", rejection.dn, rejection.reason));
@@ -351,6 +368,10 @@ fn source_lost(conn: &mut Option<LdapConnection>, progress: &RealtimeProgress, e
 }
 
 async fn save_status(store: &Store, pipe: &str, progress: &RealtimeProgress) {
+    match store.pending_reference_count(pipe).await {
+        Ok(n) => progress.update(|s| s.pending_references = n),
+        Err(e) => tracing::warn!("counting the pending references of \"{pipe}\": {e}"),
+    }
     if let Err(e) = store
         .save_realtime_status(
             pipe,
@@ -417,13 +438,23 @@ async fn apply_batch(
         let attrs = attrs.to_vec();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore open");
+            let change = ChangeContext {
+                plan: &plan,
+                store: &store,
+                ldap: &ldap,
+                attrs: &attrs,
+                phase: Phase::Realtime,
+            };
+            let ended = |e: ApplyError| match e {
+                ApplyError::Source(e) => Ok(BatchEnd::SourceLost(e)),
+                ApplyError::Store(e) => Err(RealtimeError::Store(e)),
+            };
             for record in records {
                 let mut backoff = Duration::from_millis(500);
                 loop {
-                    let result = match apply_change(&plan, &store, &ldap, &attrs, &record).await {
+                    let result = match change.apply(&record).await {
                         Ok(result) => result,
-                        Err(ApplyError::Source(e)) => return Ok(BatchEnd::SourceLost(e)),
-                        Err(ApplyError::Store(e)) => return Err(RealtimeError::Store(e)),
+                        Err(e) => return ended(e),
                     };
                     if let EntryOutcome::Unavailable { rejection } = &result.outcome {
                         progress.update(|s| {
@@ -437,10 +468,16 @@ async fn apply_batch(
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         continue;
                     }
-                    record_result(&store, &plan, &record, &result)
-                        .await
-                        .map_err(RealtimeError::Store)?;
+                    if let Err(e) = change.record(&record, &result).await {
+                        return ended(e);
+                    }
                     progress.count(&result.outcome);
+                    progress.count_references(&result.references);
+                    // Entries waiting for this one's resource gain their references now.
+                    match change.apply_waiting(&result).await {
+                        Ok(report) => progress.count_references(&report),
+                        Err(e) => return ended(e),
+                    }
                     progress.update(|s| {
                         if s.state == RealtimeState::WaitingForDestination {
                             s.state = RealtimeState::Running;
@@ -464,274 +501,4 @@ async fn apply_batch(
         }
     }
     Ok(end)
-}
-
-pub(crate) enum ApplyError {
-    Source(LdapError),
-    Store(StoreError),
-}
-
-impl From<ApplyError> for super::retry::RetryError {
-    fn from(e: ApplyError) -> Self {
-        match e {
-            ApplyError::Source(e) => super::retry::RetryError::Ldap(e),
-            ApplyError::Store(e) => super::retry::RetryError::Store(e),
-        }
-    }
-}
-
-/// Applies one record and records its result (rejections, correlations).
-pub(crate) async fn apply_and_record(
-    plan: &PipePlan,
-    store: &Store,
-    ldap: &LdapConnection,
-    attrs: &[String],
-    record: &ChangeRecord,
-) -> Result<EntryResult, ApplyError> {
-    let result = apply_change(plan, store, ldap, attrs, record).await?;
-    record_result(store, plan, record, &result)
-        .await
-        .map_err(ApplyError::Store)?;
-    Ok(result)
-}
-
-/// Keeps what a realtime result teaches: rejections (resolving older ones on success) and
-/// correlations between entries and resources.
-async fn record_result(
-    store: &Store,
-    plan: &PipePlan,
-    record: &ChangeRecord,
-    result: &EntryResult,
-) -> Result<(), StoreError> {
-    let pipe = &plan.pipe.name;
-    match &result.outcome {
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
-            let mut rejection = (**rejection).clone();
-            rejection.source = serde_json::json!({"change": record.raw, "entry": rejection.source});
-            store.record_rejection(&rejection).await
-        }
-        EntryOutcome::Deleted => match &record.entry_id {
-            Some(id) => store.forget_resource(pipe, id).await,
-            None => Ok(()),
-        },
-        EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
-            store.resolve_rejection(pipe, &record.dn).await?;
-            store.resolve_rejection(pipe, record.current_dn()).await?;
-            match (&result.resource, &record.entry_id, &result.class) {
-                (Some(resource), Some(entry_id), Some(class)) => {
-                    let c = Correlation {
-                        entry_id: entry_id.clone(),
-                        dn: record.current_dn().to_owned(),
-                        endpoint: resource.endpoint.clone(),
-                        scim_id: resource.id.clone(),
-                        class: class.clone(),
-                    };
-                    store.remember_resource(pipe, &c).await
-                }
-                _ => Ok(()),
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
-/// An entry made from a DN's RDN values (what is left to identify a deleted or renamed entry).
-fn entry_from_rdn(dn: &str) -> LdapEntry {
-    let mut entry = LdapEntry::new(dn);
-    if let Some(rdn) = Dn::parse(dn).ok().and_then(|d| d.rdns.into_iter().next()) {
-        for ava in rdn.0 {
-            entry.attributes.insert(ava.attr, vec![ava.value]);
-        }
-    }
-    entry
-}
-
-fn is_not_found(e: &ScimError) -> bool {
-    e.http_failure().is_some_and(|f| f.status == 404)
-}
-
-async fn fetch_entry(
-    ldap: &LdapConnection,
-    dn: &str,
-    attrs: &[String],
-) -> Result<Option<LdapEntry>, LdapError> {
-    let mut ldap = ldap.clone();
-    ldap.fetch_entry(dn, attrs).await
-}
-
-/// Applies one changelog record.
-async fn apply_change(
-    plan: &PipePlan,
-    store: &Store,
-    ldap: &LdapConnection,
-    attrs: &[String],
-    record: &ChangeRecord,
-) -> Result<EntryResult, ApplyError> {
-    let pipe = &plan.pipe.name;
-    let result =
-        |class: Option<String>, outcome: EntryOutcome, resource: Option<ResourceRef>| EntryResult {
-            dn: record.current_dn().to_owned(),
-            class,
-            outcome,
-            resource,
-        };
-    let correlation = match &record.entry_id {
-        Some(id) => store
-            .find_resource(pipe, id)
-            .await
-            .map_err(ApplyError::Store)?,
-        None => None,
-    };
-
-    if record.kind == ChangeKind::Delete {
-        let class = correlation
-            .as_ref()
-            .and_then(|c| plan.class_named(&c.class))
-            .or_else(|| plan.classify_by_dn(&record.dn));
-        let Some(class) = class else {
-            return Ok(result(None, EntryOutcome::OutOfScope, None));
-        };
-        let class_name = Some(class.class.name.clone());
-        if !class.class.synchronize_deletes {
-            let reason = format!(
-                "sync class \"{}\" does not synchronize deletes",
-                class.class.name
-            );
-            return Ok(result(class_name, EntryOutcome::Skipped { reason }, None));
-        }
-        let Some(mapper) = &class.mapper else {
-            let reason = format!(
-                "sync class \"{}\" does not synchronize its entries",
-                class.class.name
-            );
-            return Ok(result(class_name, EntryOutcome::Skipped { reason }, None));
-        };
-        let gone = entry_from_rdn(&record.dn);
-        let fail = Fail {
-            pipe,
-            phase: Phase::Realtime,
-            entry: &gone,
-        };
-        let target = match &correlation {
-            Some(c) => Some(ResourceRef {
-                endpoint: c.endpoint.clone(),
-                id: c.scim_id.clone(),
-            }),
-            None => match find_by_search(plan, mapper, &gone, &fail).await {
-                Ok(Found::One(current)) => {
-                    current
-                        .get("id")
-                        .and_then(|v| v.as_str())
-                        .map(|id| ResourceRef {
-                            endpoint: mapper.endpoint.endpoint_path.clone(),
-                            id: id.to_owned(),
-                        })
-                }
-                Ok(Found::None) => None,
-                Err(f) => return Ok(result(class_name, f.into_outcome(), None)),
-            },
-        };
-        let Some(target) = target else {
-            let reason = "no SCIM resource was found for the deleted entry".to_owned();
-            return Ok(result(class_name, EntryOutcome::Dropped { reason }, None));
-        };
-        return Ok(
-            match plan.client.delete(&target.endpoint, &target.id).await {
-                Ok(()) => result(class_name, EntryOutcome::Deleted, Some(target)),
-                Err(e) if is_not_found(&e) => {
-                    result(class_name, EntryOutcome::Deleted, Some(target))
-                }
-                Err(e) => result(
-                    class_name,
-                    fail.scim("delete", &e, None).into_outcome(),
-                    Some(target),
-                ),
-            },
-        );
-    }
-
-    // Add, modify, rename, move: the entry as it is now decides, not the record's values.
-    let Some(entry) = fetch_entry(ldap, record.current_dn(), attrs)
-        .await
-        .map_err(ApplyError::Source)?
-    else {
-        let reason =
-            "the entry is no longer in the source (a later change removes or moves it)".to_owned();
-        return Ok(result(None, EntryOutcome::Dropped { reason }, None));
-    };
-    let mut entry = entry;
-    let mut touched = record.attributes();
-    // The clear-text password the change carries stands in for the stored hash.
-    let passwords = record.passwords.reveal(plan.password_key.as_ref());
-    if let Ok(clear) = &passwords
-        && !clear.is_empty()
-    {
-        for attr in ["userpassword", "unhashed#user#password"] {
-            entry.attributes.insert(attr.to_owned(), clear.clone());
-            if !touched.iter().any(|t| t == attr) {
-                touched.push(attr.to_owned());
-            }
-        }
-    }
-    let Some(class) = plan.classify(&entry) else {
-        return Ok(result(None, EntryOutcome::OutOfScope, None));
-    };
-    let class_name = Some(class.class.name.clone());
-    let Some(mapper) = &class.mapper else {
-        let reason = format!(
-            "sync class \"{}\" does not synchronize its entries",
-            class.class.name
-        );
-        return Ok(result(class_name, EntryOutcome::Skipped { reason }, None));
-    };
-    let fail = Fail {
-        pipe,
-        phase: Phase::Realtime,
-        entry: &entry,
-    };
-    if let Err(e) = passwords {
-        let outcome = fail
-            .rejected("decrypt-password", e.to_string())
-            .into_outcome();
-        return Ok(result(class_name, outcome, None));
-    }
-    let endpoint = mapper.endpoint.endpoint_path.as_str();
-    let outcome = async {
-        // Known resource first (survives renames), then the old identity of a renamed entry,
-        // then the entry's identity now.
-        let mut current = None;
-        if let Some(c) = correlation.as_ref().filter(|c| c.endpoint == endpoint) {
-            match plan.client.get_resource(endpoint, &c.scim_id).await {
-                Ok(resource) => current = Some(resource),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(fail.scim("search", &e, None)),
-            }
-        }
-        if current.is_none()
-            && let ChangeKind::ModDn { .. } = record.kind
-        {
-            let mut old = entry.clone();
-            old.attributes.extend(entry_from_rdn(&record.dn).attributes);
-            if let Found::One(found) = find_by_search(plan, mapper, &old, &fail).await? {
-                current = Some(found);
-            }
-        }
-        if current.is_none()
-            && let Found::One(found) = find_by_search(plan, mapper, &entry, &fail).await?
-        {
-            current = Some(found);
-        }
-        match current {
-            Some(current) => {
-                modify(
-                    plan, class, mapper, &entry, &current, &touched, false, &fail,
-                )
-                .await
-            }
-            None => create(plan, class, mapper, &entry, false, &fail).await,
-        }
-    }
-    .await;
-    let (outcome, resource) = outcome.unwrap_or_else(|f| (f.into_outcome(), None));
-    Ok(result(class_name, outcome, resource))
 }

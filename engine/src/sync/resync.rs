@@ -4,16 +4,28 @@
 //! One reader streams entries page by page into a bounded queue; `threads` workers apply
 //! them. Memory therefore stays flat however large the directory is: only counters grow,
 //! rejections go straight to the store (not in a dry run), and details go to the observer.
+//!
+//! Endpoints that others reference are written first: the source is read once per level of
+//! the endpoint order (users, then groups), each pass applying only its level's entries, so a
+//! group's members already exist when it is written. Within a level that references itself
+//! (nested groups, managers), an entry whose referenced entries of that level are not written
+//! yet is deferred — only its DN is kept — and read again after the pass, round after round
+//! while rounds make progress; what still waits then (a cycle, a rejected target) is written
+//! with those references pending.
 
 use super::apply::{EntryOutcome, EntryResult, apply_entry};
+use super::change::{ApplyError, ChangeContext};
 use super::plan::{PipePlan, PlanError};
+use super::references::Resolver;
 use super::rejection::Rejection;
 use crate::config::Config;
-use crate::ldap::{LdapError, connect};
+use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
+use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -46,7 +58,7 @@ impl ResyncOptions {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", default)]
 pub struct ResyncCounts {
     /// Entries read from the source.
     pub retrieved: u64,
@@ -60,6 +72,13 @@ pub struct ResyncCounts {
     /// Entries expected (from a count before the run), for progress.
     pub expected: u64,
     pub finished: bool,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
+    /// References written without their target, which is not at the destination.
+    pub references_pending: u64,
 }
 
 impl ResyncCounts {
@@ -101,6 +120,10 @@ struct Counters {
     rejected: AtomicU64,
     expected: AtomicU64,
     finished: AtomicBool,
+    members_added: AtomicU64,
+    members_removed: AtomicU64,
+    references_out_of_scope: AtomicU64,
+    references_pending: AtomicU64,
 }
 
 impl ResyncProgress {
@@ -117,7 +140,24 @@ impl ResyncProgress {
             rejected: get(&c.rejected),
             expected: get(&c.expected),
             finished: c.finished.load(Ordering::Relaxed),
+            members_added: get(&c.members_added),
+            members_removed: get(&c.members_removed),
+            references_out_of_scope: get(&c.references_out_of_scope),
+            references_pending: get(&c.references_pending),
         }
+    }
+
+    /// Members gained or lost and references dropped or left pending.
+    fn count_references(&self, report: &ReferenceReport) {
+        let c = &self.0;
+        c.members_added
+            .fetch_add(report.members_added, Ordering::Relaxed);
+        c.members_removed
+            .fetch_add(report.members_removed, Ordering::Relaxed);
+        c.references_out_of_scope
+            .fetch_add(report.out_of_scope, Ordering::Relaxed);
+        c.references_pending
+            .fetch_add(report.pending.len() as u64, Ordering::Relaxed);
     }
 
     fn count(&self, outcome: &EntryOutcome) {
@@ -127,9 +167,10 @@ impl ResyncProgress {
             EntryOutcome::Modified { .. } => &c.modified,
             EntryOutcome::InSync => &c.in_sync,
             EntryOutcome::OutOfScope => &c.out_of_scope,
-            EntryOutcome::Skipped { .. } | EntryOutcome::Dropped { .. } | EntryOutcome::Deleted => {
-                &c.skipped
-            }
+            EntryOutcome::Skipped { .. }
+            | EntryOutcome::Dropped { .. }
+            | EntryOutcome::Deleted
+            | EntryOutcome::Deferred => &c.skipped,
             EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. } => &c.rejected,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -159,22 +200,22 @@ pub enum ResyncError {
     Filter { filter: String, message: String },
 }
 
-/// Keeps what a result teaches: rejections, resolved rejections, and which resource the
-/// entry is synchronised to (so later deletes and renames find it).
+/// Keeps what a result teaches: rejections, resolved rejections, which resource the entry is
+/// synchronised to (so later deletes, renames and references find it) and the references it
+/// left pending; then applies the entries that were waiting for it.
 async fn record_result(
-    store: &Store,
-    plan: &PipePlan,
+    run: &Run,
     entry: &LdapEntry,
     result: &EntryResult,
-    previously_rejected: &std::collections::HashSet<String>,
-) -> Result<(), ResyncError> {
-    let pipe = &plan.pipe.name;
+) -> Result<ReferenceReport, ResyncError> {
+    let store = &run.store;
+    let pipe = &run.plan.pipe.name;
     match &result.outcome {
         EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
             store.record_rejection(rejection).await?
         }
         EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
-            if previously_rejected.contains(&result.dn) {
+            if run.previously_rejected.contains(&result.dn) {
                 store.resolve_rejection(pipe, &result.dn).await?;
             }
             if let (Some(resource), Some(entry_id), Some(class)) =
@@ -186,13 +227,24 @@ async fn record_result(
                     endpoint: resource.endpoint.clone(),
                     scim_id: resource.id.clone(),
                     class: class.clone(),
+                    display: resource.display.clone(),
                 };
                 store.remember_resource(pipe, &correlation).await?;
             }
         }
         _ => {}
     }
-    Ok(())
+    let change = ChangeContext {
+        plan: &run.plan,
+        store,
+        ldap: &run.lookup,
+        attrs: &run.attrs,
+        phase: Phase::Resync,
+    };
+    change.apply_waiting(result).await.map_err(|e| match e {
+        ApplyError::Source(e) => ResyncError::Ldap(e),
+        ApplyError::Store(e) => ResyncError::Store(e),
+    })
 }
 
 /// Runs a resync of `pipe` and returns the final counts.
@@ -222,6 +274,34 @@ pub async fn run_resync(
     result.map(|()| run.counts)
 }
 
+/// What every pass of one resync shares.
+struct Run {
+    store: Store,
+    plan: Arc<PipePlan>,
+    /// Reads referenced and waiting entries while the reader streams.
+    lookup: LdapConnection,
+    attrs: Vec<String>,
+    filter: String,
+    threads: usize,
+    dry_run: bool,
+    /// Entries that failed before and now synchronize get their rejection resolved.
+    previously_rejected: HashSet<String>,
+    progress: ResyncProgress,
+    observer: Arc<dyn ResyncObserver>,
+}
+
+/// One read of the source: which entries it applies and whether they may wait.
+struct Pass {
+    /// The endpoint mappings whose entries this pass writes.
+    level: Vec<String>,
+    /// The first pass also accounts for entries no endpoint takes (out of scope, skipped)
+    /// and for DNs that are not in the source.
+    first: bool,
+    /// Entries waiting for entries of their own level are deferred (else written with those
+    /// references pending).
+    may_defer: bool,
+}
+
 async fn resync(
     store: &Store,
     config: &Config,
@@ -246,7 +326,6 @@ async fn resync(
         }
         None => "(objectClass=*)".to_owned(),
     };
-    let attrs = plan.ldap_attributes();
     let threads = options
         .threads
         .unwrap_or(plan.pipe.worker_count)
@@ -289,17 +368,72 @@ async fn resync(
             .expected
             .store(targets.len() as u64, Ordering::Relaxed);
     }
+    let run = Arc::new(Run {
+        store: store.clone(),
+        lookup: reader.clone(),
+        attrs: plan.ldap_attributes(),
+        plan: plan.clone(),
+        filter,
+        threads,
+        dry_run: options.dry_run,
+        previously_rejected: store.open_rejection_dns(pipe).await?,
+        progress: progress.clone(),
+        observer,
+    });
+    let started = Instant::now();
+    let outcome = async {
+        for (i, level) in plan.levels.iter().enumerate() {
+            let mut pass = Pass {
+                level: level.clone(),
+                first: i == 0,
+                // A dry run writes nothing, so waiting would never end.
+                may_defer: !options.dry_run,
+            };
+            let mut deferred = run_pass(&run, &mut reader, &targets, &pass).await?;
+            pass.first = false;
+            while !deferred.is_empty() {
+                let waiting = deferred.len();
+                let again: Vec<(String, ldap3::Scope)> = deferred
+                    .into_iter()
+                    .map(|dn| (dn, ldap3::Scope::Base))
+                    .collect();
+                deferred = run_pass(&run, &mut reader, &again, &pass).await?;
+                // No progress: what is left waits for entries that will not be written now.
+                pass.may_defer = deferred.len() < waiting;
+            }
+        }
+        Ok::<(), ResyncError>(())
+    }
+    .await;
+    tracing::debug!("resync of \"{pipe}\" finished in {:?}", started.elapsed());
+    reader.close().await;
+    outcome
+}
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<LdapEntry>(threads * 4);
+/// Reads `targets` and applies the entries of `pass`'s level with the run's workers; returns
+/// the DNs deferred.
+async fn run_pass(
+    run: &Arc<Run>,
+    reader: &mut LdapConnection,
+    targets: &[(String, ldap3::Scope)],
+    pass: &Pass,
+) -> Result<Vec<String>, ResyncError> {
+    let plan = &run.plan;
+    let (tx, rx) = tokio::sync::mpsc::channel::<LdapEntry>(run.threads * 4);
     let produce = async {
-        for (base, scope) in &targets {
+        for (base, scope) in targets {
             let mut search = reader
-                .search_pages(base, *scope, &filter, attrs.clone(), plan.source.batch_size)
+                .search_pages(
+                    base,
+                    *scope,
+                    &run.filter,
+                    run.attrs.clone(),
+                    plan.source.batch_size,
+                )
                 .await?;
             loop {
                 match search.next().await {
                     Ok(Some(entry)) => {
-                        progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
                         if tx.send(entry.into()).await.is_err() {
                             return Ok(());
                         }
@@ -307,27 +441,9 @@ async fn resync(
                     Ok(None) => break,
                     // A DN from an input file that is gone: recorded, and the run goes on.
                     Err(LdapError::NoSuchObject(dn)) if *scope == ldap3::Scope::Base => {
-                        let missing = LdapEntry::new(dn.clone());
-                        let rejection = Rejection::new(
-                            pipe,
-                            "resync",
-                            &missing,
-                            "read",
-                            format!("\"{dn}\" is not in the source"),
-                        );
-                        if !options.dry_run {
-                            store.record_rejection(&rejection).await?;
+                        if pass.first {
+                            missing_entry(run, dn).await?;
                         }
-                        let result = EntryResult {
-                            dn,
-                            class: None,
-                            outcome: EntryOutcome::Rejected {
-                                rejection: Box::new(rejection),
-                            },
-                            resource: None,
-                        };
-                        progress.count(&result.outcome);
-                        observer.entry(&result);
                         break;
                     }
                     Err(e) => return Err(ResyncError::from(e)),
@@ -339,32 +455,54 @@ async fn resync(
     };
     // Workers share the queue; each owns handles, so they run on any runtime thread.
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    // Entries that failed before and now synchronize get their rejection resolved.
-    let previously_rejected = Arc::new(store.open_rejection_dns(pipe).await?);
+    let deferred = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..threads {
-        let (rx, plan, store, progress, observer) = (
-            rx.clone(),
-            plan.clone(),
-            store.clone(),
-            progress.clone(),
-            observer.clone(),
-        );
-        let previously_rejected = previously_rejected.clone();
-        let dry_run = options.dry_run;
+    for _ in 0..run.threads {
+        let (rx, run, deferred) = (rx.clone(), run.clone(), deferred.clone());
+        let (level, first, may_defer) = (pass.level.clone(), pass.first, pass.may_defer);
         workers.spawn(async move {
+            let resolver = Resolver {
+                plan: &run.plan,
+                store: &run.store,
+                ldap: &run.lookup,
+                attrs: &run.attrs,
+                dry_run: run.dry_run,
+            };
+            let defer_within: &[String] = if may_defer { &level } else { &[] };
             loop {
                 let next = rx.lock().await.recv().await;
                 let Some(entry) = next else {
                     return Ok::<(), ResyncError>(());
                 };
-                let result = apply_entry(&plan, &entry, Phase::Resync, dry_run).await;
-                // A dry run changes nothing, the list of rejected operations included.
-                if !dry_run {
-                    record_result(&store, &plan, &entry, &result, &previously_rejected).await?;
+                // Each entry belongs to the pass of its endpoint's level; entries no endpoint
+                // takes are counted once, in the first pass.
+                let endpoint = run
+                    .plan
+                    .classify(&entry)
+                    .and_then(|c| c.mapper.as_ref())
+                    .map(|m| m.endpoint.name.clone());
+                let ours = match &endpoint {
+                    Some(e) => level.contains(e),
+                    None => first,
+                };
+                if !ours {
+                    continue;
                 }
-                progress.count(&result.outcome);
-                observer.entry(&result);
+                let result =
+                    apply_entry(&run.plan, &resolver, &entry, Phase::Resync, defer_within).await;
+                if matches!(result.outcome, EntryOutcome::Deferred) {
+                    deferred.lock().expect("deferred list").push(entry.dn);
+                    continue;
+                }
+                run.progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
+                // A dry run changes nothing, the list of rejected operations included.
+                if !run.dry_run {
+                    let unblocked = record_result(&run, &entry, &result).await?;
+                    run.progress.count_references(&unblocked);
+                }
+                run.progress.count(&result.outcome);
+                run.progress.count_references(&result.references);
+                run.observer.entry(&result);
             }
         });
     }
@@ -379,9 +517,33 @@ async fn resync(
         }
         outcome
     };
-    let started = Instant::now();
     let (produced, consumed) = tokio::join!(produce, consume);
-    tracing::debug!("resync of \"{pipe}\" finished in {:?}", started.elapsed());
-    reader.close().await;
-    produced.and(consumed)
+    produced.and(consumed)?;
+    let deferred = std::mem::take(&mut *deferred.lock().expect("deferred list"));
+    Ok(deferred)
+}
+
+/// A DN from an input file that is not in the source: a rejection.
+async fn missing_entry(run: &Run, dn: String) -> Result<(), ResyncError> {
+    let missing = LdapEntry::new(dn.clone());
+    let rejection = Rejection::new(
+        &run.plan.pipe.name,
+        "resync",
+        &missing,
+        "read",
+        format!("\"{dn}\" is not in the source"),
+    );
+    if !run.dry_run {
+        run.store.record_rejection(&rejection).await?;
+    }
+    let result = EntryResult::new(
+        &dn,
+        None,
+        EntryOutcome::Rejected {
+            rejection: Box::new(rejection),
+        },
+    );
+    run.progress.count(&result.outcome);
+    run.observer.entry(&result);
+    Ok(())
 }

@@ -2,12 +2,12 @@
 //! modified if it exists in the source, its resource deleted if it does not.
 
 use super::apply::{EntryOutcome, EntryResult};
+use super::change::{ApplyError, ChangeContext};
 use super::plan::{PipePlan, PlanError};
-use super::realtime::apply_and_record;
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::config::Config;
 use crate::ldap::{LdapError, connect};
-use crate::startpoint::ChangelogCursor;
+use crate::mapping::Phase;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -41,24 +41,29 @@ pub async fn retry_rejection(
     let attrs = plan.ldap_attributes();
     let mut conn = connect(&plan.source, store.cipher()).await?;
     let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
-    // A synthetic change for the entry as it is now.
-    let record = ChangeRecord {
-        cursor: ChangelogCursor::DraftGood {
-            last_change_number: 0,
-        },
-        kind: if entry.is_some() {
-            ChangeKind::Modify
-        } else {
-            ChangeKind::Delete
-        },
-        dn: rejection.dn.clone(),
-        entry_id: entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
-        modifications: Vec::new(),
-        raw: serde_json::json!({"retry-of": id}),
-        // The rejected change's password is not kept, so a retry cannot send it.
-        passwords: Default::default(),
+    // A synthetic change for the entry as it is now. The rejected change's password is not
+    // kept, so a retry cannot send it.
+    let mut record = ChangeRecord::entry_now(
+        &rejection.dn,
+        entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
+        serde_json::json!({"retry-of": id}),
+    );
+    if entry.is_none() {
+        record.kind = ChangeKind::Delete;
+    }
+    let change = ChangeContext {
+        plan: &plan,
+        store,
+        ldap: &conn,
+        attrs: &attrs,
+        phase: Phase::Realtime,
     };
-    let result = apply_and_record(&plan, store, &conn, &attrs, &record).await;
+    let result = async {
+        let result = change.apply_and_record(&record).await?;
+        change.apply_waiting(&result).await?;
+        Ok::<_, ApplyError>(result)
+    }
+    .await;
     conn.close().await;
     let result = result?;
     if !matches!(

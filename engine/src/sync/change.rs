@@ -1,0 +1,391 @@
+//! Applying one change to the destination, as realtime sync, retries and waiting references
+//! do: the entry is read again and applied as it is now (created, modified or, when gone,
+//! its resource deleted), and what the result teaches is kept — rejections, correlations,
+//! pending references — and the entries waiting for it are applied again.
+
+use super::apply::{
+    Applied, EntryOutcome, EntryResult, Fail, Found, ResourceRef, create, find_by_search, modify,
+};
+use super::pending::after_result;
+use super::plan::PipePlan;
+use super::references::{ResolveError, Resolver};
+use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::dn::Dn;
+use crate::ldap::{LdapConnection, LdapError};
+use crate::mapping::references::ReferenceReport;
+use crate::mapping::{LdapEntry, Phase};
+use crate::scim::ScimError;
+use crate::store::{Correlation, Store, StoreError, dn_key};
+use std::collections::HashSet;
+
+pub(crate) enum ApplyError {
+    Source(LdapError),
+    Store(StoreError),
+}
+
+impl From<ApplyError> for super::retry::RetryError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Source(e) => super::retry::RetryError::Ldap(e),
+            ApplyError::Store(e) => super::retry::RetryError::Store(e),
+        }
+    }
+}
+
+/// What one change needs besides the change: the pipe, the store and the source.
+pub(crate) struct ChangeContext<'a> {
+    pub plan: &'a PipePlan,
+    pub store: &'a Store,
+    pub ldap: &'a LdapConnection,
+    pub attrs: &'a [String],
+    pub phase: Phase,
+}
+
+impl ChangeContext<'_> {
+    fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            plan: self.plan,
+            store: self.store,
+            ldap: self.ldap,
+            attrs: self.attrs,
+            dry_run: false,
+        }
+    }
+
+    /// Applies one record and records its result.
+    pub async fn apply_and_record(&self, record: &ChangeRecord) -> Result<EntryResult, ApplyError> {
+        let result = self.apply(record).await?;
+        self.record(record, &result).await?;
+        Ok(result)
+    }
+
+    /// Keeps what a result teaches: rejections (resolving older ones on success) and
+    /// correlations between entries and resources.
+    pub async fn record(
+        &self,
+        record: &ChangeRecord,
+        result: &EntryResult,
+    ) -> Result<(), ApplyError> {
+        record_result(self.store, self.plan, record, result)
+            .await
+            .map_err(ApplyError::Store)
+    }
+
+    /// Applies again the entries that were waiting for `result`'s resource (and `result`'s own
+    /// entry if a target it waits for arrived meanwhile), and so on down the chain. Returns the
+    /// members they gained or lost; their rejections are recorded like any other.
+    pub async fn apply_waiting(&self, result: &EntryResult) -> Result<ReferenceReport, ApplyError> {
+        let pipe = &self.plan.pipe.name;
+        let mut totals = ReferenceReport::default();
+        let mut queue = after_result(self.store, pipe, result)
+            .await
+            .map_err(ApplyError::Store)?;
+        let mut done = HashSet::new();
+        while let Some(dn) = queue.pop() {
+            // Each entry once per chain: a cycle of references ends here.
+            if !done.insert(dn_key(&dn)) {
+                continue;
+            }
+            let record =
+                ChangeRecord::entry_now(&dn, None, serde_json::json!({"waiting-for": result.dn}));
+            let again = self.apply_and_record(&record).await?;
+            totals.members_added += again.references.members_added;
+            totals.members_removed += again.references.members_removed;
+            queue.extend(
+                after_result(self.store, pipe, &again)
+                    .await
+                    .map_err(ApplyError::Store)?,
+            );
+        }
+        Ok(totals)
+    }
+
+    /// Applies one changelog record.
+    pub async fn apply(&self, record: &ChangeRecord) -> Result<EntryResult, ApplyError> {
+        let (plan, store) = (self.plan, self.store);
+        let pipe = &plan.pipe.name;
+        let dn = record.current_dn();
+        let correlation_of = |id: Option<String>| async move {
+            match id {
+                Some(id) => store.find_resource(pipe, &id).await,
+                None => Ok(None),
+            }
+        };
+        if record.kind == ChangeKind::Delete {
+            let correlation = correlation_of(record.entry_id.clone())
+                .await
+                .map_err(ApplyError::Store)?;
+            return self.delete(record, correlation.as_ref()).await;
+        }
+
+        // Add, modify, rename, move: the entry as it is now decides, not the record's values.
+        let Some(mut entry) = fetch_entry(self.ldap, dn, self.attrs)
+            .await
+            .map_err(ApplyError::Source)?
+        else {
+            let reason =
+                "the entry is no longer in the source (a later change removes or moves it)"
+                    .to_owned();
+            return Ok(EntryResult::new(dn, None, EntryOutcome::Dropped { reason }));
+        };
+        let entry_id = record
+            .entry_id
+            .clone()
+            .or_else(|| entry.entry_id().map(str::to_owned));
+        let correlation = correlation_of(entry_id.clone())
+            .await
+            .map_err(ApplyError::Store)?;
+        let mut touched = record.attributes();
+        // The clear-text password the change carries stands in for the stored hash.
+        let passwords = record.passwords.reveal(plan.password_key.as_ref());
+        if let Ok(clear) = &passwords
+            && !clear.is_empty()
+        {
+            for attr in ["userpassword", "unhashed#user#password"] {
+                entry.attributes.insert(attr.to_owned(), clear.clone());
+                if !touched.iter().any(|t| t == attr) {
+                    touched.push(attr.to_owned());
+                }
+            }
+        }
+        let Some(class) = plan.classify(&entry) else {
+            return Ok(EntryResult::new(dn, None, EntryOutcome::OutOfScope));
+        };
+        let class_name = Some(class.class.name.clone());
+        let Some(mapper) = &class.mapper else {
+            let reason = format!(
+                "sync class \"{}\" does not synchronize its entries",
+                class.class.name
+            );
+            return Ok(EntryResult::new(
+                dn,
+                class_name,
+                EntryOutcome::Skipped { reason },
+            ));
+        };
+        let fail = Fail {
+            pipe,
+            phase: self.phase,
+            entry: &entry,
+        };
+        if let Err(e) = passwords {
+            let outcome = fail
+                .rejected("decrypt-password", e.to_string())
+                .into_outcome();
+            return Ok(EntryResult::new(dn, class_name, outcome));
+        }
+        let references = match self.resolver().resolve(mapper, &entry, &fail).await {
+            Ok(references) => references,
+            Err(ResolveError::Source(e)) => return Err(ApplyError::Source(e)),
+            Err(ResolveError::Store(e)) => return Err(ApplyError::Store(e)),
+            Err(ResolveError::Failed(f)) => {
+                return Ok(EntryResult::new(dn, class_name, f.into_outcome()));
+            }
+        };
+        let endpoint = mapper.endpoint.endpoint_path.as_str();
+        let applied = async {
+            // Known resource first (survives renames), then the old identity of a renamed entry,
+            // then the entry's identity now.
+            let mut current = None;
+            if let Some(c) = correlation.as_ref().filter(|c| c.endpoint == endpoint) {
+                match plan.client.get_resource(endpoint, &c.scim_id).await {
+                    Ok(resource) => current = Some(resource),
+                    Err(e) if is_not_found(&e) => {}
+                    Err(e) => return Err(fail.scim("search", &e, None)),
+                }
+            }
+            if current.is_none()
+                && let ChangeKind::ModDn { .. } = record.kind
+            {
+                let mut old = entry.clone();
+                old.attributes.extend(entry_from_rdn(&record.dn).attributes);
+                if let Found::One(found) = find_by_search(plan, mapper, &old, &fail).await? {
+                    current = Some(found);
+                }
+            }
+            if current.is_none()
+                && let Found::One(found) = find_by_search(plan, mapper, &entry, &fail).await?
+            {
+                current = Some(found);
+            }
+            match current {
+                Some(current) => {
+                    modify(
+                        plan,
+                        class,
+                        mapper,
+                        &entry,
+                        &current,
+                        &touched,
+                        &references,
+                        false,
+                        &fail,
+                    )
+                    .await
+                }
+                None => create(plan, class, mapper, &entry, &references, false, &fail).await,
+            }
+        }
+        .await;
+        let applied = applied.unwrap_or_else(|f| Applied {
+            outcome: f.into_outcome(),
+            resource: None,
+            references: ReferenceReport::default(),
+        });
+        Ok(EntryResult {
+            dn: dn.to_owned(),
+            class: class_name,
+            outcome: applied.outcome,
+            resource: applied.resource,
+            references: applied.references,
+            entry_id,
+        })
+    }
+
+    /// A deleted entry: its resource (found by correlation, else by the old RDN) is deleted.
+    async fn delete(
+        &self,
+        record: &ChangeRecord,
+        correlation: Option<&Correlation>,
+    ) -> Result<EntryResult, ApplyError> {
+        let plan = self.plan;
+        let dn = record.current_dn();
+        let class = correlation
+            .and_then(|c| plan.class_named(&c.class))
+            .or_else(|| plan.classify_by_dn(&record.dn));
+        let Some(class) = class else {
+            return Ok(EntryResult::new(dn, None, EntryOutcome::OutOfScope));
+        };
+        let class_name = Some(class.class.name.clone());
+        if !class.class.synchronize_deletes {
+            let reason = format!(
+                "sync class \"{}\" does not synchronize deletes",
+                class.class.name
+            );
+            return Ok(EntryResult::new(
+                dn,
+                class_name,
+                EntryOutcome::Skipped { reason },
+            ));
+        }
+        let Some(mapper) = &class.mapper else {
+            let reason = format!(
+                "sync class \"{}\" does not synchronize its entries",
+                class.class.name
+            );
+            return Ok(EntryResult::new(
+                dn,
+                class_name,
+                EntryOutcome::Skipped { reason },
+            ));
+        };
+        let gone = entry_from_rdn(&record.dn);
+        let fail = Fail {
+            pipe: &plan.pipe.name,
+            phase: self.phase,
+            entry: &gone,
+        };
+        let target = match correlation {
+            Some(c) => Some(ResourceRef {
+                endpoint: c.endpoint.clone(),
+                id: c.scim_id.clone(),
+                display: None,
+            }),
+            None => match find_by_search(plan, mapper, &gone, &fail).await {
+                Ok(Found::One(current)) => {
+                    current
+                        .get("id")
+                        .and_then(|v| v.as_str())
+                        .map(|id| ResourceRef {
+                            endpoint: mapper.endpoint.endpoint_path.clone(),
+                            id: id.to_owned(),
+                            display: None,
+                        })
+                }
+                Ok(Found::None) => None,
+                Err(f) => return Ok(EntryResult::new(dn, class_name, f.into_outcome())),
+            },
+        };
+        let Some(target) = target else {
+            let reason = "no SCIM resource was found for the deleted entry".to_owned();
+            return Ok(EntryResult::new(
+                dn,
+                class_name,
+                EntryOutcome::Dropped { reason },
+            ));
+        };
+        let outcome = match plan.client.delete(&target.endpoint, &target.id).await {
+            Ok(()) => EntryOutcome::Deleted,
+            Err(e) if is_not_found(&e) => EntryOutcome::Deleted,
+            Err(e) => fail.scim("delete", &e, None).into_outcome(),
+        };
+        Ok(EntryResult {
+            resource: Some(target),
+            ..EntryResult::new(dn, class_name, outcome)
+        })
+    }
+}
+
+async fn record_result(
+    store: &Store,
+    plan: &PipePlan,
+    record: &ChangeRecord,
+    result: &EntryResult,
+) -> Result<(), StoreError> {
+    let pipe = &plan.pipe.name;
+    match &result.outcome {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+            let mut rejection = (**rejection).clone();
+            rejection.source = serde_json::json!({"change": record.raw, "entry": rejection.source});
+            store.record_rejection(&rejection).await
+        }
+        EntryOutcome::Deleted => match &record.entry_id {
+            Some(id) => store.forget_resource(pipe, id).await,
+            None => Ok(()),
+        },
+        EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
+            store.resolve_rejection(pipe, &record.dn).await?;
+            store.resolve_rejection(pipe, record.current_dn()).await?;
+            let entry_id = record.entry_id.as_ref().or(result.entry_id.as_ref());
+            match (&result.resource, entry_id, &result.class) {
+                (Some(resource), Some(entry_id), Some(class)) => {
+                    let c = Correlation {
+                        entry_id: entry_id.clone(),
+                        dn: record.current_dn().to_owned(),
+                        endpoint: resource.endpoint.clone(),
+                        scim_id: resource.id.clone(),
+                        class: class.clone(),
+                        display: resource.display.clone(),
+                    };
+                    store.remember_resource(pipe, &c).await
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An entry made from a DN's RDN values (what is left to identify a deleted or renamed entry).
+fn entry_from_rdn(dn: &str) -> LdapEntry {
+    let mut entry = LdapEntry::new(dn);
+    if let Some(rdn) = Dn::parse(dn).ok().and_then(|d| d.rdns.into_iter().next()) {
+        for ava in rdn.0 {
+            entry.attributes.insert(ava.attr, vec![ava.value]);
+        }
+    }
+    entry
+}
+
+fn is_not_found(e: &ScimError) -> bool {
+    e.http_failure().is_some_and(|f| f.status == 404)
+}
+
+async fn fetch_entry(
+    ldap: &LdapConnection,
+    dn: &str,
+    attrs: &[String],
+) -> Result<Option<LdapEntry>, LdapError> {
+    let mut ldap = ldap.clone();
+    ldap.fetch_entry(dn, attrs).await
+}
