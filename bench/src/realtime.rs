@@ -9,14 +9,12 @@
 //! ldapmodify, from the first write until the last resource exists.
 
 mod common;
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
 
 use clap::Parser;
 use engine::startpoint::StartpointRequest;
 use engine::sync::{RealtimeProgress, run_realtime};
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 #[derive(Parser)]
 struct Args {

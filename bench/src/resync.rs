@@ -8,8 +8,6 @@
 //! entry, one create; an entry in sync costs one search).
 
 mod common;
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
 
 use clap::Parser;
 use common::memory_mb;
@@ -20,7 +18,7 @@ use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 #[derive(Parser)]
 struct Args {

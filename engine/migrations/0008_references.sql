@@ -17,3 +17,7 @@ CREATE TABLE pending_references (
     PRIMARY KEY (pipe, referrer_key, target_key, mapping)
 );
 CREATE INDEX pending_references_by_target ON pending_references (pipe, target_key);
+
+-- A deleted resource is taken out of the resources that reference it: those are found at the
+-- destination by id, then their entries by the resource id.
+CREATE INDEX synced_resources_by_scim_id ON synced_resources (pipe, endpoint, scim_id);

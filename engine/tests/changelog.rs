@@ -1,13 +1,11 @@
 //! Changelog readers against the real thing: 389 DS's Retro Changelog and OpenLDAP's accesslog.
 
-mod support;
-
 use engine::changelog::{ChangeKind, ChangeRecord, read_changes};
 use engine::config::{ChangelogFlavor, LdapSource};
 use engine::crypto::Cipher;
 use engine::ldap;
 use engine::startpoint::StartpointRequest;
-use support::*;
+use test_support::*;
 
 const STREAM: &str = "dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice\nsn: A\nuserPassword: clear-secret\n\n\
 dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: sn\nsn: B\n-\nadd: mail\nmail: alice@example.com\n\n\

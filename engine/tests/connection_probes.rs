@@ -1,12 +1,10 @@
 //! "Test connection" and startpoints against a real slapd and a real scim2-server.
 
-mod support;
-
 use engine::config::{ChangelogFlavor, LdapSource, ScimAuth, ScimServer, Secret};
 use engine::crypto::Cipher;
 use engine::ldap::{self, ChangelogHead};
 use engine::startpoint::{ChangelogCursor, StartpointRequest};
-use support::*;
+use test_support::*;
 
 fn source(slapd: &Slapd) -> LdapSource {
     serde_json::from_value(serde_json::json!({

@@ -5,8 +5,6 @@
 //! with the changelog password decryption key (step 2). What was sent is read from an nginx
 //! proxy's request log, since a SCIM service never returns passwords.
 
-mod support;
-
 use engine::changelog::ChangelogPasswordKey;
 use engine::config::{ChangelogFlavor, Config, Secret};
 use engine::startpoint::StartpointRequest;
@@ -14,7 +12,7 @@ use engine::store::Store;
 use engine::sync::{RealtimeProgress, run_realtime};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 const TOKEN: &str = "password-token";
 const PIPE: &str = "LDAP to SCIM";

@@ -2,15 +2,13 @@
 //! of adds, modifies, renames, moves and deletes, the sync task killed and restarted in the
 //! middle, and the SCIM side equal to the LDAP side at the end.
 
-mod support;
-
 use engine::config::{ChangelogFlavor, Config};
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use engine::sync::{RealtimeProgress, ResyncOptions, ResyncProgress, run_realtime, run_resync};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 const TOKEN: &str = "realtime-token";
 const PIPE: &str = "LDAP to SCIM";

@@ -1,7 +1,5 @@
 //! Resync from a real slapd into a real scim2-server, checked resource by resource.
 
-mod support;
-
 use engine::config::Config;
 use engine::store::Store;
 use engine::sync::{
@@ -10,7 +8,7 @@ use engine::sync::{
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use support::*;
+use test_support::*;
 
 const TOKEN: &str = "resync-token";
 const PEOPLE: u32 = 40;

@@ -3,8 +3,6 @@
 //! (status, Retry-After, body) go through the real SCIM client and discovery, served by a raw
 //! TCP responder that says whatever the case dictates.
 
-mod support;
-
 use engine::config::{Config, EndpointMapping, QueryMethod, ScimServer};
 use engine::crypto::Cipher;
 use engine::mapping::references::{ReferenceTarget, ReferencedResource, ResolvedReferences};
@@ -22,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// value paths).
 fn configs() -> Vec<Config> {
     vec![
-        serde_json::from_value(support::fixture_config(
+        serde_json::from_value(test_support::fixture_config(
             "127.0.0.1:1",
             "http://127.0.0.1:1/v2",
             "t",

@@ -3,12 +3,10 @@
 //! connection is refused and the error says why; with the CA file (or verification turned
 //! off) it works.
 
-mod support;
-
 use engine::config::{Config, ConnectionSecurity, LdapSource, ScimServer};
 use engine::crypto::Cipher;
 use engine::scim::ScimClient;
-use support::*;
+use test_support::*;
 
 const TOKEN: &str = "tls-token";
 

@@ -71,8 +71,8 @@ INF
 PREFIX=$prefix dscreate from-file "$dir/instance.inf" > "$dir/dscreate.log" 2>&1 || { cat "$dir/dscreate.log" >&2; exit 1; }
 config=$prefix/etc/dirsrv/slapd-$instance
 
-# While stopped: Retro Changelog on (with nsUniqueId recorded as targetUniqueId), clear-text
-# passwords in changelog records, and no fsync per write (tests only).
+# While stopped: Retro Changelog on (with nsUniqueId recorded as targetUniqueId), referential
+# integrity on, clear-text passwords in changelog records, and no fsync per write (tests only).
 python3 - "$config/dse.ldif" "$suffix" <<'PY'
 import sys
 path, suffix = sys.argv[1], sys.argv[2]
@@ -83,6 +83,12 @@ for i, entry in enumerate(entries):
         entry += "\nnsslapd-attribute: nsuniqueid:targetUniqueId\nnsslapd-changelogmaxage: 2d"
         entry += f"\nnsslapd-include-suffix: {suffix}"
         entries[i] = entry
+    elif entry.lstrip("\n").lower().startswith("dn: cn=referential integrity postoperation,cn=plugins,cn=config"):
+        # Referential integrity: a rename or delete rewrites the member, uniqueMember and
+        # manager values naming the entry, at once.
+        lines = [l for l in entry.rstrip("\n").split("\n") if not l.lower().startswith("nsslapd-pluginenabled:")]
+        lines += ["nsslapd-pluginenabled: on", "referint-membership-attr: manager"]
+        entries[i] = "\n".join(lines)
     elif entry.lstrip("\n").startswith("dn: cn=config\n"):
         # 389 DS writes a changed password in clear text into the changelog record
         # (unhashed#user#password) only with this switch on.

@@ -25,6 +25,7 @@ argsfile $dir/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload accesslog
+moduleload refint
 sizelimit 50
 $(if [ -n "${SCIMSYNC_SLAPD_TLS:-}" ]; then
   read -r cert key _ <<< "$SCIMSYNC_SLAPD_TLS"
@@ -59,6 +60,12 @@ logdb cn=accesslog
 logops writes
 logsuccess TRUE
 logpurge 07+00:00 01+00:00
+# Referential integrity: renaming or deleting an entry rewrites the member, uniqueMember and
+# manager values that name it (a group left without members gets cn=nobody, as groupOfNames
+# needs one).
+overlay refint
+refint_attributes member uniqueMember manager
+refint_nothing "cn=nobody,$suffix"
 CONF
 if [ ! -e "$dir/data/data.mdb" ]; then
   cat > "$dir/base.ldif" <<LDIF

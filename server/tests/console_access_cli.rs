@@ -1,14 +1,11 @@
 //! Console access from outside the process: the first admin on first start, `scimsync users`,
 //! and the console served over HTTPS with a given certificate (curl as the client).
 
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{TestPki, free_port};
+use test_support::{TestPki, free_port};
 
 fn scimsync(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimsync"));

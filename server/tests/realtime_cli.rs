@@ -2,13 +2,10 @@
 //! `start` on the command line, `scimsync serve` doing the work — killed with SIGKILL in the
 //! middle of a stream of changes and started again — until the SCIM side equals the LDAP side.
 
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 const PIPE: &str = "LDAP to SCIM";
 const TOKEN: &str = "serve-token";

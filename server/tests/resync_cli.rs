@@ -1,11 +1,8 @@
 //! `scimsync resync` as an admin runs it, against a real slapd and scim2-server.
 
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
-use support::*;
+use test_support::*;
 
 const PIPE: &str = "LDAP to SCIM";
 

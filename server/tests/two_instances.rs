@@ -3,13 +3,10 @@
 //! other takes the pipe over from the stored checkpoint and finishes with the SCIM side equal
 //! to the LDAP side.
 
-#[path = "../../engine/tests/support/mod.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
+use test_support::*;
 
 const PIPE: &str = "LDAP to SCIM";
 const TOKEN: &str = "two-instances-token";

@@ -17,4 +17,5 @@ pub mod values;
 pub use diff::{PatchOp, chunk_operations, patch_operations, put_body, reference_changes};
 pub use entry::LdapEntry;
 pub use resource::{EndpointMapper, MappedResource, MappingIssue, Phase, Purpose};
+pub(crate) use search::quote;
 pub use search::search_filter;

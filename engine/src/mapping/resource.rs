@@ -243,6 +243,38 @@ impl EndpointMapper {
         out
     }
 
+    /// Filter paths that hold references to resources of `endpoint_mapping`, e.g.
+    /// `members.value` or `urn:…:enterprise:2.0:User:manager.value`.
+    pub fn reference_paths(&self, endpoint_mapping: &str) -> Vec<String> {
+        fn walk(r: &Resolved, prefix: &str, target: &str, out: &mut Vec<String>) {
+            let name = if prefix.is_empty() {
+                r.scim_name().to_owned()
+            } else {
+                format!("{prefix}:{}", r.scim_name())
+            };
+            match &r.mapping.syntax {
+                MappingSyntax::Reference {
+                    endpoint_mappings, ..
+                } if endpoint_mappings.iter().any(|e| e == target) => {
+                    let path = format!("{name}.value");
+                    if !out.contains(&path) {
+                        out.push(path);
+                    }
+                }
+                // Only an extension schema holds complex sub-attributes (validation).
+                MappingSyntax::ComposedComplex { .. } if r.scim_name().starts_with("urn:") => {
+                    r.subs.iter().for_each(|s| walk(s, &name, target, out))
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.mappings
+            .iter()
+            .for_each(|r| walk(r, "", endpoint_mapping, &mut out));
+        out
+    }
+
     /// The entry's `displayName` as this endpoint maps it (for `display` in references to it).
     pub fn display_name(&self, entry: &LdapEntry) -> Option<String> {
         let r = self

@@ -81,6 +81,66 @@ impl ScimClient {
         }
     }
 
+    /// The ids of every resource matching `filter`, page by page (`attributes=id`, so each
+    /// page is small). A service that repeats a page instead of moving on ends the listing.
+    pub async fn list_ids(
+        &self,
+        endpoint: &str,
+        filter: &str,
+        method: QueryMethod,
+    ) -> Result<Vec<String>, ScimError> {
+        const PAGE: usize = 100;
+        let mut ids: Vec<String> = Vec::new();
+        let mut start = 1;
+        loop {
+            let (http_method, url, body) = match method {
+                QueryMethod::Get => {
+                    let mut url = url::Url::parse(&self.url(endpoint))
+                        .map_err(|e| ScimError::Client(e.to_string()))?;
+                    url.query_pairs_mut()
+                        .append_pair("filter", filter)
+                        .append_pair("attributes", "id")
+                        .append_pair("startIndex", &start.to_string())
+                        .append_pair("count", &PAGE.to_string());
+                    (Method::GET, url.to_string(), None)
+                }
+                QueryMethod::Post => (
+                    Method::POST,
+                    self.url(&format!("{}/.search", endpoint.trim_end_matches('/'))),
+                    Some(json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "filter": filter, "attributes": ["id"], "startIndex": start, "count": PAGE
+                    })),
+                ),
+            };
+            let name = http_method.to_string();
+            let response = self.send(http_method, &url, body.as_ref()).await?;
+            let list = read_json(&name, &url, response).await?;
+            let page: Vec<String> = match list.get("Resources") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
+                    .collect(),
+                None => Vec::new(),
+                Some(_) => {
+                    return Err(ScimError::InvalidResponse {
+                        method: name,
+                        url,
+                        message: "\"Resources\" is not a list".into(),
+                    });
+                }
+            };
+            let fresh: Vec<String> = page.into_iter().filter(|id| !ids.contains(id)).collect();
+            let done = fresh.len() < PAGE;
+            start += fresh.len();
+            ids.extend(fresh);
+            let total = list.get("totalResults").and_then(Value::as_u64);
+            if done || total.is_some_and(|t| ids.len() as u64 >= t) {
+                return Ok(ids);
+            }
+        }
+    }
+
     pub fn create_request(&self, endpoint: &str, body: &Value) -> SentRequest {
         SentRequest {
             method: "POST".into(),

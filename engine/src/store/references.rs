@@ -60,6 +60,25 @@ impl Store {
         Ok(found)
     }
 
+    /// The correlation of the resource `scim_id` at `endpoint`.
+    pub async fn find_resource_by_scim_id(
+        &self,
+        pipe: &str,
+        endpoint: &str,
+        scim_id: &str,
+    ) -> Result<Option<Correlation>, StoreError> {
+        let row: Option<CorrelationRow> = sqlx::query_as(&format!(
+            "SELECT {CORRELATION_COLUMNS} FROM synced_resources \
+             WHERE pipe = $1 AND endpoint = $2 AND scim_id = $3 ORDER BY updated_at DESC LIMIT 1"
+        ))
+        .bind(pipe)
+        .bind(endpoint)
+        .bind(scim_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(correlation))
+    }
+
     /// Replaces the pending references of `referrer_dn` with `pending` (none when it has all).
     pub async fn replace_pending_references(
         &self,

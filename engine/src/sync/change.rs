@@ -12,6 +12,7 @@ use super::references::{ResolveError, Resolver};
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::dn::Dn;
 use crate::ldap::{LdapConnection, LdapError};
+use crate::mapping::quote;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
 use crate::scim::ScimError;
@@ -80,6 +81,7 @@ impl ChangeContext<'_> {
         let mut queue = after_result(self.store, pipe, result)
             .await
             .map_err(ApplyError::Store)?;
+        queue.extend(self.holders_of_deleted(result).await?);
         let mut done = HashSet::new();
         while let Some(dn) = queue.pop() {
             // Each entry once per chain: a cycle of references ends here.
@@ -98,6 +100,62 @@ impl ChangeContext<'_> {
             );
         }
         Ok(totals)
+    }
+
+    /// For a deleted resource: the DNs of the synchronised resources that still reference it
+    /// at the destination (`members.value eq "id"`), so that applying them again takes it out.
+    /// Directories rewrite their own references on delete (389 DS logs that; OpenLDAP's refint
+    /// rewrites are not in the accesslog), but many SCIM services keep a deleted member's id.
+    /// A search the service cannot answer only costs that clean-up, so it is logged, not kept.
+    async fn holders_of_deleted(&self, result: &EntryResult) -> Result<Vec<String>, ApplyError> {
+        let plan = self.plan;
+        let (EntryOutcome::Deleted, Some(deleted), Some(class)) =
+            (&result.outcome, &result.resource, &result.class)
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(target) = plan.class_named(class).and_then(|c| c.mapper.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let mut holders = Vec::new();
+        let mut searched: Vec<&str> = Vec::new();
+        for mapper in plan.classes.iter().filter_map(|c| c.mapper.as_ref()) {
+            let endpoint = mapper.endpoint.endpoint_path.as_str();
+            if searched.contains(&endpoint) {
+                continue;
+            }
+            searched.push(endpoint);
+            for path in mapper.reference_paths(&target.endpoint.name) {
+                let filter = format!("{path} eq {}", quote(&deleted.id));
+                let ids = match plan
+                    .client
+                    .list_ids(endpoint, &filter, plan.destination.query_method)
+                    .await
+                {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        tracing::warn!(
+                            "finding what still references deleted {} {}: {e}",
+                            deleted.endpoint,
+                            deleted.id
+                        );
+                        continue;
+                    }
+                };
+                for id in ids {
+                    if let Some(c) = self
+                        .store
+                        .find_resource_by_scim_id(&plan.pipe.name, endpoint, &id)
+                        .await
+                        .map_err(ApplyError::Store)?
+                        && !holders.contains(&c.dn)
+                    {
+                        holders.push(c.dn);
+                    }
+                }
+            }
+        }
+        Ok(holders)
     }
 
     /// Applies one changelog record.

@@ -1,7 +1,6 @@
 //! Real servers for integration tests: OpenLDAP slapd (with the accesslog overlay) and
 //! scim2-server, each on a free loopback port in its own temp dir, stopped on drop.
 //! A missing server binary fails the test with instructions; nothing is skipped.
-#![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -303,34 +302,7 @@ impl Slapd {
 
     /// Applies LDIF changes as the directory manager with ldapmodify.
     pub fn modify(&self, ldif: &str) {
-        use std::io::Write;
-        let mut child = Command::new("ldapmodify")
-            .args([
-                "-x",
-                "-H",
-                &format!("ldap://127.0.0.1:{}", self.port),
-                "-D",
-                MANAGER_DN,
-                "-w",
-                MANAGER_PASSWORD,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ldapmodify (apt-get install ldap-utils)");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ldif.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "ldapmodify failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ldap_modify(self.port, MANAGER_DN, MANAGER_PASSWORD, ldif)
     }
 }
 
@@ -555,6 +527,63 @@ impl TlsProxy {
     }
 }
 
+/// An entry as ldapsearch printed it: DN, and values by lower-cased attribute name.
+pub type LdifEntry = (String, std::collections::BTreeMap<String, Vec<String>>);
+
+/// Entries under `base` matching `filter`, read as the sync user (both test servers have it).
+pub fn ldap_search(port: u16, base: &str, filter: &str, attrs: &[&str]) -> Vec<LdifEntry> {
+    use base64::Engine as _;
+    let out = Command::new("ldapsearch")
+        .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-E", "pr=500/noprompt"])
+        .args([
+            "-H",
+            &format!("ldap://127.0.0.1:{port}"),
+            "-D",
+            SYNC_DN,
+            "-w",
+            SYNC_PASSWORD,
+        ])
+        .args(["-b", base, filter])
+        .args(attrs)
+        .output()
+        .expect("ldapsearch (apt-get install ldap-utils)");
+    assert!(
+        out.status.success(),
+        "ldapsearch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut entries = Vec::new();
+    for block in text.split("\n\n") {
+        let mut dn = String::new();
+        let mut values: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for line in block.lines() {
+            let (name, value) = if let Some((n, b64)) = line.split_once(":: ") {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap_or_default();
+                (n, String::from_utf8_lossy(&raw).into_owned())
+            } else if let Some((n, v)) = line.split_once(": ") {
+                (n, v.to_owned())
+            } else {
+                continue;
+            };
+            if name == "dn" {
+                dn = value;
+            } else {
+                values
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(value);
+            }
+        }
+        if !dn.is_empty() {
+            entries.push((dn, values));
+        }
+    }
+    entries
+}
+
 /// uid → sn of every inetOrgPerson under the suffix, read as the sync user.
 pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
     let out = Command::new("ldapsearch")
@@ -634,7 +663,7 @@ pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<St
 /// The sync configuration in tests/fixtures/resync-config.json (users with every mapping type),
 /// pointed at these servers.
 pub fn fixture_config(ldap_address: &str, scim_base_url: &str, token: &str) -> serde_json::Value {
-    let text = include_str!("../fixtures/resync-config.json")
+    let text = include_str!("../../engine/tests/fixtures/resync-config.json")
         .replace("${LDAP}", ldap_address)
         .replace("${SCIM}", scim_base_url)
         .replace("${TOKEN}", token);
