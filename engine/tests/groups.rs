@@ -125,18 +125,31 @@ async fn resync(store: &Store, config: &Config) -> ResyncCounts {
     .unwrap()
 }
 
+/// Every resource of an endpoint, page by page (scim2-server returns at most 1000 at once).
 fn scim_list(base_url: &str, endpoint: &str) -> Vec<Value> {
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            &format!("{base_url}/{endpoint}?count=1000"),
-        ])
-        .output()
-        .expect("curl");
-    let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    body["Resources"].as_array().cloned().unwrap_or_default()
+    let mut all = Vec::new();
+    loop {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+                &format!(
+                    "{base_url}/{endpoint}?count=1000&startIndex={}",
+                    all.len() + 1
+                ),
+            ])
+            .output()
+            .expect("curl");
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let page = body["Resources"].as_array().cloned().unwrap_or_default();
+        let total = body["totalResults"].as_u64().unwrap_or(0) as usize;
+        let empty = page.is_empty();
+        all.extend(page);
+        if empty || all.len() >= total {
+            return all;
+        }
+    }
 }
 
 fn dn_key(dn: &str) -> String {
@@ -255,8 +268,12 @@ fn compare(ldap_port: u16, base_url: &str) -> Sides {
             .filter_map(|m| m["value"].as_str().map(str::to_owned))
             .collect();
         if want != got {
+            let missing: Vec<_> = want.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&want).collect();
             sides.problems.push(format!(
-                "{dn}: members should be {want:?}, SCIM has {got:?}"
+                "{dn}: {} members in SCIM, {} wanted; missing {missing:?}, extra {extra:?}",
+                got.len(),
+                want.len()
             ));
         }
     }
@@ -448,4 +465,163 @@ async fn openldap_groups_managers_and_emails() {
 async fn ds389_groups_managers_and_emails() {
     let ds = Ds389::start();
     directory_round_trip(ds.port, ChangelogFlavor::DraftGood, |ldif| ds.modify(ldif)).await;
+}
+
+/// The requests nginx forwarded through `/recorded/` since line `from`: (method, path, body).
+fn recorded(proxy: &AuthProxy, from: usize) -> Vec<(String, String, String)> {
+    proxy
+        .recorded_requests()
+        .lines()
+        .skip(from)
+        .map(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
+            let escaped = parts.next().unwrap_or_default();
+            let body: String = serde_json::from_str(&format!("\"{escaped}\"")).unwrap();
+            (method.to_owned(), path.to_owned(), body)
+        })
+        .collect()
+}
+
+/// Changes one PATCH request makes: each value of an `add`, else one per operation.
+fn changes(body: &str) -> usize {
+    let body: Value = serde_json::from_str(body).unwrap();
+    body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| match (&op["op"], &op["value"]) {
+            (Value::String(o), Value::Array(values)) if o == "add" => values.len(),
+            _ => 1,
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn one_member_of_a_5000_member_group_is_one_small_patch() {
+    const MEMBERS: u32 = 5000;
+    // scim2-server needs ~130 ms per filtered remove on a group this size: keep requests short.
+    const SPARE: u32 = 60;
+    const CAP: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let member = |i: u32| people(&format!("m{i:04}"));
+    let mut ldif: String = (0..MEMBERS + SPARE)
+        .map(|i| {
+            format!(
+                "dn: {}\nobjectClass: inetOrgPerson\nuid: m{i:04}\ncn: Member {i:04}\nsn: M\n\
+                 mail: m{i:04}@work.example\n\n",
+                member(i)
+            )
+        })
+        .collect();
+    ldif += &format!(
+        "dn: {}\nobjectClass: groupOfNames\ncn: big\n{}\n",
+        group("big"),
+        members("member", &(0..MEMBERS).map(member).collect::<Vec<_>>())
+    );
+    let file = dir.path().join("big.ldif");
+    std::fs::write(&file, ldif).unwrap();
+    let slapd = Slapd::start_with(Some(&file));
+    let scim = Scim2Server::start(TOKEN);
+    let proxy = AuthProxy::start(&scim, TOKEN, "u", "p", "c", "s");
+    let (store, mut config) = setup(
+        slapd.address(),
+        ChangelogFlavor::OpenldapAccesslog,
+        &format!("http://127.0.0.1:{}/recorded/v2", proxy.port),
+        dir.path(),
+    )
+    .await;
+    config.scim_destinations[0].max_operations_per_patch = CAP as u32;
+    config.scim_servers[0].response_timeout_ms = 60_000;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    let counts = resync(&store, &config).await;
+    assert_eq!(counts.created, (MEMBERS + SPARE + 1) as u64, "{counts:#?}");
+    assert_eq!(counts.members_added, MEMBERS as u64);
+    assert_same(slapd.port, &scim.base_url());
+
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let progress = RealtimeProgress::new(PIPE);
+    let task = {
+        let (store, config, progress) = (store.clone(), config.clone(), progress.clone());
+        tokio::spawn(async move {
+            run_realtime(store, config, PIPE.into(), stopped, progress)
+                .await
+                .unwrap()
+        })
+    };
+    let writes = |from: usize| -> Vec<(String, String, String)> {
+        recorded(&proxy, from)
+            .into_iter()
+            .filter(|(method, _, _)| method != "GET")
+            .collect()
+    };
+
+    // One member leaves: one PATCH, a small one.
+    let mark = proxy.recorded_requests().lines().count();
+    slapd.modify(&format!(
+        "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n\n",
+        group("big"),
+        member(MEMBERS - 1)
+    ));
+    converge(
+        slapd.port,
+        &scim.base_url(),
+        &progress,
+        "one member removed",
+    )
+    .await;
+    let sent = writes(mark);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (method, path, body) = &sent[0];
+    assert_eq!(method, "PATCH");
+    assert!(path.starts_with("/recorded/v2/Groups/"), "{path}");
+    assert!(body.len() < 2048, "{} bytes: {body}", body.len());
+    println!("one member of {MEMBERS} removed: {method} {path} ({} bytes) {body}", body.len());
+    assert_eq!(changes(body), 1, "{body}");
+
+    // 60 leave and 60 join in one change: PATCH requests of at most 50 changes each.
+    let mark = proxy.recorded_requests().lines().count();
+    let mut change = format!("dn: {}\nchangetype: modify\ndelete: member\n", group("big"));
+    change += &members("member", &(0..SPARE).map(member).collect::<Vec<_>>());
+    change += "-\nadd: member\n";
+    change += &members(
+        "member",
+        &(MEMBERS..MEMBERS + SPARE).map(member).collect::<Vec<_>>(),
+    );
+    slapd.modify(&(change + "\n"));
+    converge(
+        slapd.port,
+        &scim.base_url(),
+        &progress,
+        "120 members changed",
+    )
+    .await;
+    let sent = writes(mark);
+    assert!(
+        sent.iter()
+            .all(|(m, p, _)| m == "PATCH" && p.starts_with("/recorded/v2/Groups/")),
+        "{sent:?}"
+    );
+    let sizes: Vec<usize> = sent.iter().map(|(_, _, body)| changes(body)).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 2 * SPARE as usize, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= CAP), "{sizes:?}");
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    // SCIM can be in line a moment before the change is counted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while progress.snapshot().counts.changes < 2 {
+        assert!(Instant::now() < deadline, "{:#?}", progress.snapshot());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = progress.snapshot();
+    assert_eq!(
+        (status.counts.members_added, status.counts.members_removed),
+        (SPARE as u64, SPARE as u64 + 1),
+        "{status:#?}"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap();
 }
