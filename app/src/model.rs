@@ -197,7 +197,7 @@ pub fn encode_segment(text: &str) -> String {
 
 /// Counts of a resync (the engine's `ResyncCounts`, as JSON).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", default)]
 pub struct ResyncCountsView {
     pub retrieved: u64,
     pub created: u64,
@@ -208,6 +208,10 @@ pub struct ResyncCountsView {
     pub rejected: u64,
     pub expected: u64,
     pub finished: bool,
+    pub members_added: u64,
+    pub members_removed: u64,
+    pub references_out_of_scope: u64,
+    pub references_pending: u64,
 }
 
 impl ResyncCountsView {
@@ -243,6 +247,28 @@ pub struct RejectionView {
     pub source: String,
     pub request: Option<String>,
     pub response: Option<String>,
+    /// Entries whose references to this one are pending until it synchronizes (e.g. groups
+    /// that lack this member).
+    #[serde(default)]
+    pub waiting: Vec<String>,
+}
+
+/// A reference written without its target, which is not at the destination yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingReferenceView {
+    /// The entry whose resource lacks the reference (e.g. a group).
+    pub referrer: String,
+    pub mapping: String,
+    /// The referenced DN (e.g. the member).
+    pub target: String,
+    pub since: String,
+}
+
+/// A pipe's pending references: how many, and the oldest ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingReferences {
+    pub count: u64,
+    pub oldest: Vec<PendingReferenceView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +278,17 @@ pub struct PipeResync {
     pub destination: String,
     pub last: Option<ResyncView>,
     pub rejections: Vec<RejectionView>,
+    #[serde(default)]
+    pub pending: PendingReferences,
+}
+
+/// Step 5: which endpoint mappings refer to which, and the order resync writes them in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointGraphView {
+    /// (from, to, through which Reference mapping).
+    pub references: Vec<(String, String, String)>,
+    /// Levels: each refers only to earlier levels and to itself.
+    pub order: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -262,7 +299,7 @@ pub struct StartOutcome {
 
 /// Counters of realtime sync (the engine's `RealtimeCounts`, as JSON).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case", default)]
 pub struct RealtimeCountsView {
     pub changes: u64,
     pub created: u64,
@@ -274,6 +311,9 @@ pub struct RealtimeCountsView {
     pub dropped: u64,
     pub rejected: u64,
     pub retries: u64,
+    pub members_added: u64,
+    pub members_removed: u64,
+    pub references_out_of_scope: u64,
 }
 
 /// Realtime status of a pipe (the engine's `RealtimeStatus`, as JSON; also the SSE payload).
@@ -301,6 +341,9 @@ pub struct PipeRealtime {
     /// The `scimsync serve` instance holding the pipe's lease now.
     #[serde(default)]
     pub runs_on: Option<String>,
+    /// References waiting for their target's resource (from the store).
+    #[serde(default)]
+    pub pending: PendingReferences,
 }
 
 /// One open rejection in the rejected-operations page.

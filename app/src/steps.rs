@@ -33,8 +33,9 @@ pub const STEPS: [Step; 11] = [
     Step {
         number: 4,
         title: "SCIM 2.0 attribute mappings",
-        intro: "How each SCIM attribute is built from the LDAP entry. Seven syntaxes: String, Number, Boolean, \
-                DateTime, Postal Address, Composed Complex and JSON-formatted Complex.",
+        intro: "How each SCIM attribute is built from the LDAP entry. Eight syntaxes: String, Number, Boolean, \
+                DateTime, Postal Address, Composed Complex, JSON-formatted Complex and Reference (DNs such as group \
+                members or a manager, as the SCIM ids of the entries they name).",
         kind: Some("attribute-mapping"),
     },
     Step {

@@ -580,7 +580,10 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
     assert_eq!(method, "PATCH");
     assert!(path.starts_with("/recorded/v2/Groups/"), "{path}");
     assert!(body.len() < 2048, "{} bytes: {body}", body.len());
-    println!("one member of {MEMBERS} removed: {method} {path} ({} bytes) {body}", body.len());
+    println!(
+        "one member of {MEMBERS} removed: {method} {path} ({} bytes) {body}",
+        body.len()
+    );
     assert_eq!(changes(body), 1, "{body}");
 
     // 60 leave and 60 join in one change: PATCH requests of at most 50 changes each.

@@ -90,6 +90,7 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                     }
                     None => {}
                 }
+                print_pending(&store, &p.name).await?;
             }
         }
     }
@@ -111,6 +112,23 @@ fn request(args: &StartpointArgs) -> anyhow::Result<StartpointRequest> {
     } else {
         unreachable!("clap requires one position")
     })
+}
+
+/// The pipe's pending references: the count, and the oldest few.
+async fn print_pending(store: &engine::store::Store, pipe: &str) -> anyhow::Result<()> {
+    const SHOWN: u32 = 10;
+    let count = store.pending_reference_count(pipe).await?;
+    println!("  pending      {count} references wait for their target");
+    for r in store.pending_references(pipe, None, SHOWN).await? {
+        println!(
+            "    {} ({}) waits for {} since {}",
+            r.referrer_dn, r.reference.mapping, r.reference.dn, r.created_at
+        );
+    }
+    if count > u64::from(SHOWN) {
+        println!("    … and {} more", count - u64::from(SHOWN));
+    }
+    Ok(())
 }
 
 fn print_status(
@@ -155,6 +173,10 @@ fn print_status(
         c.skipped,
         c.dropped,
         c.rejected
+    );
+    println!(
+        "  members      {} added, {} removed; {} referenced DNs outside every class",
+        c.members_added, c.members_removed, c.references_out_of_scope
     );
     println!("  rate         {:.1} changes/s", s.ops_per_second);
     if let Some(e) = s.last_error {

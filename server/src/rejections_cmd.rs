@@ -32,6 +32,13 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("there is no rejected operation {id}"))?;
             print_one(&r, &status);
+            let waiting = store.pending_referrers(&r.pipe, &r.dn).await?;
+            if !waiting.is_empty() {
+                println!("waiting for this entry (their references to it are pending)");
+                for dn in waiting {
+                    println!("  {dn}");
+                }
+            }
         }
         RejectionAction::Retry { id, all, select } => {
             let config = store.load_config().await?;

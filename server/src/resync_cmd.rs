@@ -205,6 +205,16 @@ fn print_summary(pipe: &str, c: &ResyncCounts, elapsed: Duration, dry_run: bool)
         ("Entries out of scope", c.out_of_scope),
         ("Entries not synchronized by their class", c.skipped),
         ("Entries rejected", c.rejected),
+        ("Members added", c.members_added),
+        ("Members removed", c.members_removed),
+        (
+            "Referenced DNs outside every class",
+            c.references_out_of_scope,
+        ),
+        (
+            "References written without their target",
+            c.references_pending,
+        ),
     ];
     for (label, n) in rows {
         println!("  {label:<40} {n:>10}");

@@ -15,6 +15,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
     "resync_pipes",
     "whoami",
     "audit_entries",
+    "endpoint_graph",
 ];
 
 #[server]

@@ -329,6 +329,21 @@ fn resync_step(
     }
 }
 
+/// Step 5: which endpoint mappings reference which (Reference mappings) and the order resync
+/// writes them in.
+#[server]
+pub async fn endpoint_graph() -> Result<EndpointGraphView, ServerFnError> {
+    use ssr::*;
+    let config = state()?.store.load_config().await.map_err(fail)?;
+    let references = config
+        .endpoint_references()
+        .into_iter()
+        .map(|r| (r.from, r.to, r.mapping))
+        .collect();
+    let order = config.endpoint_order(&config.names(ObjectKind::EndpointMapping));
+    Ok(EndpointGraphView { references, order })
+}
+
 #[server]
 pub async fn list_objects(kind: String) -> Result<Vec<ObjectSummary>, ServerFnError> {
     use ssr::*;

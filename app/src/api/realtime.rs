@@ -27,7 +27,33 @@ pub async fn pipe_realtime(
         startpoint,
         status: live.or(stored).and_then(realtime_view),
         runs_on,
+        pending: pending_references(st, pipe).await?,
     })
+}
+
+/// How many references of `pipe` are pending, and the oldest twenty.
+#[cfg(feature = "ssr")]
+pub async fn pending_references(
+    st: &crate::state::AppState,
+    pipe: &str,
+) -> Result<PendingReferences, engine::store::StoreError> {
+    let count = st.store.pending_reference_count(pipe).await?;
+    let oldest = if count == 0 {
+        Vec::new()
+    } else {
+        st.store
+            .pending_references(pipe, None, 20)
+            .await?
+            .into_iter()
+            .map(|r| PendingReferenceView {
+                referrer: r.referrer_dn,
+                mapping: r.reference.mapping,
+                target: r.reference.dn,
+                since: readable_time(&r.created_at),
+            })
+            .collect()
+    };
+    Ok(PendingReferences { count, oldest })
 }
 
 #[server]

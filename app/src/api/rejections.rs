@@ -27,20 +27,19 @@ pub async fn rejected_operations(
         since,
         limit: 200,
     };
-    let list = state()?
-        .store
-        .find_rejections(&filter)
-        .await
-        .map_err(fail)?;
-    Ok(list
-        .into_iter()
-        .map(|r| RejectedOperation {
+    let store = state()?.store;
+    let mut out = Vec::new();
+    for r in store.find_rejections(&filter).await.map_err(fail)? {
+        out.push(RejectedOperation {
             id: r.id.clone(),
             pipe: r.pipe.clone(),
             phase: r.phase.clone(),
-            detail: super::resync::rejection_view(r),
-        })
-        .collect())
+            detail: super::resync::rejection_view(&store, r)
+                .await
+                .map_err(fail)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Retries the given rejections; one line per rejection saying what happened.

@@ -11,10 +11,15 @@ fn view_of(status: engine::sync::ResyncStatus) -> ResyncView {
         .expect("ResyncView mirrors ResyncStatus")
 }
 
+/// A rejection as shown, with the entries waiting for it (their references to it are pending).
 #[cfg(feature = "ssr")]
-pub(crate) fn rejection_view(r: engine::sync::Rejection) -> RejectionView {
+pub(crate) async fn rejection_view(
+    store: &engine::store::Store,
+    r: engine::sync::Rejection,
+) -> Result<RejectionView, engine::store::StoreError> {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    RejectionView {
+    let waiting = store.pending_referrers(&r.pipe, &r.dn).await?;
+    Ok(RejectionView {
         dn: r.dn,
         operation: r.operation,
         reason: r.reason,
@@ -29,7 +34,8 @@ pub(crate) fn rejection_view(r: engine::sync::Rejection) -> RejectionView {
             )
         }),
         response: r.response.as_ref().map(pretty),
-    }
+        waiting,
+    })
 }
 
 /// Every pipe with its current or last resync and its newest rejected operations.
@@ -46,20 +52,19 @@ pub async fn resync_pipes() -> Result<Vec<PipeResync>, ServerFnError> {
             .status(&p.name)
             .or_else(|| last_runs.remove(&p.name))
             .map(view_of);
-        let rejections = st
-            .store
-            .rejections(Some(&p.name), 20)
-            .await
-            .map_err(fail)?
-            .into_iter()
-            .map(rejection_view)
-            .collect();
+        let mut rejections = Vec::new();
+        for r in st.store.rejections(Some(&p.name), 20).await.map_err(fail)? {
+            rejections.push(rejection_view(&st.store, r).await.map_err(fail)?);
+        }
         out.push(PipeResync {
             pipe: p.name.clone(),
             source: p.source.clone(),
             destination: p.destination.clone(),
             last,
             rejections,
+            pending: super::realtime::pending_references(&st, &p.name)
+                .await
+                .map_err(fail)?,
         });
     }
     Ok(out)

@@ -5,3 +5,4 @@ pub mod layout;
 pub mod live;
 pub mod object_editor;
 pub mod object_list;
+pub mod references;

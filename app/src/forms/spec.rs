@@ -159,13 +159,14 @@ fn name_fields(what: &str) -> [Field; 2] {
 }
 
 const TLS_MODES: [&str; 2] = ["ldaps", "start-tls"];
-const VALUED: [&str; 6] = [
+const VALUED: [&str; 7] = [
     "string",
     "number",
     "boolean",
     "date-time",
     "postal-address",
     "json-formatted-complex",
+    "reference",
 ];
 
 pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
@@ -243,7 +244,17 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
         "attribute-mapping" => {
             let mapping_names = config.names(ObjectKind::AttributeMapping);
             out.extend(name_fields("mapping"));
-            out.push(text("scim-attribute-name", "SCIM attribute name", "As in the SCIM resource, e.g. userName; for an extension schema its URN.", "userName").required());
+            out.push(text(
+                "scim-attribute-name",
+                "SCIM attribute name",
+                "As in the SCIM resource, e.g. userName; for an extension schema its URN. A value path \
+                 ATTR[SUBATTR eq \"VALUE\"].SUBATTR writes one element of a multi-valued attribute and leaves its \
+                 other elements alone: emails[type eq \"work\"].value, phoneNumbers[type eq \"mobile\"].value, \
+                 addresses[type eq \"work\"].formatted (String, Number, Boolean, DateTime and Postal Address \
+                 mappings, single-valued).",
+                "userName",
+            )
+            .required());
             out.push(select(
                 "syntax.type",
                 "Type",
@@ -256,13 +267,27 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     ("postal-address", "Postal Address ($ ↔ newline)"),
                     ("composed-complex", "Composed Complex"),
                     ("json-formatted-complex", "JSON-formatted Complex"),
+                    ("reference", "Reference (DNs → SCIM ids of other synchronized entries)"),
                 ],
             ));
             out.push(text("syntax.ldap-attribute", "LDAP attribute", "The attribute in the LDAP entry.", "uid").required().when("syntax.type", &VALUED));
-            out.push(checkbox("syntax.single-valued", "Single-valued", "Send one value instead of an array.", false).when(
+            out.push(checkbox("syntax.single-valued", "Single-valued", "Send one value instead of an array (a manager, not a list of members).", false).when(
                 "syntax.type",
-                &["string", "number", "date-time", "postal-address", "json-formatted-complex"],
+                &["string", "number", "date-time", "postal-address", "json-formatted-complex", "reference"],
             ));
+            out.push(
+                references(
+                    "syntax.endpoint-mappings",
+                    "Referenced endpoint mappings",
+                    "Where the DNs in the LDAP attribute may be synchronized to — e.g. Users and Groups for the members of \
+                     a group (nested groups). Each DN becomes {\"value\": its SCIM id}; a DN outside every sync class is \
+                     dropped; one not at the destination yet is added when its resource is created. Create the endpoint \
+                     mappings (step 5) first, then add this mapping to the one that holds the references.",
+                    config.names(ObjectKind::EndpointMapping),
+                )
+                .required()
+                .when("syntax.type", &["reference"]),
+            );
             out.push(text("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", "").when("syntax.type", &["string"]));
             out.push(field("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", Widget::Number { placeholder: String::new() }).when("syntax.type", &["number"]));
             out.push(select("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", &[("", "(none)"), ("true", "true"), ("false", "false")]).when("syntax.type", &["boolean"]));
@@ -315,6 +340,13 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
             out.push(references("endpoint-mappings", "Endpoint mappings", "", config.names(ObjectKind::EndpointMapping)).required());
             out.push(select("update-method", "Update method", "PATCH sends only the differences; PUT replaces the whole resource.", &[("patch", "PATCH"), ("put", "PUT")]));
             out.push(select("query-method", "Search method", "How existing resources are searched.", &[("get", "GET with ?filter="), ("post", "POST /.search")]));
+            out.push(number(
+                "max-operations-per-patch",
+                "Changes per PATCH request",
+                "At most this many changes in one PATCH (each added member counts); more go in further requests. \
+                 AWS IAM Identity Center accepts 100 (1–10000).",
+                &engine::config::DEFAULT_MAX_OPERATIONS_PER_PATCH.to_string(),
+            ));
         }
         "sync-pipe" => {
             out.extend(name_fields("pipe"));

@@ -35,6 +35,11 @@ pub fn facts(config: &Config, kind: ObjectKind, name: &str) -> Vec<String> {
                 MappingSyntax::ComposedComplex {
                     sub_attribute_mappings,
                 } => format!("[{}]", sub_attribute_mappings.join(", ")),
+                MappingSyntax::Reference {
+                    ldap_attribute,
+                    endpoint_mappings,
+                    ..
+                } => format!("{ldap_attribute} (DNs of {})", endpoint_mappings.join(", ")),
                 other => other.ldap_attribute().unwrap_or_default().to_owned(),
             };
             vec![format!(

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod edit;
+pub mod endpoint_graph;
 pub mod not_found;
 pub mod overview;
 pub mod realtime;

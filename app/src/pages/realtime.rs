@@ -2,6 +2,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{SetRealtime, realtime_pipes};
+use crate::components::references::PendingList;
 use crate::model::{PipeRealtime, RealtimeView, encode_segment, readable_time};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -186,6 +187,13 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
         ("dropped", "Dropped", c.dropped),
         ("rejected", "Rejected", c.rejected),
         ("retries", "Destination retries", c.retries),
+        ("members-added", "Members added", c.members_added),
+        ("members-removed", "Members removed", c.members_removed),
+        (
+            "references-out-of-scope",
+            "References outside every class (dropped)",
+            c.references_out_of_scope,
+        ),
     ];
     view! {
         <div class=format!("progress pipe-status {state}") data-state=state.clone() role="status">
@@ -196,6 +204,7 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
             <table class="counts"><tbody>
                 {counts.into_iter().map(|(key, label, n)| view! { <tr><th>{label}</th><td data-count=key>{n}</td></tr> }).collect_view()}
             </tbody></table>
+            <PendingList pending=pipe.pending.clone()/>
         </div>
     }
 }

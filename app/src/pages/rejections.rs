@@ -3,6 +3,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{DismissRejections, RetryRejections, rejected_operations};
+use crate::components::references::RejectionDetail;
 use crate::model::RejectedOperation;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -114,10 +115,7 @@ fn Item(
                 <summary>
                     <code>{r.dn.clone()}</code> " — " {format!("{} {} in “{}”: ", item.phase, r.operation, item.pipe)} {r.reason.clone()}
                 </summary>
-                <p class="help">{r.created_at.clone()}</p>
-                <h4>"Source"</h4><pre>{r.source.clone()}</pre>
-                {r.request.clone().map(|q| view! { <h4>"SCIM request"</h4><pre>{q}</pre> })}
-                {r.response.clone().map(|q| view! { <h4>"SCIM response"</h4><pre>{q}</pre> })}
+                <RejectionDetail rejection=r.clone()/>
             </details>
             <div class="row-actions">
                 <button type="button" class="link" on:click=move |_| { retry.dispatch(RetryRejections { ids: vec![retry_id.clone()] }); }>"Retry"</button>

@@ -2,6 +2,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{StartResync, resync_pipes};
+use crate::components::references::{PendingList, RejectionDetail};
 use crate::model::{PipeResync, RejectionView, ResyncView, readable_time};
 use leptos::prelude::*;
 
@@ -91,6 +92,7 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
                 {move || refusal.get().map(|r| view! { <p class="errors" role="alert">{r}</p> })}
             </form>
             {move || status.get().map(|s| view! { <Progress status=s/> })}
+            <PendingList pending=pipe.pending.clone()/>
             <Rejections list=pipe.rejections.clone()/>
         </section>
     }
@@ -130,6 +132,18 @@ fn Progress(status: ResyncView) -> impl IntoView {
         ("out-of-scope", "Out of scope", c.out_of_scope),
         ("skipped", "Not synchronized by class", c.skipped),
         ("rejected", "Rejected", c.rejected),
+        ("members-added", "Members added", c.members_added),
+        ("members-removed", "Members removed", c.members_removed),
+        (
+            "references-out-of-scope",
+            "References outside every class (dropped)",
+            c.references_out_of_scope,
+        ),
+        (
+            "references-pending",
+            "References written without their target",
+            c.references_pending,
+        ),
     ];
     view! {
         <div class=format!("progress {state}") data-state=state role="status">
@@ -155,10 +169,7 @@ fn Rejections(list: Vec<RejectionView>) -> impl IntoView {
                     <li data-rejected-dn=r.dn.clone()>
                         <details>
                             <summary><code>{r.dn.clone()}</code> " — " {r.operation.clone()} ": " {r.reason.clone()}</summary>
-                            <p class="help">{r.created_at.clone()}</p>
-                            <h4>"Source entry"</h4><pre>{r.source.clone()}</pre>
-                            {r.request.clone().map(|q| view! { <h4>"SCIM request"</h4><pre>{q}</pre> })}
-                            {r.response.clone().map(|q| view! { <h4>"SCIM response"</h4><pre>{q}</pre> })}
+                            <RejectionDetail rejection=r.clone()/>
                         </details>
                     </li>
                 }).collect_view()}

@@ -34,6 +34,7 @@ fn StepBody(step: &'static Step) -> impl IntoView {
                     <h2>{capitalise(label)}</h2>
                     <ObjectList kind=kind.to_owned() step=step.number label/>
                 </section>
+                {(step.number == 5).then(|| view! { <super::endpoint_graph::EndpointGraph/> })}
                 <section class="create">
                     <h2>"New " {kind_singular(kind)}</h2>
                     <ObjectEditor kind=kind.to_owned() name=None/>

@@ -72,9 +72,6 @@ pub struct RealtimeStatus {
     pub backlog: Option<u64>,
     /// Changes of the current batch still being applied.
     pub queue: u64,
-    /// References waiting for their target's resource (from the store).
-    #[serde(default)]
-    pub pending_references: u64,
     pub ops_per_second: f64,
     pub last_error: Option<String>,
     /// The `scimsync serve` instance running it (when run under a lease).
@@ -102,7 +99,6 @@ impl RealtimeProgress {
                 cursor: None,
                 backlog: None,
                 queue: 0,
-                pending_references: 0,
                 ops_per_second: 0.0,
                 last_error: None,
                 instance: None,
@@ -368,10 +364,6 @@ fn source_lost(conn: &mut Option<LdapConnection>, progress: &RealtimeProgress, e
 }
 
 async fn save_status(store: &Store, pipe: &str, progress: &RealtimeProgress) {
-    match store.pending_reference_count(pipe).await {
-        Ok(n) => progress.update(|s| s.pending_references = n),
-        Err(e) => tracing::warn!("counting the pending references of \"{pipe}\": {e}"),
-    }
     if let Err(e) = store
         .save_realtime_status(
             pipe,
