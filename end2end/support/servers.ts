@@ -165,3 +165,20 @@ export function testConfig(ldapPort: number, scimBaseUrl: string, token: string)
   config["sync-classes"][0]["include-base-dns"] = [];
   return JSON.stringify(config);
 }
+
+/** slapd, scim2-server and a scimsync with the engine's test configuration imported (then
+ *  `prepare`, e.g. a startpoint, run against its data directory) and started. */
+export async function startConfigured(
+  token: string,
+  prepare: (dataDir: string) => void = () => {},
+): Promise<{ scimsync: Scimsync; slapd: Proc & { dir: string }; scim: Proc & { baseUrl: string } }> {
+  const [slapd, scim] = await Promise.all([startSlapd(), startScim2Server(token)]);
+  const scimsync = new Scimsync();
+  const { writeFileSync } = require("node:fs") as typeof import("node:fs");
+  const file = join(scimsync.dataDir, "config.json");
+  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, token));
+  scimsyncCli(scimsync.dataDir, ["config", "import", file]);
+  prepare(scimsync.dataDir);
+  await scimsync.start();
+  return { scimsync, slapd, scim };
+}

@@ -3,9 +3,7 @@
 // step 5 which endpoint references which and the order resync writes them in, runs a resync
 // and finds the group's members on the resync page's counts — and in the SCIM service.
 import { test, expect, Page, Locator } from "@playwright/test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startScim2Server, startSlapd, testConfig } from "../support/servers";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
 
 const TOKEN = "groups-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -15,12 +13,7 @@ let slapd: Proc & { dir: string };
 let scim: Proc & { baseUrl: string };
 
 test.beforeAll(async () => {
-  [slapd, scim] = await Promise.all([startSlapd(), startScim2Server(TOKEN)]);
-  scimsync = new Scimsync();
-  const file = join(scimsync.dataDir, "config.json");
-  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, TOKEN));
-  scimsyncCli(scimsync.dataDir, ["config", "import", file]);
-  await scimsync.start();
+  ({ scimsync, slapd, scim } = await startConfigured(TOKEN));
 });
 
 test.afterAll(async () => {

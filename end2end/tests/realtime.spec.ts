@@ -2,9 +2,7 @@
 // pipe page's counters without a reload, a rejected change shows up too, and after the admin
 // fixes the cause in the configuration it is retried successfully from the rejections page.
 import { test, expect, Page } from "@playwright/test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startScim2Server, startSlapd, testConfig } from "../support/servers";
+import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured } from "../support/servers";
 
 const TOKEN = "realtime-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -13,13 +11,9 @@ let slapd: Proc & { dir: string };
 let scim: Proc & { baseUrl: string };
 
 test.beforeAll(async () => {
-  [slapd, scim] = await Promise.all([startSlapd(), startScim2Server(TOKEN)]);
-  scimsync = new Scimsync();
-  const file = join(scimsync.dataDir, "config.json");
-  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, TOKEN));
-  scimsyncCli(scimsync.dataDir, ["config", "import", file]);
-  scimsyncCli(scimsync.dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]);
-  await scimsync.start();
+  ({ scimsync, slapd, scim } = await startConfigured(TOKEN, (dataDir) =>
+    scimsyncCli(dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]),
+  ));
 });
 
 test.afterAll(async () => {

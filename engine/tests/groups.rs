@@ -9,9 +9,7 @@
 use engine::config::{ChangelogFlavor, Config, examples};
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
-use engine::sync::{
-    RealtimeProgress, ResyncCounts, ResyncOptions, ResyncProgress, run_realtime, run_resync,
-};
+use engine::sync::{RealtimeProgress, ResyncCounts, ResyncOptions, ResyncProgress, run_resync};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,7 +37,7 @@ fn user_ldif(i: u32) -> String {
         1 => format!("manager: {}\n", people(&format!("u{:02}", USERS - 1))),
         _ => format!("manager: {}\n", people(&format!("u{:02}", i / 2))),
     };
-    let mobile = if i % 2 == 0 {
+    let mobile = if i.is_multiple_of(2) {
         format!("mobile: +1 555 01{i:02}\n")
     } else {
         String::new()
@@ -357,16 +355,8 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let progress = RealtimeProgress::new(PIPE);
-    let task = {
-        let (store, config, progress) = (store.clone(), config.clone(), progress.clone());
-        tokio::spawn(async move {
-            run_realtime(store, config, PIPE.into(), stopped, progress)
-                .await
-                .unwrap()
-        })
-    };
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    let progress = &run.progress;
     let id_of = |sides: &Sides, dn: &str| sides.ids.get(&dn_key(dn)).cloned();
 
     // One batch: a new user, added to eng; a member removed from ops.
@@ -382,7 +372,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     let now = converge(
         ldap_port,
         &scim.base_url(),
-        &progress,
+        progress,
         "add user + add to group",
     )
     .await;
@@ -394,7 +384,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
         "dn: {}\nchangetype: modrdn\nnewrdn: uid=u02r\ndeleteoldrdn: 1\n\n",
         people("u02")
     ));
-    let now = converge(ldap_port, &scim.base_url(), &progress, "rename").await;
+    let now = converge(ldap_port, &scim.base_url(), progress, "rename").await;
     assert_eq!(
         id_of(&now, &people("u02r")),
         Some(before),
@@ -404,7 +394,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     // A member deleted: gone from its groups (and as a manager).
     let gone = id_of(&now, &people("u03")).unwrap();
     modify(&format!("dn: {}\nchangetype: delete\n\n", people("u03")));
-    converge(ldap_port, &scim.base_url(), &progress, "delete").await;
+    converge(ldap_port, &scim.base_url(), progress, "delete").await;
     for g in scim_list(&scim.base_url(), "Groups") {
         assert!(
             !g["members"].to_string().contains(&gone),
@@ -422,14 +412,14 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
         group("all"),
         group("leads"),
     ));
-    converge(ldap_port, &scim.base_url(), &progress, "nested group").await;
+    converge(ldap_port, &scim.base_url(), progress, "nested group").await;
 
     // The rejected user is fixed: created, and eng gains it (its pending reference resolves).
     modify(&format!(
         "dn: {}\nchangetype: modify\ndelete: mail\nmail: b@work.example\n\n",
         people("twomail")
     ));
-    let now = converge(ldap_port, &scim.base_url(), &progress, "pending reference").await;
+    let now = converge(ldap_port, &scim.base_url(), progress, "pending reference").await;
     assert!(id_of(&now, &people("twomail")).is_some());
     let deadline = Instant::now() + Duration::from_secs(10);
     while store.pending_reference_count(PIPE).await.unwrap() != 0 {
@@ -439,8 +429,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     let status = progress.snapshot();
     assert!(status.counts.members_added >= 4, "{status:#?}");
     assert!(status.counts.members_removed >= 1, "{status:#?}");
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    run.stop().await;
 
     // And a resync afterwards has nothing to change.
     let last = resync(&store, &config).await;
@@ -448,6 +437,27 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
         (last.created, last.modified, last.rejected),
         (0, 0, 0),
         "{last:#?}"
+    );
+    assert_same(ldap_port, &scim.base_url());
+
+    // A PUT destination sends whole member lists.
+    let mut config = config;
+    config.scim_destinations[0].update_method = engine::config::UpdateMethod::Put;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    modify(&format!(
+        "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n\n\
+         dn: {}\nchangetype: modify\nadd: uniqueMember\nuniqueMember: {}\n\n",
+        group("eng"),
+        people("u05"),
+        group("ops"),
+        people("u11"),
+    ));
+    let put = resync(&store, &config).await;
+    assert_eq!(
+        (put.modified, put.members_added, put.members_removed),
+        (2, 1, 1),
+        "{put:#?}"
     );
     assert_same(ldap_port, &scim.base_url());
 }
@@ -543,16 +553,8 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let progress = RealtimeProgress::new(PIPE);
-    let task = {
-        let (store, config, progress) = (store.clone(), config.clone(), progress.clone());
-        tokio::spawn(async move {
-            run_realtime(store, config, PIPE.into(), stopped, progress)
-                .await
-                .unwrap()
-        })
-    };
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    let progress = &run.progress;
     let writes = |from: usize| -> Vec<(String, String, String)> {
         recorded(&proxy, from)
             .into_iter()
@@ -567,13 +569,7 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
         group("big"),
         member(MEMBERS - 1)
     ));
-    converge(
-        slapd.port,
-        &scim.base_url(),
-        &progress,
-        "one member removed",
-    )
-    .await;
+    converge(slapd.port, &scim.base_url(), progress, "one member removed").await;
     let sent = writes(mark);
     assert_eq!(sent.len(), 1, "{sent:?}");
     let (method, path, body) = &sent[0];
@@ -599,7 +595,7 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
     converge(
         slapd.port,
         &scim.base_url(),
-        &progress,
+        progress,
         "120 members changed",
     )
     .await;
@@ -625,6 +621,5 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
         (SPARE as u64, SPARE as u64 + 1),
         "{status:#?}"
     );
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    run.stop().await;
 }

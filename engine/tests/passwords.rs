@@ -9,7 +9,6 @@ use engine::changelog::ChangelogPasswordKey;
 use engine::config::{ChangelogFlavor, Config, Secret};
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
-use engine::sync::{RealtimeProgress, run_realtime};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use test_support::*;
@@ -22,9 +21,7 @@ struct Running {
     store: Store,
     scim: Scim2Server,
     proxy: AuthProxy,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-    progress: RealtimeProgress,
+    run: RealtimeRun,
     _dir: tempfile::TempDir,
 }
 
@@ -59,23 +56,12 @@ async fn start(ldap_address: String, flavour: ChangelogFlavor, key: Option<&str>
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let progress = RealtimeProgress::new(PIPE);
-    let task = {
-        let (store, progress) = (store.clone(), progress.clone());
-        tokio::spawn(async move {
-            run_realtime(store, config, PIPE.into(), stopped, progress)
-                .await
-                .unwrap()
-        })
-    };
+    let run = RealtimeRun::start(&store, &config, PIPE);
     Running {
         store,
         scim,
         proxy,
-        stop,
-        task,
-        progress,
+        run,
         _dir: dir,
     }
 }
@@ -92,7 +78,7 @@ impl Running {
             assert!(
                 Instant::now() < deadline,
                 "{uid} never reached sn={sn}: {:#?}",
-                self.progress.snapshot()
+                self.run.progress.snapshot()
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -109,8 +95,7 @@ impl Running {
     }
 
     async fn finish(self) {
-        self.stop.send(true).unwrap();
-        self.task.await.unwrap();
+        self.run.stop().await;
     }
 }
 

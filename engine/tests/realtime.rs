@@ -5,7 +5,7 @@
 use engine::config::{ChangelogFlavor, Config};
 use engine::startpoint::StartpointRequest;
 use engine::store::Store;
-use engine::sync::{RealtimeProgress, ResyncOptions, ResyncProgress, run_realtime, run_resync};
+use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::*;
@@ -36,27 +36,6 @@ async fn setup(
     (store, config)
 }
 
-fn start(
-    store: &Store,
-    config: &Config,
-) -> (
-    tokio::sync::watch::Sender<bool>,
-    tokio::task::JoinHandle<()>,
-    RealtimeProgress,
-) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let progress = RealtimeProgress::new(PIPE);
-    let task = {
-        let (store, config, progress) = (store.clone(), config.clone(), progress.clone());
-        tokio::spawn(async move {
-            run_realtime(store, config, PIPE.into(), stopped, progress)
-                .await
-                .unwrap()
-        })
-    };
-    (stop, task, progress)
-}
-
 async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl Fn(&str)) {
     let ldap_address = format!("127.0.0.1:{ldap_port}");
     let scim = Scim2Server::start(TOKEN);
@@ -83,7 +62,7 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
-    let (stop, task, _) = start(&store, &config);
+    let run = RealtimeRun::start(&store, &config, PIPE);
 
     // First half of the stream.
     let mut ldif: String = (0..5)
@@ -97,9 +76,7 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     modify(&ldif);
     // "kill -9": the task is dropped wherever it is; nothing is shut down cleanly.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    task.abort();
-    let _ = task.await;
-    drop(stop);
+    run.kill().await;
 
     // Second half while nothing runs: renames, moves, deletes, and an entry that comes and goes.
     let mut ldif = String::new();
@@ -125,7 +102,8 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     modify(&ldif);
 
     // Restarted, it resumes from the last checkpoint and catches up.
-    let (stop, task, progress) = start(&store, &config);
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    let progress = &run.progress;
     let want = ldap_people(ldap_port);
     assert_eq!(want.len(), 20 + 5 - 3, "{want:?}");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -144,10 +122,10 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     let status = progress.snapshot();
     assert_eq!(status.counts.rejected, 0, "{status:#?}");
     assert!(store.rejections(None, 10).await.unwrap().is_empty());
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    run.stop().await;
     // The checkpoint moved past everything: another run finds nothing to do.
-    let (stop, task, progress) = start(&store, &config);
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    let progress = &run.progress;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         progress.snapshot().counts.changes,
@@ -155,8 +133,7 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
         "{:#?}",
         progress.snapshot()
     );
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    run.stop().await;
 }
 
 #[tokio::test]
@@ -194,7 +171,8 @@ async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
     engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
         .await
         .unwrap();
-    let (stop, task, progress) = start(&store, &config);
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    let progress = &run.progress;
 
     slapd.modify(&person("before", "Outage"));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -251,6 +229,5 @@ async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
     assert_eq!(after.counts.rejected, 0, "{after:#?}");
     assert_eq!(after.state, engine::sync::RealtimeState::Running);
     assert!(store.rejections(None, 10).await.unwrap().is_empty());
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    run.stop().await;
 }

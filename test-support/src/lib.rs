@@ -44,6 +44,54 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     panic!("{what} did not listen on port {port} within 30 s");
 }
 
+/// Realtime sync of one pipe, running as a task of the test's runtime.
+pub struct RealtimeRun {
+    pub progress: engine::sync::RealtimeProgress,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RealtimeRun {
+    pub fn start(
+        store: &engine::store::Store,
+        config: &engine::config::Config,
+        pipe: &str,
+    ) -> RealtimeRun {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let progress = engine::sync::RealtimeProgress::new(pipe);
+        let task = {
+            let (store, config, progress, pipe) = (
+                store.clone(),
+                config.clone(),
+                progress.clone(),
+                pipe.to_owned(),
+            );
+            tokio::spawn(async move {
+                engine::sync::run_realtime(store, config, pipe, stopped, progress)
+                    .await
+                    .unwrap()
+            })
+        };
+        RealtimeRun {
+            progress,
+            stop,
+            task,
+        }
+    }
+
+    /// Asks it to stop and waits; the run failing fails the test.
+    pub async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
+
+    /// Drops the task wherever it is, as `kill -9` would: nothing is shut down cleanly.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
 /// A store in a fresh SQLite file at `path`, with a key that lives only in memory.
 pub async fn sqlite_store(path: &Path) -> engine::store::Store {
     engine::store::Store::open(
@@ -425,6 +473,12 @@ pub struct TestPki {
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl TestPki {

@@ -133,7 +133,7 @@ fn elements(mapper: &EndpointMapper, update: AttributeUsage) -> Vec<Vec<&Resolve
     groups
 }
 
-fn path_of<'a>(r: &'a Resolved) -> &'a ValuePath {
+fn path_of(r: &Resolved) -> &ValuePath {
     r.path
         .as_ref()
         .expect("element groups hold value-path mappings")
@@ -291,11 +291,15 @@ fn reference_array_ops(path: &str, wanted: &[Value], current: &[Value], ops: &mu
             None,
         ));
     }
-    let added: Vec<Value> = wanted
+    let added = wanted
         .iter()
-        .filter(|w| id(w).is_some_and(|i| !current_ids.contains(&i)))
-        .cloned()
-        .collect();
+        .filter(|w| id(w).is_some_and(|i| !current_ids.contains(&i)));
+    add_values(path, added, ops);
+}
+
+/// One `add` of the values the resource lacks, if there are any.
+fn add_values<'a>(path: &str, added: impl Iterator<Item = &'a Value>, ops: &mut Vec<PatchOp>) {
+    let added: Vec<Value> = added.cloned().collect();
     if !added.is_empty() {
         ops.push(PatchOp::new(
             "add",
@@ -522,18 +526,10 @@ fn complex_array_ops(path: &str, wanted: &[Value], current: &[Value], ops: &mut 
             }
         }
     }
-    let added: Vec<Value> = wanted
+    let added = wanted
         .iter()
-        .filter(|w| !current.iter().any(|c| item_value(c) == item_value(w)))
-        .cloned()
-        .collect();
-    if !added.is_empty() {
-        ops.push(PatchOp::new(
-            "add",
-            path.to_owned(),
-            Some(Value::Array(added)),
-        ));
-    }
+        .filter(|w| !current.iter().any(|c| item_value(c) == item_value(w)));
+    add_values(path, added, ops);
 }
 
 /// The full resource for PUT: the current resource with every updatable mapped attribute set

@@ -182,7 +182,7 @@ impl Fail<'_> {
     /// References could not be resolved; the entry is not written.
     pub(crate) fn unresolved(&self, e: ResolveError) -> Failure {
         match e {
-            ResolveError::Failed(f) => f,
+            ResolveError::Failed(f) => *f,
             ResolveError::Source(e) => {
                 self.source_down("read", format!("reading a referenced entry: {e}"))
             }
@@ -267,11 +267,7 @@ pub(crate) async fn create(
     fail: &Fail<'_>,
 ) -> Result<Applied, Failure> {
     if !class.class.synchronize_creates {
-        let reason = format!(
-            "sync class \"{}\" does not synchronize creates",
-            class.class.name
-        );
-        return Ok(Applied::bare(EntryOutcome::Skipped { reason }, None));
+        return Ok(Applied::bare(class.skips("creates"), None));
     }
     let mapped = mapper
         .map(entry, Purpose::Create, fail.phase, references)
@@ -338,12 +334,8 @@ pub(crate) async fn modify(
         });
     }
     if !class.class.synchronize_modifies {
-        let reason = format!(
-            "sync class \"{}\" does not synchronize modifies",
-            class.class.name
-        );
         return Ok(Applied {
-            outcome: EntryOutcome::Skipped { reason },
+            outcome: class.skips("modifies"),
             resource,
             references: report,
         });
@@ -397,11 +389,7 @@ pub(crate) async fn apply_entry(
     };
     let class_name = Some(class.class.name.clone());
     let Some(mapper) = &class.mapper else {
-        let reason = format!(
-            "sync class \"{}\" does not synchronize its entries",
-            class.class.name
-        );
-        return EntryResult::new(&entry.dn, class_name, EntryOutcome::Skipped { reason });
+        return EntryResult::new(&entry.dn, class_name, class.skips("its entries"));
     };
     let fail = Fail {
         pipe: &plan.pipe.name,

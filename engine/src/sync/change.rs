@@ -76,9 +76,8 @@ impl ChangeContext<'_> {
     /// entry if a target it waits for arrived meanwhile), and so on down the chain. Returns the
     /// members they gained or lost; their rejections are recorded like any other.
     pub async fn apply_waiting(&self, result: &EntryResult) -> Result<ReferenceReport, ApplyError> {
-        let pipe = &self.plan.pipe.name;
         let mut totals = ReferenceReport::default();
-        let mut queue = after_result(self.store, pipe, result)
+        let mut queue = after_result(self.store, self.plan, result)
             .await
             .map_err(ApplyError::Store)?;
         queue.extend(self.holders_of_deleted(result).await?);
@@ -94,7 +93,7 @@ impl ChangeContext<'_> {
             totals.members_added += again.references.members_added;
             totals.members_removed += again.references.members_removed;
             queue.extend(
-                after_result(self.store, pipe, &again)
+                after_result(self.store, self.plan, &again)
                     .await
                     .map_err(ApplyError::Store)?,
             );
@@ -211,15 +210,7 @@ impl ChangeContext<'_> {
         };
         let class_name = Some(class.class.name.clone());
         let Some(mapper) = &class.mapper else {
-            let reason = format!(
-                "sync class \"{}\" does not synchronize its entries",
-                class.class.name
-            );
-            return Ok(EntryResult::new(
-                dn,
-                class_name,
-                EntryOutcome::Skipped { reason },
-            ));
+            return Ok(EntryResult::new(dn, class_name, class.skips("its entries")));
         };
         let fail = Fail {
             pipe,
@@ -316,26 +307,10 @@ impl ChangeContext<'_> {
         };
         let class_name = Some(class.class.name.clone());
         if !class.class.synchronize_deletes {
-            let reason = format!(
-                "sync class \"{}\" does not synchronize deletes",
-                class.class.name
-            );
-            return Ok(EntryResult::new(
-                dn,
-                class_name,
-                EntryOutcome::Skipped { reason },
-            ));
+            return Ok(EntryResult::new(dn, class_name, class.skips("deletes")));
         }
         let Some(mapper) = &class.mapper else {
-            let reason = format!(
-                "sync class \"{}\" does not synchronize its entries",
-                class.class.name
-            );
-            return Ok(EntryResult::new(
-                dn,
-                class_name,
-                EntryOutcome::Skipped { reason },
-            ));
+            return Ok(EntryResult::new(dn, class_name, class.skips("its entries")));
         };
         let gone = entry_from_rdn(&record.dn);
         let fail = Fail {

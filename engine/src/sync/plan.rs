@@ -1,6 +1,7 @@
 //! A sync pipe made ready to run: its classes in evaluation order with parsed filters and
 //! base DNs, a mapper per endpoint, and a SCIM client with the pipe's retries and rate.
 
+use super::apply::EntryOutcome;
 use crate::changelog::ChangelogPasswordKey;
 use crate::config::{
     Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
@@ -33,6 +34,16 @@ pub struct ClassPlan {
 }
 
 impl ClassPlan {
+    /// The class does not synchronise `what` (creates, modifies, deletes, its entries).
+    pub(crate) fn skips(&self, what: &str) -> EntryOutcome {
+        EntryOutcome::Skipped {
+            reason: format!(
+                "sync class \"{}\" does not synchronize {what}",
+                self.class.name
+            ),
+        }
+    }
+
     fn matches(&self, dn: &Option<Dn>, entry: &LdapEntry) -> bool {
         let in_base = self.bases.is_empty()
             || dn
@@ -174,6 +185,14 @@ impl PipePlan {
                     .as_ref()
                     .is_some_and(|d| c.bases.iter().any(|b| d.is_within(b)))
         })
+    }
+
+    /// Whether a Reference mapping of this pipe may resolve DNs to `endpoint_mapping`.
+    pub fn is_referenced(&self, endpoint_mapping: &str) -> bool {
+        self.classes
+            .iter()
+            .filter_map(|c| c.mapper.as_ref())
+            .any(|m| !m.reference_paths(endpoint_mapping).is_empty())
     }
 
     /// The class called `name`.

@@ -23,7 +23,7 @@ use serde_json::Value;
 /// Why references could not be resolved (the entry is then not written).
 pub(crate) enum ResolveError {
     /// The destination failed or refused a search (kept as the entry's rejection).
-    Failed(Failure),
+    Failed(Box<Failure>),
     /// The source could not be read.
     Source(LdapError),
     Store(StoreError),
@@ -141,7 +141,7 @@ impl Resolver<'_> {
         };
         let found = find_by_search(self.plan, mapper, &target, fail)
             .await
-            .map_err(ResolveError::Failed)?;
+            .map_err(|f| ResolveError::Failed(Box::new(f)))?;
         let Found::One(current) = found else {
             return Ok(pending());
         };
