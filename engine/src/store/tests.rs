@@ -542,3 +542,153 @@ both_backends!(
         assert!(leases.iter().all(|l| l.remaining_ms > 50_000), "{leases:?}");
     }
 );
+
+both_backends!(
+    correlations_by_dn_and_id_and_pending_references,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        let pipe = "LDAP to SCIM";
+        let user = |n: u32, dn: &str| Correlation {
+            entry_id: format!("uuid-{n}"),
+            dn: dn.to_owned(),
+            endpoint: "Users".into(),
+            scim_id: format!("id-{n}"),
+            class: "People".into(),
+            display: Some(format!("User {n}")),
+        };
+        store
+            .remember_resource(pipe, &user(1, "uid=a,ou=People,dc=example,dc=com"))
+            .await
+            .unwrap();
+        store
+            .remember_resource(pipe, &user(2, "uid=b,ou=people,dc=example,dc=com"))
+            .await
+            .unwrap();
+        // Found by normalised DN, whatever the spelling; 250 keys cross one IN list.
+        let mut keys: Vec<String> = (0..248).map(|i| format!("uid=nobody{i},dc=x")).collect();
+        keys.push(dn_key("UID=A, ou=people,DC=example,dc=com"));
+        keys.push(dn_key("uid=b,ou=people,dc=example,dc=com"));
+        let found = store.find_resources_by_dn(pipe, &keys).await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&keys[248]].scim_id, "id-1");
+        assert_eq!(found[&keys[248]].display.as_deref(), Some("User 1"));
+        assert!(
+            store
+                .find_resources_by_dn("other pipe", &keys)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A rename moves the key along with the correlation.
+        store
+            .remember_resource(pipe, &user(1, "uid=a2,ou=people,dc=example,dc=com"))
+            .await
+            .unwrap();
+        let renamed = store
+            .find_resources_by_dn(
+                pipe,
+                &[
+                    dn_key("uid=a2,ou=people,dc=example,dc=com"),
+                    keys[248].clone(),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(renamed.len(), 1, "{renamed:?}");
+        let by_id = store
+            .find_resource_by_scim_id(pipe, "Users", "id-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id.dn, "uid=a2,ou=people,dc=example,dc=com");
+        assert!(
+            store
+                .find_resource_by_scim_id(pipe, "Groups", "id-1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Correlations recorded before DN keys existed get theirs when the store opens.
+        sqlx::query("UPDATE synced_resources SET dn_key = '' WHERE scim_id = 'id-2'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .find_resources_by_dn(pipe, &keys[249..])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.backfill_dn_keys().await.unwrap();
+        assert_eq!(
+            store
+                .find_resources_by_dn(pipe, &keys[249..])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // Pending references: replaced per referrer, found by target, counted, listed.
+        let reference = |dn: &str| crate::mapping::references::PendingReference {
+            mapping: "Members".into(),
+            dn: dn.to_owned(),
+        };
+        let eng = "cn=eng,ou=groups,dc=example,dc=com";
+        store
+            .replace_pending_references(
+                pipe,
+                eng,
+                &[
+                    reference("uid=late,ou=people,dc=example,dc=com"),
+                    reference("uid=later,ou=people,dc=example,dc=com"),
+                ],
+            )
+            .await
+            .unwrap();
+        store
+            .replace_pending_references(
+                pipe,
+                "cn=ops,ou=groups,dc=example,dc=com",
+                &[reference("UID=Late,ou=people,dc=example,dc=com")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.pending_reference_count(pipe).await.unwrap(), 3);
+        let mut waiting = store
+            .pending_referrers(pipe, "uid=late, ou=people,dc=example,dc=com")
+            .await
+            .unwrap();
+        waiting.sort();
+        assert_eq!(
+            waiting,
+            vec![
+                eng.to_owned(),
+                "cn=ops,ou=groups,dc=example,dc=com".to_owned()
+            ]
+        );
+        let listed = store
+            .pending_references(pipe, Some("CN=eng,ou=groups,dc=example,dc=com"), 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].referrer_dn, eng);
+        assert_eq!(
+            store.pending_references(pipe, None, 1).await.unwrap().len(),
+            1
+        );
+        store
+            .replace_pending_references(pipe, eng, &[])
+            .await
+            .unwrap();
+        assert_eq!(store.pending_reference_count(pipe).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .pending_referrers(pipe, "uid=later,ou=people,dc=example,dc=com")
+                .await
+                .unwrap(),
+            Vec::<String>::new()
+        );
+    }
+);

@@ -140,6 +140,12 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// Says what was being done when it failed, before the reason.
+    pub(crate) fn while_doing(mut self, doing: &str) -> Failure {
+        self.rejection.reason = format!("{doing}: {}", self.rejection.reason);
+        self
+    }
+
     pub(crate) fn into_outcome(self) -> EntryOutcome {
         let rejection = Box::new(self.rejection);
         if self.outage {

@@ -141,7 +141,10 @@ impl Resolver<'_> {
         };
         let found = find_by_search(self.plan, mapper, &target, fail)
             .await
-            .map_err(|f| ResolveError::Failed(Box::new(f)))?;
+            .map_err(|f| {
+                let f = f.while_doing(&format!("resolving the reference to \"{dn}\""));
+                ResolveError::Failed(Box::new(f))
+            })?;
         let Found::One(current) = found else {
             return Ok(pending());
         };
