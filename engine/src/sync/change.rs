@@ -50,6 +50,7 @@ impl ChangeContext<'_> {
             ldap: self.ldap,
             attrs: self.attrs,
             dry_run: false,
+            unwritten: &[],
         }
     }
 

@@ -39,6 +39,10 @@ pub(crate) struct Resolver<'a> {
     pub attrs: &'a [String],
     /// Record nothing (a dry run).
     pub dry_run: bool,
+    /// Endpoint mappings whose entries may not be written yet (the resync pass in progress):
+    /// a target there without a correlation is pending at once — no search, as the pass
+    /// defers the referrer and the next round finds the target by its correlation.
+    pub unwritten: &'a [String],
 }
 
 impl Resolver<'_> {
@@ -139,6 +143,9 @@ impl Resolver<'_> {
         let pending = || ReferenceTarget::Pending {
             endpoint_mapping: mapper.endpoint.name.clone(),
         };
+        if self.unwritten.contains(&mapper.endpoint.name) {
+            return Ok(pending());
+        }
         let found = find_by_search(self.plan, mapper, &target, fail)
             .await
             .map_err(|f| {

@@ -461,14 +461,15 @@ async fn run_pass(
         let (rx, run, deferred) = (rx.clone(), run.clone(), deferred.clone());
         let (level, first, may_defer) = (pass.level.clone(), pass.first, pass.may_defer);
         workers.spawn(async move {
+            let defer_within: &[String] = if may_defer { &level } else { &[] };
             let resolver = Resolver {
                 plan: &run.plan,
                 store: &run.store,
                 ldap: &run.lookup,
                 attrs: &run.attrs,
                 dry_run: run.dry_run,
+                unwritten: defer_within,
             };
-            let defer_within: &[String] = if may_defer { &level } else { &[] };
             loop {
                 let next = rx.lock().await.recv().await;
                 let Some(entry) = next else {
