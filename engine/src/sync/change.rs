@@ -3,9 +3,10 @@
 //! its resource deleted), and what the result teaches is kept — rejections, correlations,
 //! pending references — and the entries waiting for it are applied again.
 
-use super::apply::{
-    Applied, EntryOutcome, EntryResult, Fail, Found, ResourceRef, create, find_by_search, modify,
-};
+use super::apply::{Applied, create, modify};
+use super::failure::Fail;
+use super::find::{Found, find_by_search};
+use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
 use super::pending::after_result;
 use super::plan::PipePlan;
 use super::references::{ResolveError, Resolver};

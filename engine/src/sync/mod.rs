@@ -11,7 +11,10 @@
 pub mod apply;
 mod change;
 pub mod dn_list;
+mod failure;
+mod find;
 pub mod jobs;
+pub mod outcome;
 mod pending;
 pub mod plan;
 pub mod realtime;
@@ -22,8 +25,8 @@ pub mod retry;
 pub mod startpoints;
 pub mod supervisor;
 
-pub use apply::{EntryOutcome, EntryResult};
 pub use jobs::ResyncJobs;
+pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};
 pub use realtime::{
     RealtimeCounts, RealtimeError, RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime,

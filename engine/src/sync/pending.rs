@@ -2,7 +2,7 @@
 //! at the destination yet. They are kept per referrer; when the target's resource appears the
 //! referrer is applied again and gains the reference.
 
-use super::apply::{EntryOutcome, EntryResult};
+use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::PipePlan;
 use crate::store::{Store, StoreError, dn_key};
 

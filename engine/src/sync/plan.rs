@@ -1,7 +1,6 @@
 //! A sync pipe made ready to run: its classes in evaluation order with parsed filters and
 //! base DNs, a mapper per endpoint, and a SCIM client with the pipe's retries and rate.
 
-use super::apply::EntryOutcome;
 use crate::changelog::ChangelogPasswordKey;
 use crate::config::{
     Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
@@ -34,16 +33,6 @@ pub struct ClassPlan {
 }
 
 impl ClassPlan {
-    /// The class does not synchronise `what` (creates, modifies, deletes, its entries).
-    pub(crate) fn skips(&self, what: &str) -> EntryOutcome {
-        EntryOutcome::Skipped {
-            reason: format!(
-                "sync class \"{}\" does not synchronize {what}",
-                self.class.name
-            ),
-        }
-    }
-
     fn matches(&self, dn: &Option<Dn>, entry: &LdapEntry) -> bool {
         let in_base = self.bases.is_empty()
             || dn

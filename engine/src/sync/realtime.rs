@@ -10,8 +10,8 @@
 //! service answers, and nothing behind it is lost. A refused change is recorded as rejected and
 //! never blocks the ones behind it.
 
-use super::apply::EntryOutcome;
 use super::change::{ApplyError, ChangeContext};
+use super::outcome::EntryOutcome;
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeRecord, ChangelogError, read_changes};
 use crate::config::Config;

@@ -9,7 +9,8 @@
 //!    mappings, like any entry. Found: resolved, and the correlation recorded. Not found:
 //!    pending — the target is not at the destination yet.
 
-use super::apply::{Fail, Failure, Found, find_by_search};
+use super::failure::{Fail, Failure};
+use super::find::{Found, find_by_search};
 use super::plan::PipePlan;
 use crate::config::MappingSyntax;
 use crate::ldap::{LdapConnection, LdapError};
@@ -27,6 +28,21 @@ pub(crate) enum ResolveError {
     /// The source could not be read.
     Source(LdapError),
     Store(StoreError),
+}
+
+impl Fail<'_> {
+    /// References could not be resolved; the entry is not written.
+    pub(crate) fn unresolved(&self, e: ResolveError) -> Failure {
+        match e {
+            ResolveError::Failed(f) => *f,
+            ResolveError::Source(e) => {
+                self.source_down("read", format!("reading a referenced entry: {e}"))
+            }
+            ResolveError::Store(e) => {
+                self.rejected("read", format!("looking up referenced entries: {e}"))
+            }
+        }
+    }
 }
 
 /// Looks references up for one pipe.

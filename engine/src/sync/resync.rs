@@ -13,8 +13,9 @@
 //! while rounds make progress; what still waits then (a cycle, a rejected target) is written
 //! with those references pending.
 
-use super::apply::{EntryOutcome, EntryResult, apply_entry};
+use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
+use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use super::references::Resolver;
 use super::rejection::Rejection;

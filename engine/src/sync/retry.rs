@@ -1,8 +1,8 @@
 //! Retrying a rejected operation: the entry is synchronised again as it is now — created or
 //! modified if it exists in the source, its resource deleted if it does not.
 
-use super::apply::{EntryOutcome, EntryResult};
 use super::change::{ApplyError, ChangeContext};
+use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::config::Config;

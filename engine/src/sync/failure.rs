@@ -1,0 +1,104 @@
+//! A step that did not work: the rejection to keep, and whether it is worth retrying (the
+//! destination or the source was down) or was refused.
+
+use super::outcome::EntryOutcome;
+use super::rejection::Rejection;
+use crate::mapping::{LdapEntry, Phase};
+use crate::scim::{ScimError, SentRequest};
+
+pub(crate) fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Resync => "resync",
+        Phase::Realtime => "realtime",
+    }
+}
+
+/// Whether an error means the destination is down (so retrying later may succeed) rather
+/// than that it refused this operation.
+fn is_outage(e: &ScimError) -> bool {
+    match e {
+        ScimError::Transport { .. } => true,
+        ScimError::GaveUp { last, .. } => is_outage(last),
+        ScimError::Status(f) => f.status == 429 || f.status >= 500,
+        _ => false,
+    }
+}
+
+/// A step that did not work: the rejection to keep, and whether the destination was down.
+pub(crate) struct Failure {
+    rejection: Rejection,
+    outage: bool,
+}
+
+impl Failure {
+    /// Keeps the request that was sent with the rejection.
+    pub(crate) fn with_request(mut self, request: Option<SentRequest>) -> Failure {
+        self.rejection = self.rejection.with_exchange(request, None);
+        self
+    }
+
+    /// Says what was being done when it failed, before the reason.
+    pub(crate) fn while_doing(mut self, doing: &str) -> Failure {
+        self.rejection.reason = format!("{doing}: {}", self.rejection.reason);
+        self
+    }
+
+    pub(crate) fn into_outcome(self) -> EntryOutcome {
+        let rejection = Box::new(self.rejection);
+        if self.outage {
+            EntryOutcome::Unavailable { rejection }
+        } else {
+            EntryOutcome::Rejected { rejection }
+        }
+    }
+}
+
+/// Builds failures for one entry in one phase.
+pub(crate) struct Fail<'a> {
+    pub pipe: &'a str,
+    pub phase: Phase,
+    pub entry: &'a LdapEntry,
+}
+
+impl Fail<'_> {
+    pub(crate) fn rejected(&self, operation: &str, reason: String) -> Failure {
+        Failure {
+            rejection: Rejection::new(
+                self.pipe,
+                phase_name(self.phase),
+                self.entry,
+                operation,
+                reason,
+            ),
+            outage: false,
+        }
+    }
+
+    /// The source could not be read: like a destination outage, worth retrying.
+    pub(crate) fn source_down(&self, operation: &str, reason: String) -> Failure {
+        Failure {
+            outage: true,
+            ..self.rejected(operation, reason)
+        }
+    }
+
+    pub(crate) fn scim(
+        &self,
+        operation: &str,
+        error: &ScimError,
+        request: Option<SentRequest>,
+    ) -> Failure {
+        let rejection = Rejection::new(
+            self.pipe,
+            phase_name(self.phase),
+            self.entry,
+            operation,
+            error.to_string(),
+        )
+        .with_exchange(request, Some(error));
+        Failure {
+            rejection,
+            outage: is_outage(error),
+        }
+    }
+}

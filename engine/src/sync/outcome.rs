@@ -1,0 +1,102 @@
+//! What synchronising one entry came to: the outcome, the resource, the references.
+
+use super::plan::ClassPlan;
+use super::rejection::Rejection;
+use crate::mapping::PatchOp;
+use crate::mapping::references::ReferenceReport;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum EntryOutcome {
+    /// Created (or, in a dry run, would be) with this body.
+    Created {
+        resource: Value,
+    },
+    /// Modified (or would be) with these operations (PATCH) or this body (PUT).
+    Modified {
+        operations: Vec<PatchOp>,
+    },
+    InSync,
+    /// The resource of a deleted entry was deleted.
+    Deleted,
+    /// No sync class matches the entry.
+    OutOfScope,
+    /// The matching class does not synchronise this kind of change.
+    Skipped {
+        reason: String,
+    },
+    /// Nothing to do, for a reason worth counting (e.g. the entry is gone again).
+    Dropped {
+        reason: String,
+    },
+    Rejected {
+        rejection: Box<Rejection>,
+    },
+    /// The destination could not be reached; realtime sync retries, resync counts a rejection.
+    Unavailable {
+        rejection: Box<Rejection>,
+    },
+    /// Resync only: held back until the entries of its own endpoint that it refers to (nested
+    /// groups, managers) have been written, then applied again.
+    Deferred,
+}
+
+/// A SCIM resource an entry is synchronised to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRef {
+    pub endpoint: String,
+    pub id: String,
+    /// Its `displayName`, kept for `display` in references to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryResult {
+    pub dn: String,
+    pub class: Option<String>,
+    pub outcome: EntryOutcome,
+    /// The resource created, found or modified.
+    pub resource: Option<ResourceRef>,
+    /// Pending and dropped references, members added and removed.
+    #[serde(default)]
+    pub references: ReferenceReport,
+    /// The entry's stable id (entryUUID / nsUniqueId), when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+}
+
+impl EntryResult {
+    pub(crate) fn new(dn: &str, class: Option<String>, outcome: EntryOutcome) -> EntryResult {
+        EntryResult {
+            dn: dn.to_owned(),
+            class,
+            outcome,
+            resource: None,
+            references: ReferenceReport::default(),
+            entry_id: None,
+        }
+    }
+
+    /// The entry's resource is at the destination and in line with the entry.
+    pub fn synchronized(&self) -> bool {
+        matches!(
+            self.outcome,
+            EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync
+        )
+    }
+}
+
+impl ClassPlan {
+    /// The class does not synchronise `what` (creates, modifies, deletes, its entries).
+    pub(crate) fn skips(&self, what: &str) -> EntryOutcome {
+        EntryOutcome::Skipped {
+            reason: format!(
+                "sync class \"{}\" does not synchronize {what}",
+                self.class.name
+            ),
+        }
+    }
+}
