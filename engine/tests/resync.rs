@@ -396,7 +396,7 @@ async fn an_unreachable_destination_is_an_outage_after_the_pipe_attempts() {
     assert_eq!(counts.rejected, 1);
     let results = recorder.0.lock().unwrap();
     // An outage, not a refusal: counted (and stored) as rejected by resync.
-    let EntryOutcome::Unavailable { rejection } = &results
+    let EntryOutcome::Unavailable { rejection, .. } = &results
         .iter()
         .find(|r| r.dn.starts_with("uid=user001"))
         .unwrap()

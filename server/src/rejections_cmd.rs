@@ -49,7 +49,7 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                 let result = engine::sync::retry_rejection(&store, &config, &id).await?;
                 match &result.outcome {
                     EntryOutcome::Rejected { rejection }
-                    | EntryOutcome::Unavailable { rejection } => {
+                    | EntryOutcome::Unavailable { rejection, .. } => {
                         failed += 1;
                         println!("{id} {}: rejected again: {}", result.dn, rejection.reason);
                     }
@@ -126,7 +126,7 @@ fn describe(outcome: &EntryOutcome) -> String {
         EntryOutcome::OutOfScope => "out of scope now".into(),
         EntryOutcome::Deferred => "deferred".into(),
         EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
             rejection.reason.clone()
         }
     }

@@ -417,12 +417,16 @@ impl RateLimitingProxy {
 
     /// How many requests nginx answered with this status.
     pub fn count_status(&self, status: u16) -> usize {
-        let log =
-            std::fs::read_to_string(self.server.dir.path().join("access.log")).unwrap_or_default();
-        log.lines()
-            .filter(|l| l.contains(&format!("\" {status} ")))
-            .count()
+        count_status(&self.server, status)
     }
+}
+
+/// Requests an nginx test server answered with `status`, from its access log.
+fn count_status(server: &ScriptServer, status: u16) -> usize {
+    let log = std::fs::read_to_string(server.dir.path().join("access.log")).unwrap_or_default();
+    log.lines()
+        .filter(|l| l.contains(&format!("\" {status} ")))
+        .count()
 }
 
 /// nginx with HTTP Basic in front of a SCIM server and a static OAuth 2.0 token endpoint
@@ -434,6 +438,27 @@ pub struct AuthProxy {
 
 impl AuthProxy {
     pub fn start(
+        upstream: &Scim2Server,
+        token: &str,
+        user: &str,
+        password: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> AuthProxy {
+        Self::start_on(
+            free_port(),
+            upstream,
+            token,
+            user,
+            password,
+            client_id,
+            client_secret,
+        )
+    }
+
+    /// On a given port: to bring a stopped token endpoint back where clients expect it.
+    pub fn start_on(
+        port: u16,
         upstream: &Scim2Server,
         token: &str,
         user: &str,
@@ -454,7 +479,7 @@ impl AuthProxy {
             client_id.into(),
             client_secret.into(),
         ];
-        let server = ScriptServer::start("nginx-auth.sh", "nginx", &args, &[], Stop::Term);
+        let server = ScriptServer::launch("nginx-auth.sh", "nginx", &args, &[], Stop::Term, port);
         AuthProxy {
             port: server.port,
             server,
@@ -464,6 +489,49 @@ impl AuthProxy {
     /// Requests made through `/recorded/`, one line each: method, path, body (JSON-escaped).
     pub fn recorded_requests(&self) -> String {
         std::fs::read_to_string(self.server.dir.path().join("requests.log")).unwrap_or_default()
+    }
+}
+
+/// nginx in front of a SCIM server that fails chosen entries (scripts/testenv/nginx-faults.sh):
+/// while poisoned, every request naming "poison" answers 500; a search naming "noresources"
+/// answers a ListResponse without Resources.
+pub struct FaultProxy {
+    pub port: u16,
+    server: ScriptServer,
+}
+
+impl FaultProxy {
+    pub fn start(upstream_port: u16) -> FaultProxy {
+        find_binary(
+            "SCIMSYNC_NGINX",
+            &["/usr/sbin/nginx"],
+            "apt-get install nginx-light",
+        );
+        let args = [upstream_port.to_string()];
+        let server = ScriptServer::start("nginx-faults.sh", "nginx", &args, &[], Stop::Term);
+        FaultProxy {
+            port: server.port,
+            server,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.port)
+    }
+
+    /// Turns the 500s for "poison" on or off.
+    pub fn poison(&self, on: bool) {
+        let flag = self.server.dir.path().join("poison");
+        if on {
+            std::fs::write(flag, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(flag);
+        }
+    }
+
+    /// How many requests nginx answered with this status.
+    pub fn count_status(&self, status: u16) -> usize {
+        count_status(&self.server, status)
     }
 }
 

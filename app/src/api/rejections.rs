@@ -56,7 +56,7 @@ pub async fn retry_rejections(ids: Vec<String>) -> Result<Vec<String>, ServerFnE
             match engine::sync::retry_rejection(&st.store, &config, &id).await {
                 Ok(r) => match r.outcome {
                     EntryOutcome::Rejected { rejection }
-                    | EntryOutcome::Unavailable { rejection } => {
+                    | EntryOutcome::Unavailable { rejection, .. } => {
                         format!("{}: rejected again: {}", r.dn, rejection.reason)
                     }
                     EntryOutcome::Created { .. } => format!("{}: created", r.dn),

@@ -95,9 +95,10 @@ async fn fetch_token(
     client_secret: &str,
     scope: Option<&str>,
 ) -> Result<(String, Duration), ScimError> {
-    let token_error = |message: String| ScimError::Token {
+    let token_error = |message: String, transient: bool| ScimError::Token {
         url: token_url.to_owned(),
         message,
+        transient,
     };
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(s) = scope {
@@ -109,23 +110,25 @@ async fn fetch_token(
         .form(&form)
         .send()
         .await
-        .map_err(|e| token_error(super::client::describe_transport(&e)))?;
+        .map_err(|e| token_error(super::client::describe_transport(&e), true))?;
     let status = response.status();
+    // The endpoint failing or overloaded may recover; a refusal (invalid_client …) will not.
+    let transient = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
     let body: serde_json::Value = response
         .json()
         .await
-        .map_err(|e| token_error(format!("HTTP {status}, unreadable body: {e}")))?;
+        .map_err(|e| token_error(format!("HTTP {status}, unreadable body: {e}"), transient))?;
     if !status.is_success() {
         let error = body
             .get("error")
             .and_then(|v| v.as_str())
             .unwrap_or("unknown error");
-        return Err(token_error(format!("HTTP {status}: {error}")));
+        return Err(token_error(format!("HTTP {status}: {error}"), transient));
     }
     let token = body
         .get("access_token")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| token_error("the response has no access_token".into()))?;
+        .ok_or_else(|| token_error("the response has no access_token".into(), false))?;
     let lifetime = body
         .get("expires_in")
         .and_then(|v| v.as_u64())

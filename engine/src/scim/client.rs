@@ -36,7 +36,13 @@ pub enum ScimError {
         message: String,
     },
     #[error("OAuth token request to {url} failed: {message}")]
-    Token { url: String, message: String },
+    Token {
+        url: String,
+        message: String,
+        /// The token endpoint could not be reached or failed (5xx, 429), rather than refusing
+        /// the client: worth trying again later.
+        transient: bool,
+    },
 }
 
 /// A non-2xx answer from the service (RFC 7644 §3.12 error body, when there is one).
@@ -117,6 +123,17 @@ impl ScimClient {
         let url = self.url(path);
         let response = self.send(reqwest::Method::GET, &url, None).await?;
         read_json("GET", &url, response).await
+    }
+
+    /// Whether the service answers at all: one GET of /ServiceProviderConfig, without retries.
+    /// Any answer but a transient failure (unreachable, 5xx, 429, its token endpoint down)
+    /// counts: it tells a destination that is down from one that fails a single request.
+    pub async fn answers(&self) -> bool {
+        let url = self.url("ServiceProviderConfig");
+        match self.send_once(reqwest::Method::GET, &url, None).await {
+            Ok(_) => true,
+            Err(e) => !e.is_transient(),
+        }
     }
 
     /// Sends a request with authorisation, retrying per the policy. A 401 with a cached
@@ -227,6 +244,27 @@ async fn status_error(method: &str, url: &str, response: reqwest::Response) -> S
 }
 
 impl ScimError {
+    /// Whether the service (or its token endpoint) was down or overloaded — unreachable,
+    /// timed out, 5xx, 429 — so that the same request may succeed later, rather than refused.
+    /// The one place that decides: the client's retries and the pipes' pauses both ask it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ScimError::Transport { .. } => true,
+            ScimError::Status(f) => f.status == 429 || f.status >= 500,
+            ScimError::GaveUp { last, .. } => last.is_transient(),
+            ScimError::Token { transient, .. } => *transient,
+            ScimError::Secret(_)
+            | ScimError::CaFile { .. }
+            | ScimError::Client(_)
+            | ScimError::InvalidResponse { .. } => false,
+        }
+    }
+
+    /// Whether the service asked to slow down (429): a pause, never the request's fault.
+    pub fn is_throttled(&self) -> bool {
+        self.http_failure().is_some_and(|f| f.status == 429)
+    }
+
     /// The HTTP answer behind the error, if the service answered.
     pub fn http_failure(&self) -> Option<&HttpFailure> {
         match self {

@@ -17,6 +17,31 @@ pub struct SentRequest {
     pub body: Option<Value>,
 }
 
+/// The resources of a ListResponse (RFC 7644 §3.4.2). `Resources` may be left out only when
+/// `totalResults` is 0: an answer that says nothing of what matched is invalid, never "no
+/// match" — taking it for one would create a duplicate.
+fn resources(list: &Value, method: &str, url: &str) -> Result<Vec<Value>, ScimError> {
+    let invalid = |message: String| ScimError::InvalidResponse {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        message,
+    };
+    match (
+        list.get("Resources"),
+        list.get("totalResults").and_then(Value::as_u64),
+    ) {
+        (Some(Value::Array(items)), _) => Ok(items.clone()),
+        (None | Some(Value::Null), Some(0)) => Ok(Vec::new()),
+        (None | Some(Value::Null), Some(n)) => Err(invalid(format!(
+            "totalResults is {n} but the answer has no \"Resources\""
+        ))),
+        (None | Some(Value::Null), None) => Err(invalid(
+            "the answer has no \"Resources\" and no totalResults".into(),
+        )),
+        (Some(_), _) => Err(invalid("\"Resources\" is not a list".into())),
+    }
+}
+
 impl ScimClient {
     fn resource_url(&self, endpoint: &str, id: &str) -> Result<String, ScimError> {
         let mut url =
@@ -69,16 +94,7 @@ impl ScimClient {
         };
         let response = self.send(http_method, &req.url, req.body.as_ref()).await?;
         let list = read_json(&req.method, &req.url, response).await?;
-        match list.get("Resources") {
-            Some(Value::Array(items)) => Ok(items.clone()),
-            None if list.get("totalResults").and_then(Value::as_u64) == Some(0) => Ok(Vec::new()),
-            None => Ok(Vec::new()),
-            Some(_) => Err(ScimError::InvalidResponse {
-                method: req.method,
-                url: req.url,
-                message: "\"Resources\" is not a list".into(),
-            }),
-        }
+        resources(&list, &req.method, &req.url)
     }
 
     /// The ids of every resource matching `filter`, page by page (`attributes=id`, so each
@@ -116,20 +132,10 @@ impl ScimClient {
             let name = http_method.to_string();
             let response = self.send(http_method, &url, body.as_ref()).await?;
             let list = read_json(&name, &url, response).await?;
-            let page: Vec<String> = match list.get("Resources") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
-                    .collect(),
-                None => Vec::new(),
-                Some(_) => {
-                    return Err(ScimError::InvalidResponse {
-                        method: name,
-                        url,
-                        message: "\"Resources\" is not a list".into(),
-                    });
-                }
-            };
+            let page: Vec<String> = resources(&list, &name, &url)?
+                .iter()
+                .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect();
             let fresh: Vec<String> = page.into_iter().filter(|id| !ids.contains(id)).collect();
             let done = fresh.len() < PAGE;
             start += fresh.len();
@@ -206,5 +212,36 @@ impl ScimClient {
         let url = self.resource_url(endpoint, id)?;
         let response = self.send(Method::GET, &url, None).await?;
         read_json("GET", &url, response).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resources;
+    use serde_json::json;
+
+    #[test]
+    fn a_list_response_says_what_matched_or_is_invalid() {
+        let ok = |v| resources(&v, "GET", "u").map(|r| r.len()).ok();
+        assert_eq!(
+            ok(json!({"totalResults": 1, "Resources": [{"id": "a"}]})),
+            Some(1)
+        );
+        assert_eq!(ok(json!({"totalResults": 0})), Some(0));
+        assert_eq!(ok(json!({"totalResults": 0, "Resources": null})), Some(0));
+        for bad in [
+            json!({"totalResults": 1}),
+            json!({}),
+            json!({"Resources": {"id": "a"}}),
+        ] {
+            let e = resources(&bad, "GET", "u").unwrap_err();
+            assert!(!e.is_transient(), "{e}");
+        }
+        assert!(
+            resources(&json!({"totalResults": 3}), "GET", "u")
+                .unwrap_err()
+                .to_string()
+                .contains("totalResults is 3 but the answer has no \"Resources\"")
+        );
     }
 }

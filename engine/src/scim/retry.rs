@@ -1,8 +1,9 @@
 //! When to try a SCIM request again, and how long to wait.
 //!
-//! 429 and 503 wait as long as `Retry-After` says (capped); other 5xx answers, timeouts and
-//! network errors back off exponentially with full jitter; any other 4xx is final — the
-//! request itself is wrong and sending it again would not help.
+//! 429 and 503 wait as long as `Retry-After` says (capped); other transient failures
+//! ([`ScimError::is_transient`]: 5xx, timeouts, network errors, a token endpoint that is down)
+//! back off exponentially with full jitter; anything else is final — the request itself is
+//! wrong and sending it again would not help.
 
 use super::ScimError;
 use std::time::Duration;
@@ -41,14 +42,14 @@ impl RetryPolicy {
         if attempt >= self.attempts {
             return None;
         }
-        match error {
-            ScimError::Status(f) => match (f.status, f.retry_after) {
-                (429 | 503, Some(after)) => Some(self.spread(after.min(self.max_retry_after))),
-                (status, _) if status == 429 || status >= 500 => Some(self.backoff(attempt)),
-                _ => None,
-            },
-            ScimError::Transport { .. } => Some(self.backoff(attempt)),
-            _ => None,
+        let retry_after = error
+            .http_failure()
+            .filter(|f| matches!(f.status, 429 | 503))
+            .and_then(|f| f.retry_after);
+        match retry_after {
+            Some(after) => Some(self.spread(after.min(self.max_retry_after))),
+            None if error.is_transient() => Some(self.backoff(attempt)),
+            None => None,
         }
     }
 
@@ -133,6 +134,29 @@ mod tests {
             );
         }
         assert_eq!(p.delay(&status(503, None), 3), None, "no attempts left");
+        // A token endpoint that is down is retried; one that refuses the client is not.
+        let token = |transient| ScimError::Token {
+            url: "t".into(),
+            message: "m".into(),
+            transient,
+        };
+        assert!(p.delay(&token(true), 1).is_some());
+        assert_eq!(p.delay(&token(false), 1), None);
+        // The pipes ask the same question.
+        let gave_up = |last: ScimError| ScimError::GaveUp {
+            attempts: 3,
+            last: Box::new(last),
+        };
+        assert!(gave_up(status(500, None)).is_transient());
+        assert!(gave_up(token(true)).is_transient());
+        assert!(!gave_up(status(400, None)).is_transient());
+        assert!(status(429, None).is_throttled() && !status(503, None).is_throttled());
+        let invalid = ScimError::InvalidResponse {
+            method: "GET".into(),
+            url: "u".into(),
+            message: "m".into(),
+        };
+        assert!(!invalid.is_transient());
     }
 
     #[test]

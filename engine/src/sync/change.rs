@@ -369,7 +369,7 @@ async fn record_result(
 ) -> Result<(), StoreError> {
     let pipe = &plan.pipe.name;
     match &result.outcome {
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
             let mut rejection = (**rejection).clone();
             rejection.source = serde_json::json!({"change": record.raw, "entry": rejection.source});
             store.record_rejection(&rejection).await

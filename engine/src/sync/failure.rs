@@ -13,21 +13,12 @@ pub(crate) fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-/// Whether an error means the destination is down (so retrying later may succeed) rather
-/// than that it refused this operation.
-fn is_outage(e: &ScimError) -> bool {
-    match e {
-        ScimError::Transport { .. } => true,
-        ScimError::GaveUp { last, .. } => is_outage(last),
-        ScimError::Status(f) => f.status == 429 || f.status >= 500,
-        _ => false,
-    }
-}
-
-/// A step that did not work: the rejection to keep, and whether the destination was down.
+/// A step that did not work: the rejection to keep, and whether the destination (or source)
+/// was down or throttling.
 pub(crate) struct Failure {
     rejection: Rejection,
     outage: bool,
+    throttled: bool,
 }
 
 impl Failure {
@@ -46,7 +37,10 @@ impl Failure {
     pub(crate) fn into_outcome(self) -> EntryOutcome {
         let rejection = Box::new(self.rejection);
         if self.outage {
-            EntryOutcome::Unavailable { rejection }
+            EntryOutcome::Unavailable {
+                rejection,
+                throttled: self.throttled,
+            }
         } else {
             EntryOutcome::Rejected { rejection }
         }
@@ -71,6 +65,7 @@ impl Fail<'_> {
                 reason,
             ),
             outage: false,
+            throttled: false,
         }
     }
 
@@ -98,7 +93,8 @@ impl Fail<'_> {
         .with_exchange(request, Some(error));
         Failure {
             rejection,
-            outage: is_outage(error),
+            outage: error.is_transient(),
+            throttled: error.is_throttled(),
         }
     }
 }

@@ -34,9 +34,13 @@ pub enum EntryOutcome {
     Rejected {
         rejection: Box<Rejection>,
     },
-    /// The destination could not be reached; realtime sync retries, resync counts a rejection.
+    /// The destination could not be reached, or failed (5xx, timeouts): realtime sync probes
+    /// it and pauses, unless it serves the rest; resync counts a rejection.
     Unavailable {
         rejection: Box<Rejection>,
+        /// It asked to slow down (429): a pause, never this entry's fault.
+        #[serde(default)]
+        throttled: bool,
     },
     /// Resync only: held back until the entries of its own endpoint that it refers to (nested
     /// groups, managers) have been written, then applied again.
@@ -86,6 +90,26 @@ impl EntryResult {
             self.outcome,
             EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync
         )
+    }
+}
+
+impl EntryOutcome {
+    /// An unavailable destination's failure kept as a refusal (it serves everything else).
+    pub(crate) fn refused(self) -> EntryOutcome {
+        match self {
+            EntryOutcome::Unavailable { rejection, .. } => EntryOutcome::Rejected { rejection },
+            other => other,
+        }
+    }
+
+    /// Why it was rejected or could not be applied.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
+                Some(&rejection.reason)
+            }
+            _ => None,
+        }
     }
 }
 

@@ -165,7 +165,8 @@ impl RealtimeProgress {
                 EntryOutcome::OutOfScope => c.out_of_scope += 1,
                 EntryOutcome::Skipped { .. } => c.skipped += 1,
                 EntryOutcome::Dropped { .. } | EntryOutcome::Deferred => c.dropped += 1,
-                EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+                EntryOutcome::Rejected { rejection }
+                | EntryOutcome::Unavailable { rejection, .. } => {
                     c.rejected += 1;
                     s.last_error = Some(format!("{}: {}", rejection.dn, rejection.reason));
                 }
@@ -444,21 +445,30 @@ async fn apply_batch(
             for record in records {
                 let mut backoff = Duration::from_millis(500);
                 loop {
-                    let result = match change.apply(&record).await {
+                    let mut result = match change.apply(&record).await {
                         Ok(result) => result,
                         Err(e) => return ended(e),
                     };
-                    if let EntryOutcome::Unavailable { rejection } = &result.outcome {
-                        progress.update(|s| {
-                            s.state = RealtimeState::WaitingForDestination;
-                            s.counts.retries += 1;
-                            s.last_error = Some(rejection.reason.clone());
-                        });
-                        if pause(&mut stop, backoff).await {
-                            return Ok(BatchEnd::Stopped);
+                    if let EntryOutcome::Unavailable { throttled, .. } = result.outcome {
+                        // The operation has used the pipe's attempts. A destination that still
+                        // answers fails this entry alone: keep it as rejected and go on.
+                        // Throttling, or a destination that answers nothing, is an outage:
+                        // pause, and try the change again.
+                        if !throttled && plan.client.answers().await {
+                            result.outcome = result.outcome.refused();
+                        } else {
+                            let reason = result.outcome.reason().unwrap_or_default().to_owned();
+                            progress.update(|s| {
+                                s.state = RealtimeState::WaitingForDestination;
+                                s.counts.retries += 1;
+                                s.last_error = Some(reason);
+                            });
+                            if pause(&mut stop, backoff).await {
+                                return Ok(BatchEnd::Stopped);
+                            }
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                            continue;
                         }
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                        continue;
                     }
                     if let Err(e) = change.record(&record, &result).await {
                         return ended(e);

@@ -212,7 +212,7 @@ async fn record_result(
     let store = &run.store;
     let pipe = &run.plan.pipe.name;
     match &result.outcome {
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection } => {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
             store.record_rejection(rejection).await?
         }
         EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {

@@ -1,0 +1,232 @@
+//! Faults that must neither stall a pipe nor lose work: one entry the destination fails with
+//! HTTP 500 while it serves every other one, an OAuth token endpoint that is down, and a search
+//! answer without its Resources. Through nginx (scripts/testenv/nginx-faults.sh, nginx-auth.sh)
+//! in front of a real scim2-server, from a real slapd.
+
+use engine::config::{ChangelogFlavor, Config, ScimAuth, Secret};
+use engine::startpoint::StartpointRequest;
+use engine::store::Store;
+use engine::sync::{EntryOutcome, RealtimeState, ResyncOptions, ResyncProgress, run_resync};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use test_support::*;
+
+const TOKEN: &str = "faults-token";
+const PIPE: &str = "LDAP to SCIM";
+
+fn person(uid: &str, sn: &str) -> String {
+    format!(
+        "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {sn}\n\n"
+    )
+}
+
+fn modify_sn(uid: &str, sn: &str) -> String {
+    format!("dn: uid={uid},ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: {sn}\n\n")
+}
+
+async fn setup(slapd: &Slapd, scim_base_url: &str, dir: &std::path::Path) -> (Store, Config) {
+    let mut config: Config =
+        serde_json::from_value(fixture_config(&slapd.address(), scim_base_url, TOKEN)).unwrap();
+    config.ldap_sources[0].changelog = ChangelogFlavor::OpenldapAccesslog;
+    config.ldap_sources[0].batch_size = 10;
+    config.sync_pipes[0].retry_attempts = 3;
+    let store = sqlite_store(&dir.join("s.db")).await;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    (store, config)
+}
+
+async fn wait_until(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {seconds} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_entry_the_destination_fails_does_not_hold_the_pipe() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let proxy = FaultProxy::start(scim.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, config) = setup(&slapd, &proxy.base_url(), dir.path()).await;
+    slapd.modify(
+        &(0..31)
+            .map(|i| person(&format!("p{i:02}"), "Before"))
+            .collect::<String>(),
+    );
+    let resynced = run_resync(
+        &store,
+        &config,
+        PIPE,
+        &ResyncOptions::default(),
+        &ResyncProgress::default(),
+        Arc::new(()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resynced.created, 31);
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let run = RealtimeRun::start(&store, &config, PIPE);
+
+    // The destination fails every request for "poison", and only those.
+    proxy.poison(true);
+    slapd.modify(&person("poison", "Stuck"));
+    for batch in 0..4 {
+        let ldif: String = (batch * 8..(batch * 8 + 8).min(31))
+            .map(|i| modify_sn(&format!("p{i:02}"), "After"))
+            .collect();
+        slapd.modify(&ldif);
+    }
+    let started = Instant::now();
+    let scim_url = scim.base_url();
+    wait_until("the 31 changes behind the failing entry", 30, || {
+        scim_people(&scim_url, TOKEN)
+            .iter()
+            .filter(|(_, sn)| *sn == "After")
+            .count()
+            == 31
+    })
+    .await;
+    let behind = started.elapsed();
+    // The failing entry is a rejected operation, with the answer kept.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rejection = loop {
+        let open = store.rejections(Some(PIPE), 10).await.unwrap();
+        if let Some(r) = open.into_iter().find(|r| r.dn.starts_with("uid=poison")) {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no rejection for poison: {:#?}",
+            run.progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        rejection.reason.contains("HTTP 500"),
+        "{}",
+        rejection.reason
+    );
+    assert_eq!(rejection.response.as_ref().unwrap()["status"], 500);
+    println!("31 changes behind a failing entry arrived {behind:?} after it");
+    let status = run.progress.snapshot();
+    assert_eq!(status.state, RealtimeState::Running, "{status:#?}");
+
+    // Once the destination serves it again, the next change of that entry applies.
+    proxy.poison(false);
+    slapd.modify(&modify_sn("poison", "Unstuck"));
+    wait_until("the next change of the entry", 30, || {
+        scim_people(&scim_url, TOKEN)
+            .get("poison")
+            .map(String::as_str)
+            == Some("Unstuck")
+    })
+    .await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn an_oauth_token_endpoint_that_is_down_pauses_the_pipe() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let token_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) = setup(&slapd, &scim.base_url(), dir.path()).await;
+    config.scim_servers[0].auth = ScimAuth::Oauth2ClientCredentials {
+        token_url: format!("http://127.0.0.1:{token_port}/oauth/token"),
+        client_id: "client".into(),
+        client_secret: Secret::plain("client-secret"),
+        scope: None,
+    };
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let run = RealtimeRun::start(&store, &config, PIPE);
+
+    // No token endpoint: the change waits, it is not rejected.
+    slapd.modify(&person("waits", "ForToken"));
+    let progress = run.progress.clone();
+    wait_until("the pipe waiting for the destination", 20, || {
+        progress.snapshot().state == RealtimeState::WaitingForDestination
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paused = run.progress.snapshot();
+    assert_eq!(paused.counts.rejected, 0, "{paused:#?}");
+    assert!(store.rejections(None, 10).await.unwrap().is_empty());
+
+    // The token endpoint comes up: the change goes through.
+    let _token = AuthProxy::start_on(
+        token_port,
+        &scim,
+        TOKEN,
+        "u",
+        "p",
+        "client",
+        "client-secret",
+    );
+    let scim_url = scim.base_url();
+    wait_until("the change once a token is issued", 60, || {
+        scim_people(&scim_url, TOKEN)
+            .get("waits")
+            .map(String::as_str)
+            == Some("ForToken")
+    })
+    .await;
+    assert_eq!(run.progress.snapshot().counts.rejected, 0);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let proxy = FaultProxy::start(scim.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, config) = setup(&slapd, &proxy.base_url(), dir.path()).await;
+    slapd.modify(&(person("noresources", "Broken") + &person("fine", "Fine")));
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<engine::sync::EntryResult>>);
+    impl engine::sync::ResyncObserver for Seen {
+        fn entry(&self, r: &engine::sync::EntryResult) {
+            self.0.lock().unwrap().push(r.clone());
+        }
+    }
+    let seen = Arc::new(Seen::default());
+    let counts = run_resync(
+        &store,
+        &config,
+        PIPE,
+        &ResyncOptions::default(),
+        &ResyncProgress::default(),
+        seen.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((counts.created, counts.rejected), (1, 1), "{counts:#?}");
+    let results = seen.0.lock().unwrap();
+    let broken = results
+        .iter()
+        .find(|r| r.dn.starts_with("uid=noresources"))
+        .unwrap();
+    let EntryOutcome::Rejected { rejection } = &broken.outcome else {
+        panic!("{broken:#?}")
+    };
+    assert_eq!(rejection.operation, "search");
+    assert!(
+        rejection.reason.contains("no \"Resources\""),
+        "{}",
+        rejection.reason
+    );
+    // Nothing was created for it.
+    assert!(!scim_people(&scim.base_url(), TOKEN).contains_key("noresources"));
+}
