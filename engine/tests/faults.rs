@@ -230,3 +230,50 @@ async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
     // Nothing was created for it.
     assert!(!scim_people(&scim.base_url(), TOKEN).contains_key("noresources"));
 }
+
+#[tokio::test]
+async fn entries_that_leave_their_class_lose_their_resource() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) = setup(&slapd, &scim.base_url(), dir.path()).await;
+    config.sync_classes[0].include_filter =
+        Some("(&(objectClass=inetOrgPerson)(!(description=left)))".into());
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    slapd.modify(&(person("mover", "M") + &person("filtered", "F") + &person("stays", "S")));
+    let counts = run_resync(
+        &store,
+        &config,
+        PIPE,
+        &ResyncOptions::default(),
+        &ResyncProgress::default(),
+        Arc::new(()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts.created, 3);
+    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    // One moves out of the class's base DN (still under the source's), one stops matching
+    // the class's filter.
+    slapd.modify(&format!(
+        "dn: uid=mover,ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=mover\ndeleteoldrdn: 1\n\
+         newsuperior: ou=groups,{SUFFIX}\n\n\
+         dn: uid=filtered,ou=people,{SUFFIX}\nchangetype: modify\nadd: description\ndescription: left\n\n"
+    ));
+    let scim_url = scim.base_url();
+    wait_until("both resources deleted", 30, || {
+        let people = scim_people(&scim_url, TOKEN);
+        !people.contains_key("mover")
+            && !people.contains_key("filtered")
+            && people.contains_key("stays")
+    })
+    .await;
+    let status = run.progress.snapshot();
+    assert_eq!(status.counts.deleted, 2, "{status:#?}");
+    assert_eq!(status.counts.rejected, 0, "{status:#?}");
+    run.stop().await;
+}

@@ -207,13 +207,21 @@ impl ChangeContext<'_> {
                 }
             }
         }
-        let Some(class) = plan.classify(&entry) else {
-            return Ok(EntryResult::new(dn, None, EntryOutcome::OutOfScope));
+        let class = plan.classify(&entry);
+        let Some((class, mapper)) = class.and_then(|c| c.mapper.as_ref().map(|m| (c, m))) else {
+            // In no class that synchronises it. If it has a resource, it left the class it was
+            // synchronised by (moved out of its base DNs, or no longer matching its filter):
+            // access must not outlive scope, so the resource goes as that class's deletes do.
+            if let Some(known) = &correlation {
+                let left = self.delete(record, Some(known)).await?;
+                return Ok(EntryResult { entry_id, ..left });
+            }
+            return Ok(match class {
+                None => EntryResult::new(dn, None, EntryOutcome::OutOfScope),
+                Some(c) => EntryResult::new(dn, Some(c.class.name.clone()), c.skips("its entries")),
+            });
         };
         let class_name = Some(class.class.name.clone());
-        let Some(mapper) = &class.mapper else {
-            return Ok(EntryResult::new(dn, class_name, class.skips("its entries")));
-        };
         let fail = Fail {
             pipe,
             phase: self.phase,
@@ -374,7 +382,7 @@ async fn record_result(
             rejection.source = serde_json::json!({"change": record.raw, "entry": rejection.source});
             store.record_rejection(&rejection).await
         }
-        EntryOutcome::Deleted => match &record.entry_id {
+        EntryOutcome::Deleted => match record.entry_id.as_ref().or(result.entry_id.as_ref()) {
             Some(id) => store.forget_resource(pipe, id).await,
             None => Ok(()),
         },
