@@ -327,6 +327,8 @@ pub struct RealtimeView {
     pub queue: u64,
     pub ops_per_second: f64,
     pub last_error: Option<String>,
+    #[serde(default)]
+    pub last_error_at: Option<String>,
     pub started_at: String,
     pub updated_at: String,
 }

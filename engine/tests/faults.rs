@@ -162,6 +162,15 @@ async fn an_oauth_token_endpoint_that_is_down_pauses_the_pipe() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let paused = run.progress.snapshot();
     assert_eq!(paused.counts.rejected, 0, "{paused:#?}");
+    // The pipe says what is wrong, and since when.
+    assert!(
+        paused
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("OAuth token request")),
+        "{paused:#?}"
+    );
+    assert!(paused.last_error_at.is_some(), "{paused:#?}");
     assert!(store.rejections(None, 10).await.unwrap().is_empty());
 
     // The token endpoint comes up: the change goes through.
@@ -183,6 +192,12 @@ async fn an_oauth_token_endpoint_that_is_down_pauses_the_pipe() {
     })
     .await;
     assert_eq!(run.progress.snapshot().counts.rejected, 0);
+    // Healthy again: the error is gone from the status.
+    let progress = run.progress.clone();
+    wait_until("the last error cleared", 10, || {
+        progress.snapshot().last_error.is_none()
+    })
+    .await;
     run.stop().await;
 }
 
@@ -276,4 +291,88 @@ async fn entries_that_leave_their_class_lose_their_resource() {
     assert_eq!(status.counts.deleted, 2, "{status:#?}");
     assert_eq!(status.counts.rejected, 0, "{status:#?}");
     run.stop().await;
+}
+
+#[tokio::test]
+async fn a_retried_resync_rejection_replays_as_resync_and_a_gone_entry_is_dismissed() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) = setup(&slapd, &scim.base_url(), dir.path()).await;
+    // An attribute only resync writes.
+    config.attribute_mappings.push(
+        serde_json::from_value(serde_json::json!({
+            "name": "Title", "scim-attribute-name": "title", "attribute-usage": ["create-during-resync"],
+            "syntax": {"type": "string", "ldap-attribute": "title", "single-valued": true}
+        }))
+        .unwrap(),
+    );
+    config.endpoint_mappings[0]
+        .attribute_mappings
+        .push("Title".into());
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    let bad = |uid: &str| {
+        format!(
+            "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n\
+             uid: {uid}\ncn: {uid}\nsn: {uid}\ntitle: Engineer\ntestEmailJSON: not json\n\n"
+        )
+    };
+    slapd.modify(&(bad("fixed") + &bad("gone")));
+    let counts = run_resync(
+        &store,
+        &config,
+        PIPE,
+        &ResyncOptions::default(),
+        &ResyncProgress::default(),
+        Arc::new(()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts.rejected, 2, "{counts:#?}");
+    let rejections = store.rejections(Some(PIPE), 10).await.unwrap();
+    let id_of = |uid: &str| {
+        rejections
+            .iter()
+            .find(|r| r.dn.starts_with(&format!("uid={uid},")))
+            .unwrap()
+            .id
+            .clone()
+    };
+    slapd.modify(&format!(
+        "dn: uid=fixed,ou=people,{SUFFIX}\nchangetype: modify\ndelete: testEmailJSON\n\n\
+         dn: uid=gone,ou=people,{SUFFIX}\nchangetype: delete\n\n"
+    ));
+    // The fixed entry is created as resync would have created it: with the resync-only title.
+    let fixed = engine::sync::retry_rejection(&store, &config, &id_of("fixed"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(fixed.outcome, EntryOutcome::Created { .. }),
+        "{fixed:#?}"
+    );
+    let users: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/Users?filter=userName eq \"fixed\"",
+            scim.base_url()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["Resources"][0]["title"], "Engineer", "{users}");
+    // The entry that is gone: dismissed as gone, nothing deleted.
+    let gone = engine::sync::retry_rejection(&store, &config, &id_of("gone"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(gone.outcome, EntryOutcome::Dropped { .. }),
+        "{gone:#?}"
+    );
+    let (_, status) = store.rejection(&id_of("gone")).await.unwrap().unwrap();
+    assert_eq!(status, "dismissed");
+    assert!(store.rejections(Some(PIPE), 10).await.unwrap().is_empty());
 }

@@ -180,6 +180,12 @@ fn print_status(
     );
     println!("  rate         {:.1} changes/s", s.ops_per_second);
     if let Some(e) = s.last_error {
-        println!("  last error   {e}");
+        match s.last_error_at {
+            Some(at) => println!(
+                "  last error   {e} (at {})",
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            None => println!("  last error   {e}"),
+        }
     }
 }

@@ -26,7 +26,12 @@ pub fn subscribe<T: serde::de::DeserializeOwned + 'static>(
             }
         });
     events.set_onmessage(Some(listener.as_ref().unchecked_ref()));
-    listener.forget();
-    let events = send_wrapper::SendWrapper::new(events);
-    leptos::prelude::on_cleanup(move || events.close());
+    // The listener lives exactly as long as the subscription: dropped (not leaked) on cleanup.
+    let subscription = send_wrapper::SendWrapper::new((events, listener));
+    leptos::prelude::on_cleanup(move || {
+        let (events, listener) = subscription.take();
+        events.set_onmessage(None);
+        events.close();
+        drop(listener);
+    });
 }

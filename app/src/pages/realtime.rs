@@ -167,7 +167,13 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
         (
             "Last error",
             s.as_ref()
-                .and_then(|s| s.last_error.clone())
+                .and_then(|s| {
+                    let at = s.last_error_at.as_deref().map(readable_time);
+                    s.last_error.clone().map(|e| match at {
+                        Some(at) => format!("{e} (at {at})"),
+                        None => e,
+                    })
+                })
                 .unwrap_or_else(|| "none".into()),
         ),
         (

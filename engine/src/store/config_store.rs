@@ -181,12 +181,22 @@ impl Store {
     }
 
     /// The one way configuration changes: edit in memory, seal, validate, write the difference.
+    /// Writers are serialised — within this process by a mutex, and across the instances that
+    /// share a PostgreSQL database by a transaction-level advisory lock taken before reading —
+    /// so an edit is validated against the configuration it will be committed over.
     async fn apply(
         &self,
         edit: impl FnOnce(&mut Config) -> Result<(), SaveError>,
     ) -> Result<(), SaveError> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            sqlx::query(&format!(
+                "SELECT pg_advisory_xact_lock({CONFIG_WRITE_LOCK})"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
         let old = load(&mut tx).await?;
         let mut new = old.clone();
         edit(&mut new)?;
@@ -197,6 +207,10 @@ impl Store {
         Ok(())
     }
 }
+
+/// The PostgreSQL advisory lock key of configuration writes (an arbitrary constant: "scimsync
+/// config" in ASCII, shortened to fit an i64).
+pub(super) const CONFIG_WRITE_LOCK: i64 = 0x7363_696d_636f_6e66;
 
 fn json_name(json: &serde_json::Value) -> String {
     json.get("name")

@@ -104,6 +104,7 @@ impl Store {
         };
         store.check_key().await?;
         store.backfill_dn_keys().await?;
+        store.backfill_rejection_dn_keys().await?;
         Ok(store)
     }
 

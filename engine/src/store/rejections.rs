@@ -1,6 +1,6 @@
 //! Stored rejected operations.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, dn_key};
 use crate::sync::Rejection;
 
 impl Store {
@@ -10,15 +10,16 @@ impl Store {
             what: format!("rejection of \"{}\"", r.dn),
             message: e.to_string(),
         })?;
+        let key = dn_key(&r.dn);
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE rejected_operations SET status = 'superseded' WHERE pipe = $1 AND dn = $2 AND status = 'open'")
+        sqlx::query("UPDATE rejected_operations SET status = 'superseded' WHERE pipe = $1 AND dn_key = $2 AND status = 'open'")
             .bind(&r.pipe)
-            .bind(&r.dn)
+            .bind(&key)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at, dn_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&r.id)
         .bind(&r.pipe)
@@ -28,33 +29,50 @@ impl Store {
         .bind(&r.reason)
         .bind(body)
         .bind(r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .bind(&key)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// DNs of a pipe with an open rejection.
+    /// Normalised DNs (see `dn_key`) of a pipe's entries with an open rejection.
     pub async fn open_rejection_dns(
         &self,
         pipe: &str,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT dn FROM rejected_operations WHERE pipe = $1 AND status = 'open'",
+            "SELECT dn_key FROM rejected_operations WHERE pipe = $1 AND status = 'open'",
         )
         .bind(pipe)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(dn,)| dn).collect())
+        Ok(rows.into_iter().map(|(key,)| key).collect())
     }
 
     /// Marks a DN's open rejection resolved (its entry has since been synchronized).
     pub async fn resolve_rejection(&self, pipe: &str, dn: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn = $2 AND status = 'open'")
+        sqlx::query("UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn_key = $2 AND status = 'open'")
             .bind(pipe)
-            .bind(dn)
+            .bind(dn_key(dn))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Fills the DN key of rejections recorded before keys existed.
+    pub(super) async fn backfill_rejection_dn_keys(&self) -> Result<(), StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, dn FROM rejected_operations WHERE dn_key = ''")
+                .fetch_all(&self.pool)
+                .await?;
+        for (id, dn) in rows {
+            sqlx::query("UPDATE rejected_operations SET dn_key = $1 WHERE id = $2")
+                .bind(dn_key(&dn))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 

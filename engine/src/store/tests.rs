@@ -2,6 +2,7 @@
 //! (`SCIMSYNC_TEST_POSTGRES_URL`, default the local server's `test` database, used only to
 //! create and drop a scratch database per test).
 
+use super::config_store::CONFIG_WRITE_LOCK;
 use super::*;
 use crate::config::examples::example;
 use crate::config::{ObjectKind, Secret};
@@ -692,3 +693,106 @@ both_backends!(
         );
     }
 );
+
+both_backends!(rejections_match_by_normalised_dn, |store, url, cipher| {
+    let _ = (&url, &cipher);
+    let pipe = "LDAP to SCIM";
+    let entry = crate::mapping::LdapEntry::new("uid=Ann,ou=People,dc=example,dc=com");
+    let first = crate::sync::Rejection::new(pipe, "realtime", &entry, "map", "first");
+    store.record_rejection(&first).await.unwrap();
+    // Another spelling of the same DN supersedes it, and resolves it.
+    let other = crate::mapping::LdapEntry::new("UID=ann, ou=people,DC=example,dc=com");
+    let second = crate::sync::Rejection::new(pipe, "realtime", &other, "map", "second");
+    store.record_rejection(&second).await.unwrap();
+    let open = store.rejections(Some(pipe), 10).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_eq!(open[0].reason, "second");
+    assert!(
+        store
+            .open_rejection_dns(pipe)
+            .await
+            .unwrap()
+            .contains(&dn_key("uid=ann,ou=people,dc=example,dc=com"))
+    );
+    store
+        .resolve_rejection(pipe, "uid=ANN,ou=people,dc=example,dc=com")
+        .await
+        .unwrap();
+    assert!(store.rejections(Some(pipe), 10).await.unwrap().is_empty());
+});
+
+/// Two instances on one PostgreSQL database: configuration writes are serialised by a
+/// transaction-level advisory lock, so neither can validate against a state the other is
+/// changing (one deletes a mapping while the other starts using it).
+#[tokio::test]
+async fn config_writes_of_two_instances_on_postgres_are_serialised() {
+    let scratch = Scratch::new(Backend::Postgres).await;
+    let cipher = Cipher::ephemeral();
+    let one = Store::open(&scratch.url, cipher.clone()).await.unwrap();
+    let two = Store::open(&scratch.url, cipher.clone()).await.unwrap();
+    import_example(&one).await;
+
+    // While someone holds the lock, a write waits for it.
+    let mut holder = one.pool.acquire().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *holder).await.unwrap();
+    sqlx::query(&format!(
+        "SELECT pg_advisory_xact_lock({CONFIG_WRITE_LOCK})"
+    ))
+    .execute(&mut *holder)
+    .await
+    .unwrap();
+    let waiting = {
+        let two = two.clone();
+        tokio::spawn(async move {
+            two.create(
+                ObjectKind::SyncPipe,
+                json!({"name": "Waits", "source": "Corporate LDAP", "destination": "SCIM Destination"}),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the write did not wait for the lock"
+    );
+    sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    waiting.await.unwrap().unwrap();
+
+    // Racing edits that together would leave a dangling reference: one always loses.
+    for round in 0..10 {
+        let spare = format!("Spare {round}");
+        one.create(
+            ObjectKind::AttributeMapping,
+            json!({"name": spare, "scim-attribute-name": "title", "attribute-usage": ["fetch"],
+                   "syntax": {"type": "string", "ldap-attribute": "title", "single-valued": true}}),
+        )
+        .await
+        .unwrap();
+        let delete = {
+            let (one, spare) = (one.clone(), spare.clone());
+            tokio::spawn(async move { one.delete(ObjectKind::AttributeMapping, &spare).await })
+        };
+        let uses = {
+            let (two, spare) = (two.clone(), spare.clone());
+            tokio::spawn(async move {
+                two.create(
+                    ObjectKind::EndpointMapping,
+                    json!({"name": format!("Uses {spare}"), "endpoint-path": format!("E{round}"),
+                           "schema-urns": ["urn:x:core"], "attribute-mappings": [spare], "search-attribute-mappings": [spare]}),
+                )
+                .await
+            })
+        };
+        let (deleted, used) = (delete.await.unwrap(), uses.await.unwrap());
+        assert!(
+            deleted.is_ok() != used.is_ok(),
+            "round {round}: {deleted:?} {used:?}"
+        );
+        one.load_config().await.unwrap().validate().unwrap();
+    }
+    one.close().await;
+    two.close().await;
+    scratch.drop_database().await;
+}

@@ -13,6 +13,13 @@ pub(crate) fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
+/// The phase a rejection was recorded in, from its name.
+pub(crate) fn phase_named(name: &str) -> Option<Phase> {
+    [Phase::Resync, Phase::Realtime]
+        .into_iter()
+        .find(|p| phase_name(*p) == name)
+}
+
 /// A step that did not work: the rejection to keep, and whether the destination (or source)
 /// was down or throttling.
 pub(crate) struct Failure {

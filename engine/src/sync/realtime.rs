@@ -73,12 +73,36 @@ pub struct RealtimeStatus {
     /// Changes of the current batch still being applied.
     pub queue: u64,
     pub ops_per_second: f64,
+    /// The pipe's last problem (source or destination unavailable, a failure), while it lasts.
     pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The `scimsync serve` instance running it (when run under a lease).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl RealtimeStatus {
+    /// Records a problem, with when it happened.
+    fn problem(&mut self, state: RealtimeState, error: String) {
+        self.state = state;
+        self.last_error = Some(error);
+        self.last_error_at = Some(chrono::Utc::now());
+    }
+
+    /// Running again after waiting for the source or the destination: that problem is over.
+    fn running(&mut self) {
+        if matches!(
+            self.state,
+            RealtimeState::WaitingForSource | RealtimeState::WaitingForDestination
+        ) {
+            self.last_error = None;
+            self.last_error_at = None;
+        }
+        self.state = RealtimeState::Running;
+    }
 }
 
 /// Live status of one running pipe, shared with whoever watches it.
@@ -101,6 +125,7 @@ impl RealtimeProgress {
                 queue: 0,
                 ops_per_second: 0.0,
                 last_error: None,
+                last_error_at: None,
                 instance: None,
                 started_at: now,
                 updated_at: now,
@@ -169,6 +194,7 @@ impl RealtimeProgress {
                 | EntryOutcome::Unavailable { rejection, .. } => {
                     c.rejected += 1;
                     s.last_error = Some(format!("{}: {}", rejection.dn, rejection.reason));
+                    s.last_error_at = Some(chrono::Utc::now());
                 }
             }
             s.queue = s.queue.saturating_sub(1);
@@ -230,10 +256,7 @@ pub async fn run_realtime_as(
     .await;
     progress.update(|s| match &result {
         Ok(()) => s.state = RealtimeState::Stopped,
-        Err(e) => {
-            s.state = RealtimeState::Failed;
-            s.last_error = Some(e.to_string());
-        }
+        Err(e) => s.problem(RealtimeState::Failed, e.to_string()),
     });
     let _ = store
         .save_realtime_status(
@@ -284,10 +307,7 @@ async fn follow(
                     source_backoff = Duration::from_millis(500);
                 }
                 Err(e) => {
-                    progress.update(|s| {
-                        s.state = RealtimeState::WaitingForSource;
-                        s.last_error = Some(e.to_string());
-                    });
+                    progress.update(|s| s.problem(RealtimeState::WaitingForSource, e.to_string()));
                     if pause(stop, source_backoff).await {
                         return Ok(());
                     }
@@ -317,7 +337,7 @@ async fn follow(
                 s.state,
                 RealtimeState::Starting | RealtimeState::WaitingForSource
             ) {
-                s.state = RealtimeState::Running;
+                s.running();
             }
         });
         let Some(last) = batch.last().map(|r| r.cursor.clone()) else {
@@ -344,7 +364,7 @@ async fn follow(
                 }
                 progress.update(|s| {
                     s.cursor = Some(last.to_string());
-                    s.state = RealtimeState::Running;
+                    s.running();
                 });
             }
             BatchEnd::Stopped => return Ok(()),
@@ -358,10 +378,7 @@ async fn follow(
 
 fn source_lost(conn: &mut Option<LdapConnection>, progress: &RealtimeProgress, e: &LdapError) {
     *conn = None;
-    progress.update(|s| {
-        s.state = RealtimeState::WaitingForSource;
-        s.last_error = Some(format!("source: {e}"));
-    });
+    progress.update(|s| s.problem(RealtimeState::WaitingForSource, format!("source: {e}")));
 }
 
 async fn save_status(store: &Store, pipe: &str, progress: &RealtimeProgress) {
@@ -459,9 +476,8 @@ async fn apply_batch(
                         } else {
                             let reason = result.outcome.reason().unwrap_or_default().to_owned();
                             progress.update(|s| {
-                                s.state = RealtimeState::WaitingForDestination;
                                 s.counts.retries += 1;
-                                s.last_error = Some(reason);
+                                s.problem(RealtimeState::WaitingForDestination, reason);
                             });
                             if pause(&mut stop, backoff).await {
                                 return Ok(BatchEnd::Stopped);
@@ -482,7 +498,7 @@ async fn apply_batch(
                     }
                     progress.update(|s| {
                         if s.state == RealtimeState::WaitingForDestination {
-                            s.state = RealtimeState::Running;
+                            s.running();
                         }
                     });
                     break;

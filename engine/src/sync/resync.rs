@@ -24,7 +24,7 @@ use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, dn_key};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -216,7 +216,7 @@ async fn record_result(
             store.record_rejection(rejection).await?
         }
         EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
-            if run.previously_rejected.contains(&result.dn) {
+            if run.previously_rejected.contains(&dn_key(&result.dn)) {
                 store.resolve_rejection(pipe, &result.dn).await?;
             }
             if let (Some(resource), Some(entry_id), Some(class)) =

@@ -1,7 +1,9 @@
-//! Retrying a rejected operation: the entry is synchronised again as it is now — created or
-//! modified if it exists in the source, its resource deleted if it does not.
+//! Retrying a rejected operation: the entry is synchronised again as it is now, in the phase
+//! it was rejected in — created or modified if it exists in the source; if it does not, its
+//! resource is deleted (realtime) or the rejection dismissed (resync never deletes).
 
 use super::change::{ApplyError, ChangeContext};
+use super::failure::phase_named;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeKind, ChangeRecord};
@@ -38,9 +40,22 @@ pub async fn retry_rejection(
         return Err(RetryError::NotOpen(id.to_owned(), status));
     }
     let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
+    // Replayed in its own phase: a resync rejection with the resync usages.
+    let phase = phase_named(&rejection.phase).unwrap_or(Phase::Realtime);
     let attrs = plan.ldap_attributes();
     let mut conn = connect(&plan.source, store.cipher()).await?;
     let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
+    if entry.is_none() && phase == Phase::Resync {
+        // Resync never deletes: an entry that has gone since is dismissed, not deleted.
+        conn.close().await;
+        store.close_rejection(id, "dismissed").await?;
+        let reason = "the entry is no longer in the source; dismissed".to_owned();
+        return Ok(EntryResult::new(
+            &rejection.dn,
+            None,
+            EntryOutcome::Dropped { reason },
+        ));
+    }
     // A synthetic change for the entry as it is now. The rejected change's password is not
     // kept, so a retry cannot send it.
     let mut record = ChangeRecord::entry_now(
@@ -56,7 +71,7 @@ pub async fn retry_rejection(
         store,
         ldap: &conn,
         attrs: &attrs,
-        phase: Phase::Realtime,
+        phase,
     };
     let result = async {
         let result = change.apply_and_record(&record).await?;
