@@ -16,6 +16,7 @@ mod endpoint_mapping;
 mod global;
 mod kind;
 mod ldap_source;
+mod pipe_objects;
 mod reference_graph;
 mod scim_server;
 mod secret;

@@ -91,7 +91,6 @@ impl RealtimeSupervisor {
 
     async fn reconcile(&self, store: &Store) -> Result<(), crate::store::StoreError> {
         let config = store.load_config().await?;
-        let fingerprint = serde_json::to_string(&config).unwrap_or_default();
         let started = store.started_pipes().await?;
         let wanted: Vec<String> = started
             .into_iter()
@@ -120,8 +119,10 @@ impl RealtimeSupervisor {
                 if run.task.is_finished() && run.finished_at.is_none() {
                     run.finished_at = Some(Instant::now());
                 }
-                let keep =
-                    wanted.contains(name) && run.fingerprint == fingerprint && !lost.contains(name);
+                // Restarted only when an object this pipe runs with changed.
+                let keep = wanted.contains(name)
+                    && run.fingerprint == config.pipe_fingerprint(name)
+                    && !lost.contains(name);
                 let retry = run.finished_at.is_some_and(|at| {
                     run.progress.snapshot().state != RealtimeState::Failed
                         || at.elapsed() > RETRY_FAILED_AFTER
@@ -181,13 +182,14 @@ impl RealtimeSupervisor {
                 "realtime sync of \"{name}\" started on instance \"{}\"",
                 self.instance
             );
+            let fingerprint = config.pipe_fingerprint(&name);
             self.pipes.lock().expect("supervisor lock").insert(
                 name,
                 Running {
                     stop,
                     progress,
                     task,
-                    fingerprint: fingerprint.clone(),
+                    fingerprint,
                     finished_at: None,
                 },
             );
