@@ -33,10 +33,10 @@ async fn read_all(src: &LdapSource) -> Vec<ChangeRecord> {
     let mut all = Vec::new();
     loop {
         let batch = read_changes(&mut conn, src, &cursor, 2).await.unwrap();
-        assert!(batch.len() <= 2);
-        let Some(last) = batch.last() else { break };
-        cursor = last.cursor.clone();
-        all.extend(batch);
+        assert!(batch.records.len() <= 2);
+        let Some(end) = batch.end else { break };
+        cursor = end;
+        all.extend(batch.records);
     }
     conn.close().await;
     all
@@ -119,6 +119,7 @@ async fn cursors_past_the_end_or_of_the_other_flavour() {
         read_changes(&mut conn, &src, &future, 10)
             .await
             .unwrap()
+            .records
             .is_empty()
     );
     let wrong = engine::startpoint::ChangelogCursor::Accesslog {
@@ -133,4 +134,51 @@ async fn cursors_past_the_end_or_of_the_other_flavour() {
         e.contains("does not fit the source's draft-good changelog"),
         "{e}"
     );
+}
+
+/// Against a server that answers newest first and, past the size limit, with the newest of
+/// them: every change is read once, in order, none skipped.
+async fn reads_every_change_of_a_server_that_answers_out_of_order(shape: Shape) {
+    const CHANGES: u64 = 57;
+    let server = ShuffledChangelog::start(shape, CHANGES).await;
+    let flavour = match shape {
+        Shape::DraftGood => ChangelogFlavor::DraftGood,
+        Shape::Accesslog => ChangelogFlavor::OpenldapAccesslog,
+    };
+    let src = source(server.address(), flavour);
+    let cipher = Cipher::ephemeral();
+    let mut conn = ldap::connect(&src, &cipher).await.unwrap();
+    let mut cursor = match shape {
+        Shape::DraftGood => engine::startpoint::ChangelogCursor::DraftGood {
+            last_change_number: 0,
+        },
+        Shape::Accesslog => engine::startpoint::ChangelogCursor::Accesslog {
+            req_start: None,
+            inclusive: true,
+        },
+    };
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let batch = read_changes(&mut conn, &src, &cursor, 10).await.unwrap();
+        assert!(batch.records.len() <= 10);
+        seen.extend(batch.records.iter().map(|r| r.dn.clone()));
+        match batch.end {
+            Some(end) => cursor = end,
+            None => break,
+        }
+    }
+    let want: Vec<String> = (1..=CHANGES)
+        .map(|n| format!("uid=u{n},ou=people,dc=example,dc=com"))
+        .collect();
+    assert_eq!(seen, want);
+}
+
+#[tokio::test]
+async fn draft_good_reads_in_order_whatever_the_server_order() {
+    reads_every_change_of_a_server_that_answers_out_of_order(Shape::DraftGood).await;
+}
+
+#[tokio::test]
+async fn accesslog_reads_in_order_whatever_the_server_order() {
+    reads_every_change_of_a_server_that_answers_out_of_order(Shape::Accesslog).await;
 }

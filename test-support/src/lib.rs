@@ -2,6 +2,9 @@
 //! scim2-server, each on a free loopback port in its own temp dir, stopped on drop.
 //! A missing server binary fails the test with instructions; nothing is skipped.
 
+mod shuffled_changelog;
+pub use shuffled_changelog::{Shape, ShuffledChangelog, req_start};
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -13,5 +13,5 @@ pub use password::{
     CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError, is_hashed,
     is_password_attribute,
 };
-pub use reader::{ChangelogError, read_changes};
+pub use reader::{ChangeBatch, ChangelogError, read_changes};
 pub use record::{ChangeKind, ChangeRecord};

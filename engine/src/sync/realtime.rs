@@ -340,7 +340,7 @@ async fn follow(
                 s.running();
             }
         });
-        let Some(last) = batch.last().map(|r| r.cursor.clone()) else {
+        let Some(last) = batch.end.clone() else {
             progress.sample();
             if last_saved.elapsed() > Duration::from_secs(1) {
                 save_status(store, pipe, progress).await;
@@ -351,8 +351,13 @@ async fn follow(
             }
             continue;
         };
-        progress.update(|s| s.queue = batch.len() as u64);
-        match apply_batch(&plan, store, reader, &attrs, batch, workers, stop, progress).await? {
+        progress.update(|s| s.queue = batch.records.len() as u64);
+        let records = batch.records;
+        match apply_batch(
+            &plan, store, reader, &attrs, records, workers, stop, progress,
+        )
+        .await?
+        {
             BatchEnd::Done => {
                 match holder {
                     None => store.save_realtime_cursor(pipe, &last).await?,
