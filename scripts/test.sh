@@ -14,6 +14,10 @@ cd "$ROOT"
 
 target=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
+say "format and lint gate (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --features app/ssr -- -D warnings
+
 say "cargo test (engine, console server functions, CLI)"
 cargo test --workspace --features app/ssr
 
