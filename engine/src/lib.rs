@@ -4,9 +4,12 @@
 //! * [`store`] — where that model (and runtime state) lives: SQLite or PostgreSQL.
 //! * [`crypto`] — sealing secrets with the instance key file.
 //! * [`dn`], [`ldap_filter`] — LDAP syntaxes the model refers to.
+//! * [`sensitive`] — which attributes and values are secret: masked when kept, hashes never sent.
 //! * [`ldap`], [`scim`] — clients for the two sides of a sync pipe.
 //! * [`mapping`] — LDAP entries → SCIM resources, and the updates that bring a resource in line.
 //! * [`startpoint`] — where realtime sync starts reading the changelog.
+//! * [`rejection`] — what is kept about an operation that could not be applied.
+//! * [`report`] — counts and states of resyncs and realtime pipes.
 //! * [`sync`] — applying entries to the SCIM destination: resync now, realtime next.
 #![forbid(unsafe_code)]
 
@@ -17,7 +20,10 @@ pub mod dn;
 pub mod ldap;
 pub mod ldap_filter;
 pub mod mapping;
+pub mod rejection;
+pub mod report;
 pub mod scim;
+pub mod sensitive;
 pub mod startpoint;
 pub mod store;
 pub mod sync;

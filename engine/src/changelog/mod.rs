@@ -10,8 +10,7 @@ mod record;
 
 pub use ldif::{ModOp, Modification};
 pub use password::{
-    CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError, is_hashed,
-    is_password_attribute,
+    CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError,
 };
 pub use reader::{ChangeBatch, ChangelogError, read_changes};
 pub use record::{ChangeKind, ChangeRecord};

@@ -16,36 +16,9 @@ use crate::crypto::{Cipher, CryptoError};
 
 /// The changelog record attribute holding an encrypted password.
 pub const ENCRYPTED_PASSWORD_ATTRIBUTE: &str = "ds-changelog-encrypted-password";
-/// The pseudo-attribute 389 DS logs the clear-text password under.
-const UNHASHED_389: &str = "unhashed#user#password";
+use crate::sensitive::UNHASHED_389;
 const ENCRYPTED_PREFIX: &str = "{AES256-GCM}";
 const KEY_SALT: &[u8] = b"scimsync-changelog-password";
-
-/// LDAP attributes that hold passwords: never sent hashed, never removed for lack of a value.
-pub fn is_password_attribute(name: &str) -> bool {
-    ["userpassword", "authpassword", UNHASHED_389]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(name))
-}
-
-/// Whether a password value is a storage-scheme hash such as `{SSHA}…` or `{PBKDF2-SHA256}…`
-/// (`{CLEAR}` / `{CLEARTEXT}` values are clear text).
-pub fn is_hashed(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix('{') else {
-        return false;
-    };
-    let Some((scheme, _)) = rest.split_once('}') else {
-        return false;
-    };
-    !scheme.is_empty()
-        && scheme.len() <= 32
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && !["CLEAR", "CLEARTEXT"]
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(scheme))
-}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PasswordError {
@@ -176,6 +149,7 @@ impl CarriedPasswords {
 mod tests {
     use super::*;
     use crate::changelog::Modification;
+    use crate::sensitive::is_hashed;
 
     #[test]
     fn hashes_are_told_from_clear_text() {

@@ -83,7 +83,7 @@ impl ChangeRecord {
 /// attributes inside change texts (`changes` LDIF lines, `reqMod` / `reqOld` values), which may
 /// hold clear-text passwords.
 pub(super) fn masked_raw(entry: &crate::mapping::LdapEntry) -> serde_json::Value {
-    use crate::sync::rejection::{is_secret_name, mask};
+    use crate::sensitive::{is_secret_name, mask};
     let secret_line = |line: &str| {
         line.split_once(':')
             .is_some_and(|(attr, _)| is_secret_name(attr.trim()))

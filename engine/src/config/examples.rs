@@ -1,8 +1,8 @@
 //! Complete, valid configurations.
 //!
-//! * [`directory`] — the worked example of the README: a standard directory (inetOrgPerson
+//! * [`directory()`] — the worked example of the README: a standard directory (inetOrgPerson
 //!   users with mail, phones and manager; groupOfNames and groupOfUniqueNames groups).
-//! * [`example`] — every mapping type at least once, for unit tests of the model.
+//! * [`example()`] — every mapping type at least once, for unit tests of the model.
 
 use super::Config;
 

@@ -1,13 +1,13 @@
 //! The LDAP side of a pipe: connecting to a sync source, reading its root DSE and
 //! changelog head, resolving startpoints, and the console's "Test connection".
 
-mod changelog;
+mod changelog_head;
 mod connection;
 mod probe;
 mod root_dse;
 mod tls;
 
-pub use changelog::{ChangelogHead, read_changelog_head, resolve_startpoint};
+pub use changelog_head::{ChangelogHead, read_changelog_head, resolve_startpoint};
 pub use connection::{LdapConnection, PagedSearch, connect};
 pub use probe::{BaseDnCheck, LdapProbeReport, probe};
 pub use root_dse::RootDse;

@@ -1,7 +1,7 @@
 //! "Test connection" for an LDAP sync source: bind, read the root DSE, check the base DNs
 //! and find which changelog the server keeps.
 
-use super::changelog::{accesslog_head, draft_good_head};
+use super::changelog_head::{accesslog_head, draft_good_head};
 use super::{ChangelogHead, LdapError, RootDse, connect};
 use crate::config::{ChangelogFlavor, LdapSource};
 use crate::crypto::Cipher;

@@ -7,8 +7,8 @@ use super::references::reference_ids;
 use super::resource::{Phase, Purpose, Resolved, usage_for};
 use super::search::quote;
 use super::values::same_instant;
-use crate::changelog::is_password_attribute;
 use crate::config::{AttributeUsage, MappingSyntax, ValuePath};
+use crate::sensitive::is_password_attribute;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

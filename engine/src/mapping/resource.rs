@@ -6,11 +6,11 @@ use super::references::{
     reference_value,
 };
 use super::values;
-use crate::changelog::{is_hashed, is_password_attribute};
 use crate::config::{
     AttributeMapping, AttributeUsage, Config, EndpointMapping, FailedMappingBehavior,
     MappingSyntax, ValuePath,
 };
+use crate::sensitive::{is_hashed, is_password_attribute};
 use serde_json::{Map, Value};
 
 /// Whether the resource is being synchronised by resync or by realtime sync.

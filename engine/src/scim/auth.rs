@@ -110,7 +110,7 @@ async fn fetch_token(
         .form(&form)
         .send()
         .await
-        .map_err(|e| token_error(super::client::describe_transport(&e), true))?;
+        .map_err(|e| token_error(super::error::describe_transport(&e), true))?;
     let status = response.status();
     // The endpoint failing or overloaded may recover; a refusal (invalid_client …) will not.
     let transient = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;

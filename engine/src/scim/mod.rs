@@ -4,12 +4,14 @@
 mod auth;
 mod client;
 mod discovery;
+mod error;
 mod rate;
 mod resources;
-mod retry;
+mod retry_policy;
 
-pub use client::{HttpFailure, ScimClient, ScimError};
+pub use client::ScimClient;
 pub use discovery::{ResourceTypeInfo, ScimProbeReport, probe};
+pub use error::{HttpFailure, ScimError};
 pub use rate::RateLimiter;
 pub use resources::SentRequest;
-pub use retry::RetryPolicy;
+pub use retry_policy::RetryPolicy;

@@ -1,7 +1,7 @@
 //! Stored rejected operations.
 
 use super::{Store, StoreError, dn_key};
-use crate::sync::Rejection;
+use crate::rejection::Rejection;
 
 impl Store {
     /// Records a rejection; it supersedes an older open one for the same pipe and DN.

@@ -1,7 +1,7 @@
 //! Finished resyncs, newest first.
 
 use super::{Store, StoreError};
-use crate::sync::ResyncStatus;
+use crate::report::ResyncStatus;
 use std::collections::BTreeMap;
 
 impl Store {

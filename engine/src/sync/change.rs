@@ -25,15 +25,6 @@ pub(crate) enum ApplyError {
     Store(StoreError),
 }
 
-impl From<ApplyError> for super::retry::RetryError {
-    fn from(e: ApplyError) -> Self {
-        match e {
-            ApplyError::Source(e) => super::retry::RetryError::Ldap(e),
-            ApplyError::Store(e) => super::retry::RetryError::Store(e),
-        }
-    }
-}
-
 /// What one change needs besides the change: the pipe, the store and the source.
 pub(crate) struct ChangeContext<'a> {
     pub plan: &'a PipePlan,

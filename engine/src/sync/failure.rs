@@ -2,8 +2,8 @@
 //! destination or the source was down) or was refused.
 
 use super::outcome::EntryOutcome;
-use super::rejection::Rejection;
 use crate::mapping::{LdapEntry, Phase};
+use crate::rejection::Rejection;
 use crate::scim::{ScimError, SentRequest};
 
 pub(crate) fn phase_name(phase: Phase) -> &'static str {

@@ -1,7 +1,8 @@
 //! Resyncs started from the console: at most one per pipe at a time, run in the background,
 //! with their live counts available to any page that asks.
 
-use super::resync::{ResyncOptions, ResyncProgress, ResyncStatus, run_resync};
+use super::resync::{ResyncOptions, ResyncProgress, run_resync};
+use crate::report::ResyncStatus;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

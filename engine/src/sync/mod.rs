@@ -1,12 +1,14 @@
 //! Synchronising entries of a sync pipe into its SCIM destination.
 //!
 //! * [`plan`] — a pipe resolved from the configuration: classes, mappers, SCIM client.
-//! * [`apply`] — one entry: classify, map, find the resource, create or modify it.
-//! * [`rejection`] — what is kept about an operation that could not be applied.
-//! * [`resync`] — every in-scope entry of the source, in parallel, with live counts.
-//! * [`realtime`] — following the changelog, change by change, with checkpoints.
-//! * `change` — one change applied as the entry is now; `references` — DNs → SCIM ids;
-//!   `pending` — references waiting for their target.
+//! * `find`, [`apply`] — one entry: find its resource, create or modify it; `failure` — what
+//!   is kept when a step fails, and whether to retry; [`outcome`] — what it came to.
+//! * `references` — DNs → SCIM ids; `pending` — references waiting for their target.
+//! * [`resync`] — every in-scope entry of the source, level by level, with live counts
+//!   ([`jobs`]: the ones started from the console; [`dn_list`]: failed-DNs files).
+//! * `change` — one change applied as the entry is now; [`realtime`] — following the
+//!   changelog with checkpoints; [`supervisor`] — which pipes run on this instance.
+//! * [`retry_rejection`], [`set_startpoint`] — the admin actions behind the console and CLI.
 
 pub mod apply;
 mod change;
@@ -19,23 +21,20 @@ mod pending;
 pub mod plan;
 pub mod realtime;
 mod references;
-pub mod rejection;
 pub mod resync;
-pub mod retry;
-pub mod startpoints;
+pub mod retry_rejection;
+pub mod set_startpoint;
 pub mod supervisor;
 
+pub use crate::rejection::Rejection;
+pub use crate::report::{
+    RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
+};
 pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};
-pub use realtime::{
-    RealtimeCounts, RealtimeError, RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime,
-    run_realtime_as,
-};
-pub use rejection::Rejection;
-pub use resync::{
-    ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress, ResyncStatus, run_resync,
-};
-pub use retry::{RetryError, retry_rejection};
-pub use startpoints::set_startpoint;
+pub use realtime::{RealtimeError, RealtimeProgress, run_realtime, run_realtime_as};
+pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync};
+pub use retry_rejection::{RetryError, retry_rejection};
+pub use set_startpoint::set_startpoint;
 pub use supervisor::{LEASE_TTL, RealtimeSupervisor, default_instance_name, host_name};

@@ -1,9 +1,9 @@
 //! What synchronising one entry came to: the outcome, the resource, the references.
 
 use super::plan::ClassPlan;
-use super::rejection::Rejection;
 use crate::mapping::PatchOp;
 use crate::mapping::references::ReferenceReport;
+use crate::rejection::Rejection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

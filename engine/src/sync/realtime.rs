@@ -18,92 +18,13 @@ use crate::config::Config;
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
 use crate::mapping::Phase;
 use crate::mapping::references::ReferenceReport;
+use crate::report::{RealtimeCounts, RealtimeState, RealtimeStatus};
 use crate::startpoint::ChangelogCursor;
 use crate::store::{Store, StoreError};
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct RealtimeCounts {
-    /// Changelog records handled.
-    pub changes: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub deleted: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    /// The class does not synchronise that operation.
-    pub skipped: u64,
-    /// Nothing to do (e.g. the entry was gone again, or had no resource to delete).
-    pub dropped: u64,
-    pub rejected: u64,
-    /// Attempts that found the destination unavailable.
-    pub retries: u64,
-    /// Members (values of multi-valued references) added to and removed from resources.
-    pub members_added: u64,
-    pub members_removed: u64,
-    /// Referenced DNs dropped because they are outside every sync class.
-    pub references_out_of_scope: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RealtimeState {
-    Starting,
-    Running,
-    WaitingForDestination,
-    WaitingForSource,
-    Stopped,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeStatus {
-    pub pipe: String,
-    pub state: RealtimeState,
-    pub counts: RealtimeCounts,
-    /// Where the changelog has been applied up to.
-    pub cursor: Option<String>,
-    /// Changes in the source changelog not applied yet (draft-good changelogs only).
-    pub backlog: Option<u64>,
-    /// Changes of the current batch still being applied.
-    pub queue: u64,
-    pub ops_per_second: f64,
-    /// The pipe's last problem (source or destination unavailable, a failure), while it lasts.
-    pub last_error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The `scimsync serve` instance running it (when run under a lease).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl RealtimeStatus {
-    /// Records a problem, with when it happened.
-    fn problem(&mut self, state: RealtimeState, error: String) {
-        self.state = state;
-        self.last_error = Some(error);
-        self.last_error_at = Some(chrono::Utc::now());
-    }
-
-    /// Running again after waiting for the source or the destination: that problem is over.
-    fn running(&mut self) {
-        if matches!(
-            self.state,
-            RealtimeState::WaitingForSource | RealtimeState::WaitingForDestination
-        ) {
-            self.last_error = None;
-            self.last_error_at = None;
-        }
-        self.state = RealtimeState::Running;
-    }
-}
 
 /// Live status of one running pipe, shared with whoever watches it.
 #[derive(Clone)]

@@ -18,14 +18,14 @@ use super::change::{ApplyError, ChangeContext};
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use super::references::Resolver;
-use super::rejection::Rejection;
 use crate::config::Config;
 use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
+use crate::rejection::Rejection;
+use crate::report::{ResyncCounts, ResyncStatus};
 use crate::store::{Store, StoreError, dn_key};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,54 +56,6 @@ impl ResyncOptions {
             self.filter.as_deref().unwrap_or("none")
         )
     }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct ResyncCounts {
-    /// Entries read from the source.
-    pub retrieved: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    /// In scope, but the class does not synchronise that operation.
-    pub skipped: u64,
-    pub rejected: u64,
-    /// Entries expected (from a count before the run), for progress.
-    pub expected: u64,
-    pub finished: bool,
-    /// Members (values of multi-valued references) added to and removed from resources.
-    pub members_added: u64,
-    pub members_removed: u64,
-    /// Referenced DNs dropped because they are outside every sync class.
-    pub references_out_of_scope: u64,
-    /// References written without their target, which is not at the destination.
-    pub references_pending: u64,
-}
-
-impl ResyncCounts {
-    pub fn processed(&self) -> u64 {
-        self.created
-            + self.modified
-            + self.in_sync
-            + self.out_of_scope
-            + self.skipped
-            + self.rejected
-    }
-}
-
-/// A resync as reported to admins: running or finished, with its counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResyncStatus {
-    pub pipe: String,
-    pub running: bool,
-    pub dry_run: bool,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub counts: ResyncCounts,
-    /// Why the resync stopped early, if it did.
-    pub error: Option<String>,
 }
 
 /// Live counters, shared between the run and whoever watches it.

@@ -6,7 +6,8 @@
 //! after a pause. With several instances on one database, a pipe runs where its lease is
 //! held (see [`crate::store::PipeLease`]).
 
-use super::realtime::{RealtimeProgress, RealtimeState, RealtimeStatus, run_realtime_as};
+use super::realtime::{RealtimeProgress, run_realtime_as};
+use crate::report::{RealtimeState, RealtimeStatus};
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

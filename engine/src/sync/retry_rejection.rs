@@ -26,6 +26,15 @@ pub enum RetryError {
     Store(#[from] StoreError),
 }
 
+impl From<ApplyError> for RetryError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Source(e) => RetryError::Ldap(e),
+            ApplyError::Store(e) => RetryError::Store(e),
+        }
+    }
+}
+
 /// Retries one open rejection. On success it is resolved; on failure a new rejection replaces it.
 pub async fn retry_rejection(
     store: &Store,

@@ -3,6 +3,7 @@
 
 use crate::mapping::LdapEntry;
 use crate::scim::{ScimError, SentRequest};
+use crate::sensitive::mask;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -24,14 +25,6 @@ pub struct Rejection {
     /// The SCIM response: status, scimType, detail and body.
     pub response: Option<Value>,
     pub created_at: DateTime<Utc>,
-}
-
-const MASK: &str = "***";
-
-/// Attributes whose values are never kept in a rejection.
-pub(crate) fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("password") || n.contains("secret") || n == "unicodepwd"
 }
 
 impl Rejection {
@@ -76,23 +69,6 @@ impl Rejection {
             );
         }
         self
-    }
-}
-
-/// Replaces the values of secret-looking members, at any depth.
-pub(crate) fn mask(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if is_secret_name(k) {
-                    *v = Value::String(MASK.into());
-                } else {
-                    mask(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask),
-        _ => {}
     }
 }
 

@@ -89,7 +89,7 @@ mod tests {
     use super::*;
 
     fn status(status: u16, retry_after: Option<Duration>) -> ScimError {
-        ScimError::Status(Box::new(super::super::client::HttpFailure {
+        ScimError::Status(Box::new(super::super::error::HttpFailure {
             method: "GET".into(),
             url: "u".into(),
             status,

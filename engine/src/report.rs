@@ -1,0 +1,132 @@
+//! What a resync or a realtime pipe reports: counts and states, as stored, shown in the
+//! console and printed by the CLI. Plain data, kept apart from the sync machinery so the store
+//! and the console can use it without depending on how sync runs.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ResyncCounts {
+    /// Entries read from the source.
+    pub retrieved: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    /// In scope, but the class does not synchronise that operation.
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Entries expected (from a count before the run), for progress.
+    pub expected: u64,
+    pub finished: bool,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
+    /// References written without their target, which is not at the destination.
+    pub references_pending: u64,
+}
+
+impl ResyncCounts {
+    pub fn processed(&self) -> u64 {
+        self.created
+            + self.modified
+            + self.in_sync
+            + self.out_of_scope
+            + self.skipped
+            + self.rejected
+    }
+}
+
+/// A resync as reported to admins: running or finished, with its counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResyncStatus {
+    pub pipe: String,
+    pub running: bool,
+    pub dry_run: bool,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub counts: ResyncCounts,
+    /// Why the resync stopped early, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RealtimeCounts {
+    /// Changelog records handled.
+    pub changes: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub deleted: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    /// The class does not synchronise that operation.
+    pub skipped: u64,
+    /// Nothing to do (e.g. the entry was gone again, or had no resource to delete).
+    pub dropped: u64,
+    pub rejected: u64,
+    /// Attempts that found the destination unavailable.
+    pub retries: u64,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RealtimeState {
+    Starting,
+    Running,
+    WaitingForDestination,
+    WaitingForSource,
+    Stopped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealtimeStatus {
+    pub pipe: String,
+    pub state: RealtimeState,
+    pub counts: RealtimeCounts,
+    /// Where the changelog has been applied up to.
+    pub cursor: Option<String>,
+    /// Changes in the source changelog not applied yet (draft-good changelogs only).
+    pub backlog: Option<u64>,
+    /// Changes of the current batch still being applied.
+    pub queue: u64,
+    pub ops_per_second: f64,
+    /// The pipe's last problem (source or destination unavailable, a failure), while it lasts.
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `scimsync serve` instance running it (when run under a lease).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl RealtimeStatus {
+    /// Records a problem, with when it happened.
+    pub(crate) fn problem(&mut self, state: RealtimeState, error: String) {
+        self.state = state;
+        self.last_error = Some(error);
+        self.last_error_at = Some(chrono::Utc::now());
+    }
+
+    /// Running again after waiting for the source or the destination: that problem is over.
+    pub(crate) fn running(&mut self) {
+        if matches!(
+            self.state,
+            RealtimeState::WaitingForSource | RealtimeState::WaitingForDestination
+        ) {
+            self.last_error = None;
+            self.last_error_at = None;
+        }
+        self.state = RealtimeState::Running;
+    }
+}
