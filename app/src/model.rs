@@ -138,8 +138,6 @@ pub enum StepState {
     Optional,
     /// Needs an earlier step first.
     Blocked,
-    /// Not in this build yet.
-    Unavailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,8 +19,11 @@ pub const STEPS: [Step; 11] = [
     Step {
         number: 2,
         title: "Changelog password decryption key",
-        intro: "Optional. PingDirectory's Changelog Password Encryption plugin adds an encrypted copy of clear-text \
-                passwords to changelog records; with the same key here, password changes can be synchronized in realtime.",
+        intro: "Optional. A passphrase shared with the component of the directory that adds an encrypted copy \
+                of each new password to its changelog record (ds-changelog-encrypted-password, in scimsync's \
+                documented format); realtime sync decrypts it to send passwords. 389 DS's clear-text \
+                unhashed#user#password needs no key. PingDirectory's own plugin format is not published and has \
+                not been tried.",
         kind: None,
     },
     Step {
@@ -89,8 +92,4 @@ pub const STEPS: [Step; 11] = [
 
 pub fn step(number: u8) -> Option<&'static Step> {
     STEPS.iter().find(|s| s.number == number)
-}
-
-pub fn step_for_kind(kind: &str) -> Option<&'static Step> {
-    STEPS.iter().find(|s| s.kind == Some(kind))
 }

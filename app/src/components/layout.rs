@@ -13,7 +13,6 @@ pub fn state_label(state: StepState) -> (&'static str, &'static str) {
         StepState::Missing => ("missing", "•"),
         StepState::Optional => ("optional", "○"),
         StepState::Blocked => ("blocked", "–"),
-        StepState::Unavailable => ("unavailable", "–"),
     }
 }
 

@@ -42,17 +42,15 @@ fn StepBody(step: &'static Step) -> impl IntoView {
             }
             .into_any()
         }
-        (2, None) => view! { <section><ObjectEditor kind="global-settings".to_owned() name=None/></section> }.into_any(),
+        (2, None) => {
+            view! { <section><ObjectEditor kind="global-settings".to_owned() name=None/></section> }
+                .into_any()
+        }
         (9, None) => view! { <super::startpoint::StartpointPanel/> }.into_any(),
         (10, None) => view! { <super::resync::ResyncPage/> }.into_any(),
         (11, None) => view! { <super::realtime::RealtimePanel/> }.into_any(),
-        _ => view! {
-            <p class="notice" data-unavailable="">
-                "This step is not available in this build yet: the sync engine that runs it is being built. "
-                "Everything it needs can be configured in steps 1–9 now."
-            </p>
-        }
-        .into_any(),
+        // Every step without an object kind has its own panel above.
+        _ => view! { <super::not_found::NotFound/> }.into_any(),
     };
     let prev = (step.number > 1).then(|| &STEPS[step.number as usize - 2]);
     let next = STEPS.get(step.number as usize);

@@ -41,11 +41,6 @@ impl ValidationError {
             )
         }
     }
-
-    /// The top-level field this error belongs to (`servers[1]` → `servers`, `auth.token` → `auth.token`).
-    pub fn field_key(&self) -> &str {
-        self.field.split('[').next().unwrap_or(&self.field)
-    }
 }
 
 /// Collects the errors of one object.

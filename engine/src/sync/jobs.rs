@@ -66,15 +66,6 @@ impl ResyncJobs {
             .get(pipe)
             .map(|j| status_of(pipe, j))
     }
-
-    pub fn all(&self) -> Vec<ResyncStatus> {
-        self.0
-            .lock()
-            .expect("resync jobs lock")
-            .iter()
-            .map(|(p, j)| status_of(p, j))
-            .collect()
-    }
 }
 
 fn status_of(pipe: &str, job: &Job) -> ResyncStatus {

@@ -37,4 +37,4 @@ pub use realtime::{RealtimeError, RealtimeProgress, run_realtime, run_realtime_a
 pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync};
 pub use retry_rejection::{RetryError, retry_rejection};
 pub use set_startpoint::set_startpoint;
-pub use supervisor::{LEASE_TTL, RealtimeSupervisor, default_instance_name, host_name};
+pub use supervisor::{LEASE_TTL, RealtimeSupervisor, host_name};

@@ -47,17 +47,7 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// `host:pid`, naming this process among the instances sharing a database.
-pub fn default_instance_name() -> String {
-    format!("{}:{}", host_name(), std::process::id())
-}
-
 impl RealtimeSupervisor {
-    /// Starts supervising in the background as instance [`default_instance_name`].
-    pub fn spawn(store: Store) -> RealtimeSupervisor {
-        Self::spawn_as(store, &default_instance_name())
-    }
-
     /// Starts supervising in the background as `instance`: it runs the started pipes whose
     /// lease it can take, renews those leases every second and stops a pipe whose lease it
     /// lost.

@@ -43,7 +43,7 @@ async fn console() -> Console {
     let state = AppState {
         store: store.clone(),
         resyncs: Default::default(),
-        realtime: engine::sync::RealtimeSupervisor::spawn(store.clone()),
+        realtime: engine::sync::RealtimeSupervisor::spawn_as(store.clone(), "access-test"),
     };
     let options = leptos::config::LeptosOptions::builder()
         .output_name("scimsync")
