@@ -120,7 +120,9 @@ pub struct ResyncArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_per_second: Option<u32>,
     /// Entries processed in parallel (default: the pipe's worker count).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(
+        i64::from(*engine::config::WORKERS.start())..=i64::from(*engine::config::WORKERS.end())
+    ))]
     pub threads: Option<u32>,
     /// Where DNs that could not be synchronized are written (only when there are some).
     #[arg(long, default_value = "resync-failed-DNs.ldif")]

@@ -352,7 +352,17 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
             out.extend(name_fields("pipe"));
             out.push(reference("source", "LDAP sync source", "", config.names(ObjectKind::LdapSource)));
             out.push(reference("destination", "SCIM 2.0 sync destination", "", config.names(ObjectKind::ScimDestination)));
-            out.push(number("worker-count", "Workers", "Changes applied in parallel (1–64); changes to one entry stay in order.", "4"));
+            let workers = engine::config::WORKERS;
+            out.push(number(
+                "worker-count",
+                "Workers",
+                &format!(
+                    "Changes applied in parallel ({}–{}); changes to one entry stay in order.",
+                    workers.start(),
+                    workers.end()
+                ),
+                "4",
+            ));
             out.push(field("max-ops-per-second", "Maximum operations per second", "Leave blank for no limit.", Widget::Number { placeholder: "no limit".into() }));
             out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", "5"));
             out.push(number("polling-interval-ms", "Changelog polling interval (ms)", "How often realtime sync looks for new changes when there are none (10–60000).", "100"));

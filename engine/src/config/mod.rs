@@ -39,7 +39,7 @@ pub use reference_graph::EndpointReference;
 pub use scim_server::{ScimAuth, ScimServer};
 pub use secret::Secret;
 pub use sync_class::SyncClass;
-pub use sync_pipe::SyncPipe;
+pub use sync_pipe::{SyncPipe, WORKERS};
 pub use validate::ValidationError;
 pub use value_path::{ValuePath, ValuePathError};
 

@@ -28,6 +28,9 @@ pub struct SyncPipe {
     pub polling_interval_ms: u64,
 }
 
+/// Workers a pipe (or a resync's `--threads`) may use: the one range, everywhere.
+pub const WORKERS: std::ops::RangeInclusive<u32> = 1..=64;
+
 fn default_worker_count() -> u32 {
     4
 }
@@ -58,7 +61,12 @@ impl ConfigItem for SyncPipe {
     fn validate_own(&self, issues: &mut Issues<'_>) {
         issues.required("source", &self.source);
         issues.required("destination", &self.destination);
-        issues.range("worker-count", self.worker_count.into(), 1, 64);
+        issues.range(
+            "worker-count",
+            self.worker_count.into(),
+            (*WORKERS.start()).into(),
+            (*WORKERS.end()).into(),
+        );
         if let Some(rate) = self.max_ops_per_second {
             issues.range("max-ops-per-second", rate.into(), 1, 100_000);
         }

@@ -159,6 +159,25 @@ pub(crate) async fn modify(
     })
 }
 
+/// The class that synchronises `entry`, with its mapper; otherwise the result for an entry
+/// no class synchronises (out of scope, or in a class that excludes its entries).
+pub(crate) fn synchronising<'p>(
+    plan: &'p PipePlan,
+    entry: &LdapEntry,
+) -> Result<(&'p ClassPlan, &'p EndpointMapper), Box<EntryResult>> {
+    let class = plan
+        .classify(entry)
+        .ok_or_else(|| Box::new(EntryResult::new(&entry.dn, None, EntryOutcome::OutOfScope)))?;
+    match &class.mapper {
+        Some(mapper) => Ok((class, mapper)),
+        None => Err(Box::new(EntryResult::new(
+            &entry.dn,
+            Some(class.class.name.clone()),
+            class.skips("its entries"),
+        ))),
+    }
+}
+
 /// Brings the entry's SCIM resource in line with the entry, finding it by search. With
 /// `defer_within`, an entry whose pending references go to one of those endpoint mappings is
 /// not written but [`EntryOutcome::Deferred`] (resync writes it once they exist).
@@ -169,13 +188,11 @@ pub(crate) async fn apply_entry(
     phase: Phase,
     defer_within: &[String],
 ) -> EntryResult {
-    let Some(class) = plan.classify(entry) else {
-        return EntryResult::new(&entry.dn, None, EntryOutcome::OutOfScope);
+    let (class, mapper) = match synchronising(plan, entry) {
+        Ok(found) => found,
+        Err(none) => return *none,
     };
     let class_name = Some(class.class.name.clone());
-    let Some(mapper) = &class.mapper else {
-        return EntryResult::new(&entry.dn, class_name, class.skips("its entries"));
-    };
     let fail = Fail {
         pipe: &plan.pipe.name,
         phase,

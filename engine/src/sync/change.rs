@@ -3,12 +3,13 @@
 //! its resource deleted), and what the result teaches is kept — rejections, correlations,
 //! pending references — and the entries waiting for it are applied again.
 
-use super::apply::{Applied, create, modify};
+use super::apply::{Applied, create, modify, synchronising};
 use super::failure::Fail;
 use super::find::{Found, find_by_search};
 use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
 use super::pending::after_result;
 use super::plan::PipePlan;
+use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::dn::Dn;
@@ -60,7 +61,11 @@ impl ChangeContext<'_> {
         record: &ChangeRecord,
         result: &EntryResult,
     ) -> Result<(), ApplyError> {
-        record_result(self.store, self.plan, record, result)
+        let origin = Origin {
+            change: Some(record),
+            ..Origin::default()
+        };
+        record_result(self.store, &self.plan.pipe.name, result, origin)
             .await
             .map_err(ApplyError::Store)
     }
@@ -198,19 +203,18 @@ impl ChangeContext<'_> {
                 }
             }
         }
-        let class = plan.classify(&entry);
-        let Some((class, mapper)) = class.and_then(|c| c.mapper.as_ref().map(|m| (c, m))) else {
+        let (class, mapper) = match synchronising(plan, &entry) {
+            Ok(found) => found,
             // In no class that synchronises it. If it has a resource, it left the class it was
             // synchronised by (moved out of its base DNs, or no longer matching its filter):
             // access must not outlive scope, so the resource goes as that class's deletes do.
-            if let Some(known) = &correlation {
+            Err(none) => {
+                let Some(known) = &correlation else {
+                    return Ok(*none);
+                };
                 let left = self.delete(record, Some(known)).await?;
                 return Ok(EntryResult { entry_id, ..left });
             }
-            return Ok(match class {
-                None => EntryResult::new(dn, None, EntryOutcome::OutOfScope),
-                Some(c) => EntryResult::new(dn, Some(c.class.name.clone()), c.skips("its entries")),
-            });
         };
         let class_name = Some(class.class.name.clone());
         let fail = Fail {
@@ -357,46 +361,6 @@ impl ChangeContext<'_> {
             resource: Some(target),
             ..EntryResult::new(dn, class_name, outcome)
         })
-    }
-}
-
-async fn record_result(
-    store: &Store,
-    plan: &PipePlan,
-    record: &ChangeRecord,
-    result: &EntryResult,
-) -> Result<(), StoreError> {
-    let pipe = &plan.pipe.name;
-    match &result.outcome {
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
-            let mut rejection = (**rejection).clone();
-            rejection.source = serde_json::json!({"change": record.raw, "entry": rejection.source});
-            store.record_rejection(&rejection).await
-        }
-        EntryOutcome::Deleted => match record.entry_id.as_ref().or(result.entry_id.as_ref()) {
-            Some(id) => store.forget_resource(pipe, id).await,
-            None => Ok(()),
-        },
-        EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
-            store.resolve_rejection(pipe, &record.dn).await?;
-            store.resolve_rejection(pipe, record.current_dn()).await?;
-            let entry_id = record.entry_id.as_ref().or(result.entry_id.as_ref());
-            match (&result.resource, entry_id, &result.class) {
-                (Some(resource), Some(entry_id), Some(class)) => {
-                    let c = Correlation {
-                        entry_id: entry_id.clone(),
-                        dn: record.current_dn().to_owned(),
-                        endpoint: resource.endpoint.clone(),
-                        scim_id: resource.id.clone(),
-                        class: class.clone(),
-                        display: resource.display.clone(),
-                    };
-                    store.remember_resource(pipe, &c).await
-                }
-                _ => Ok(()),
-            }
-        }
-        _ => Ok(()),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod outcome;
 mod pending;
 pub mod plan;
 pub mod realtime;
+mod record;
 mod references;
 pub mod resync;
 pub mod retry_rejection;

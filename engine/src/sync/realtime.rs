@@ -14,7 +14,7 @@ use super::change::{ApplyError, ChangeContext};
 use super::outcome::EntryOutcome;
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeRecord, ChangelogError, read_changes};
-use crate::config::Config;
+use crate::config::{Config, WORKERS};
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
 use crate::mapping::Phase;
 use crate::mapping::references::ReferenceReport;
@@ -209,7 +209,10 @@ async fn follow(
 ) -> Result<(), RealtimeError> {
     let plan = Arc::new(PipePlan::build(config, pipe, store.cipher(), None)?);
     let attrs = plan.ldap_attributes();
-    let workers = plan.pipe.worker_count.clamp(1, 64) as usize;
+    let workers = plan
+        .pipe
+        .worker_count
+        .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
     let mut conn: Option<LdapConnection> = None;
     let mut source_backoff = Duration::from_millis(500);
     let mut last_saved = Instant::now() - Duration::from_secs(60);

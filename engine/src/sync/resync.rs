@@ -17,15 +17,16 @@ use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
+use super::record::{Origin, record_result};
 use super::references::Resolver;
-use crate::config::Config;
+use crate::config::{Config, WORKERS};
 use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
 use crate::rejection::Rejection;
 use crate::report::{ResyncCounts, ResyncStatus};
-use crate::store::{Store, StoreError, dn_key};
+use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -156,37 +157,13 @@ pub enum ResyncError {
 /// Keeps what a result teaches: rejections, resolved rejections, which resource the entry is
 /// synchronised to (so later deletes, renames and references find it) and the references it
 /// left pending; then applies the entries that were waiting for it.
-async fn record_result(
-    run: &Run,
-    entry: &LdapEntry,
-    result: &EntryResult,
-) -> Result<ReferenceReport, ResyncError> {
+async fn keep(run: &Run, result: &EntryResult) -> Result<ReferenceReport, ResyncError> {
     let store = &run.store;
-    let pipe = &run.plan.pipe.name;
-    match &result.outcome {
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
-            store.record_rejection(rejection).await?
-        }
-        EntryOutcome::Created { .. } | EntryOutcome::Modified { .. } | EntryOutcome::InSync => {
-            if run.previously_rejected.contains(&dn_key(&result.dn)) {
-                store.resolve_rejection(pipe, &result.dn).await?;
-            }
-            if let (Some(resource), Some(entry_id), Some(class)) =
-                (&result.resource, entry.entry_id(), &result.class)
-            {
-                let correlation = crate::store::Correlation {
-                    entry_id: entry_id.to_owned(),
-                    dn: entry.dn.clone(),
-                    endpoint: resource.endpoint.clone(),
-                    scim_id: resource.id.clone(),
-                    class: class.clone(),
-                    display: resource.display.clone(),
-                };
-                store.remember_resource(pipe, &correlation).await?;
-            }
-        }
-        _ => {}
-    }
+    let origin = Origin {
+        open_rejections: Some(&run.previously_rejected),
+        ..Origin::default()
+    };
+    record_result(store, &run.plan.pipe.name, result, origin).await?;
     let change = ChangeContext {
         plan: &run.plan,
         store,
@@ -282,7 +259,7 @@ async fn resync(
     let threads = options
         .threads
         .unwrap_or(plan.pipe.worker_count)
-        .clamp(1, 256) as usize;
+        .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
     let mut reader = connect(&plan.source, store.cipher()).await?;
 
     // Targets: the source's base DNs (subtree) or the given DNs (each read alone).
@@ -451,7 +428,7 @@ async fn run_pass(
                 run.progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
                 // A dry run changes nothing, the list of rejected operations included.
                 if !run.dry_run {
-                    let unblocked = record_result(&run, &entry, &result).await?;
+                    let unblocked = keep(&run, &result).await?;
                     run.progress.count_references(&unblocked);
                 }
                 run.progress.count(&result.outcome);

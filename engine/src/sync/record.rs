@@ -1,0 +1,77 @@
+//! Keeping what a result teaches, for resync and realtime alike: its rejection (a newer one
+//! supersedes an older), the rejection it resolves, and which resource the entry is
+//! synchronised to — or no longer, once deleted — so later deletes, renames and references
+//! find it.
+
+use super::outcome::{EntryOutcome, EntryResult};
+use crate::changelog::ChangeRecord;
+use crate::store::{Correlation, Store, StoreError, dn_key};
+use std::collections::HashSet;
+
+/// Where a result came from, as far as keeping it goes.
+#[derive(Default)]
+pub(crate) struct Origin<'a> {
+    /// The changelog record applied (realtime, retries): kept with a rejection, and the
+    /// rejection of its DN before a rename is resolved too.
+    pub change: Option<&'a ChangeRecord>,
+    /// The DN keys with an open rejection, when known (resync reads them once): the others
+    /// have nothing to resolve.
+    pub open_rejections: Option<&'a HashSet<String>>,
+}
+
+pub(crate) async fn record_result(
+    store: &Store,
+    pipe: &str,
+    result: &EntryResult,
+    origin: Origin<'_>,
+) -> Result<(), StoreError> {
+    let entry_id = origin
+        .change
+        .and_then(|c| c.entry_id.as_ref())
+        .or(result.entry_id.as_ref());
+    match &result.outcome {
+        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
+            let mut rejection = (**rejection).clone();
+            if let Some(change) = origin.change {
+                rejection.source =
+                    serde_json::json!({"change": change.raw, "entry": rejection.source});
+            }
+            store.record_rejection(&rejection).await
+        }
+        EntryOutcome::Deleted => match entry_id {
+            Some(id) => store.forget_resource(pipe, id).await,
+            None => Ok(()),
+        },
+        _ if result.synchronized() => {
+            let mut dns = vec![result.dn.as_str()];
+            if let Some(change) = origin.change
+                && dn_key(&change.dn) != dn_key(&result.dn)
+            {
+                dns.push(&change.dn);
+            }
+            for dn in dns {
+                if origin
+                    .open_rejections
+                    .is_none_or(|open| open.contains(&dn_key(dn)))
+                {
+                    store.resolve_rejection(pipe, dn).await?;
+                }
+            }
+            match (&result.resource, entry_id, &result.class) {
+                (Some(resource), Some(entry_id), Some(class)) => {
+                    let c = Correlation {
+                        entry_id: entry_id.clone(),
+                        dn: result.dn.clone(),
+                        endpoint: resource.endpoint.clone(),
+                        scim_id: resource.id.clone(),
+                        class: class.clone(),
+                        display: resource.display.clone(),
+                    };
+                    store.remember_resource(pipe, &c).await
+                }
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
