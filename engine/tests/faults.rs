@@ -4,7 +4,6 @@
 //! in front of a real scim2-server, from a real slapd.
 
 use engine::config::{ChangelogFlavor, Config, ScimAuth, Secret};
-use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use engine::sync::{EntryOutcome, RealtimeState, ResyncOptions, ResyncProgress, run_resync};
 use std::sync::Arc;
@@ -59,21 +58,9 @@ async fn one_entry_the_destination_fails_does_not_hold_the_pipe() {
             .map(|i| person(&format!("p{i:02}"), "Before"))
             .collect::<String>(),
     );
-    let resynced = run_resync(
-        &store,
-        &config,
-        PIPE,
-        &ResyncOptions::default(),
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .unwrap();
+    let resynced = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(resynced.created, 31);
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
 
     // The destination fails every request for "poison", and only those.
     proxy.poison(true);
@@ -147,10 +134,7 @@ async fn an_oauth_token_endpoint_that_is_down_pauses_the_pipe() {
     };
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
 
     // No token endpoint: the change waits, it is not rejected.
     slapd.modify(&person("waits", "ForToken"));
@@ -257,21 +241,9 @@ async fn entries_that_leave_their_class_lose_their_resource() {
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
     slapd.modify(&(person("mover", "M") + &person("filtered", "F") + &person("stays", "S")));
-    let counts = run_resync(
-        &store,
-        &config,
-        PIPE,
-        &ResyncOptions::default(),
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .unwrap();
+    let counts = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(counts.created, 3);
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     // One moves out of the class's base DN (still under the source's), one stops matching
     // the class's filter.
     slapd.modify(&format!(
@@ -319,16 +291,7 @@ async fn a_retried_resync_rejection_replays_as_resync_and_a_gone_entry_is_dismis
         )
     };
     slapd.modify(&(bad("fixed") + &bad("gone")));
-    let counts = run_resync(
-        &store,
-        &config,
-        PIPE,
-        &ResyncOptions::default(),
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .unwrap();
+    let counts = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(counts.rejected, 2, "{counts:#?}");
     let rejections = store.rejections(Some(PIPE), 10).await.unwrap();
     let id_of = |uid: &str| {

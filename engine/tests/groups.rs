@@ -7,12 +7,10 @@
 //! SCIM answer, not against what scimsync says.
 
 use engine::config::{ChangelogFlavor, Config, examples};
-use engine::startpoint::StartpointRequest;
 use engine::store::Store;
-use engine::sync::{RealtimeProgress, ResyncCounts, ResyncOptions, ResyncProgress, run_resync};
+use engine::sync::RealtimeProgress;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::*;
 
@@ -108,19 +106,6 @@ async fn setup(
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
     (store, config)
-}
-
-async fn resync(store: &Store, config: &Config) -> ResyncCounts {
-    run_resync(
-        store,
-        config,
-        PIPE,
-        &ResyncOptions::default(),
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .unwrap()
 }
 
 /// Every resource of an endpoint, page by page (scim2-server returns at most 1000 at once).
@@ -321,7 +306,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     modify(&directory_ldif());
 
     // Resync: users before groups, `all` after the groups it holds.
-    let counts = resync(&store, &config).await;
+    let counts = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(counts.created, USERS as u64 + 3, "{counts:#?}");
     assert_eq!(counts.rejected, 1, "twomail: {counts:#?}");
     assert_eq!(
@@ -344,7 +329,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     assert_eq!(pending[0].reference.mapping, "Members");
 
     // A second resync finds everything in sync.
-    let again = resync(&store, &config).await;
+    let again = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(
         (again.created, again.modified, again.in_sync, again.rejected),
         (0, 0, USERS as u64 + 3, 1),
@@ -352,10 +337,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     );
 
     // Realtime from here.
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     let progress = &run.progress;
     let id_of = |sides: &Sides, dn: &str| sides.ids.get(&dn_key(dn)).cloned();
 
@@ -432,7 +414,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     run.stop().await;
 
     // And a resync afterwards has nothing to change.
-    let last = resync(&store, &config).await;
+    let last = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(
         (last.created, last.modified, last.rejected),
         (0, 0, 0),
@@ -453,7 +435,7 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
         group("ops"),
         people("u11"),
     ));
-    let put = resync(&store, &config).await;
+    let put = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(
         (put.modified, put.members_added, put.members_removed),
         (2, 1, 1),
@@ -545,15 +527,12 @@ async fn one_member_of_a_5000_member_group_is_one_small_patch() {
     config.scim_servers[0].response_timeout_ms = 60_000;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    let counts = resync(&store, &config).await;
+    let counts = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(counts.created, (MEMBERS + SPARE + 1) as u64, "{counts:#?}");
     assert_eq!(counts.members_added, MEMBERS as u64);
     assert_same(slapd.port, &scim.base_url());
 
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     let progress = &run.progress;
     let writes = |from: usize| -> Vec<(String, String, String)> {
         recorded(&proxy, from)

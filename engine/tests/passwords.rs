@@ -7,7 +7,6 @@
 
 use engine::changelog::ChangelogPasswordKey;
 use engine::config::{ChangelogFlavor, Config, Secret};
-use engine::startpoint::StartpointRequest;
 use engine::store::Store;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -53,10 +52,7 @@ async fn start(ldap_address: String, flavour: ChangelogFlavor, key: Option<&str>
     let store = sqlite_store(&dir.path().join("s.db")).await;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     Running {
         store,
         scim,

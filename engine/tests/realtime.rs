@@ -3,10 +3,7 @@
 //! middle, and the SCIM side equal to the LDAP side at the end.
 
 use engine::config::{ChangelogFlavor, Config};
-use engine::startpoint::StartpointRequest;
 use engine::store::Store;
-use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::*;
 
@@ -48,21 +45,9 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
             .map(|i| person(&format!("p{i:02}"), "Before"))
             .collect::<String>(),
     );
-    let resynced = run_resync(
-        &store,
-        &config,
-        PIPE,
-        &ResyncOptions::default(),
-        &ResyncProgress::default(),
-        Arc::new(()),
-    )
-    .await
-    .unwrap();
+    let resynced = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(resynced.created, 20);
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
 
     // First half of the stream.
     let mut ldif: String = (0..5)
@@ -168,10 +153,7 @@ async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
     config.scim_servers[0].base_url = format!("http://127.0.0.1:{proxy_port}/v2");
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    engine::sync::set_startpoint(&store, &config, PIPE, StartpointRequest::EndOfChangelog)
-        .await
-        .unwrap();
-    let run = RealtimeRun::start(&store, &config, PIPE);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     let progress = &run.progress;
 
     slapd.modify(&person("before", "Outage"));

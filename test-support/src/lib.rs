@@ -82,6 +82,23 @@ impl RealtimeRun {
         }
     }
 
+    /// Realtime sync of `pipe` from the end of its changelog as it is now.
+    pub async fn from_end(
+        store: &engine::store::Store,
+        config: &engine::config::Config,
+        pipe: &str,
+    ) -> RealtimeRun {
+        engine::sync::set_startpoint(
+            store,
+            config,
+            pipe,
+            engine::startpoint::StartpointRequest::EndOfChangelog,
+        )
+        .await
+        .unwrap();
+        RealtimeRun::start(store, config, pipe)
+    }
+
     /// Asks it to stop and waits; the run failing fails the test.
     pub async fn stop(self) {
         self.stop.send(true).unwrap();
@@ -93,6 +110,24 @@ impl RealtimeRun {
         self.task.abort();
         let _ = self.task.await;
     }
+}
+
+/// A resync of `pipe` with the default options; its counts.
+pub async fn resync_pipe(
+    store: &engine::store::Store,
+    config: &engine::config::Config,
+    pipe: &str,
+) -> engine::sync::ResyncCounts {
+    engine::sync::run_resync(
+        store,
+        config,
+        pipe,
+        &engine::sync::ResyncOptions::default(),
+        &engine::sync::ResyncProgress::default(),
+        std::sync::Arc::new(()),
+    )
+    .await
+    .unwrap()
 }
 
 /// A store in a fresh SQLite file at `path`, with a key that lives only in memory.
