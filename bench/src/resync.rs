@@ -15,7 +15,6 @@ use engine::config::Config;
 use engine::store::Store;
 use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
 use std::io::Write;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::*;
@@ -130,32 +129,13 @@ async fn main() {
         .ldap_attributes();
 
     // Raw LDAP: the same subtree and attributes, paged, with OpenLDAP's own client.
+    let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
     let started = Instant::now();
-    let out = Command::new("ldapsearch")
-        .args([
-            "-x",
-            "-LLL",
-            "-H",
-            &format!("ldap://{}", slapd.address()),
-            "-D",
-            SYNC_DN,
-            "-w",
-            SYNC_PASSWORD,
-        ])
-        .args([
-            "-b",
-            &format!("ou=people,{SUFFIX}"),
-            "-E",
-            "pr=500/noprompt",
-            "(objectClass=*)",
-        ])
-        .args(&attrs)
-        .output()
-        .expect("ldapsearch (apt-get install ldap-utils)");
-    assert!(
-        out.status.success(),
-        "ldapsearch: {}",
-        String::from_utf8_lossy(&out.stderr)
+    ldapsearch_as_sync_user(
+        slapd.port,
+        &format!("ou=people,{SUFFIX}"),
+        "(objectClass=*)",
+        &attrs,
     );
     let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
 

@@ -211,15 +211,13 @@ async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
     )
     .await
     .unwrap();
-    assert_eq!((counts.created, counts.rejected), (1, 1), "{counts:#?}");
     let results = seen.0.lock().unwrap();
-    let broken = results
-        .iter()
-        .find(|r| r.dn.starts_with("uid=noresources"))
-        .unwrap();
-    let EntryOutcome::Rejected { rejection } = &broken.outcome else {
-        panic!("{broken:#?}")
-    };
+    assert_eq!(
+        (counts.created, counts.rejected),
+        (1, 1),
+        "{counts:#?}\n{results:#?}"
+    );
+    let rejection = rejection_of(&results, "uid=noresources");
     assert_eq!(rejection.operation, "search");
     assert!(
         rejection.reason.contains("no \"Resources\""),

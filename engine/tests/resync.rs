@@ -179,13 +179,7 @@ async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit
     }
     // reject: the whole operation.
     assert!(!users.iter().any(|u| u["userName"] == "bad-json"));
-    let rejected = results
-        .iter()
-        .find(|r| r.dn.starts_with("uid=bad-json"))
-        .unwrap();
-    let EntryOutcome::Rejected { rejection } = &rejected.outcome else {
-        panic!("{rejected:?}")
-    };
+    let rejection = rejection_of(&results, "uid=bad-json");
     assert_eq!(rejection.operation, "map");
     assert!(
         rejection

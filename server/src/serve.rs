@@ -8,7 +8,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::routing::{get, post};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::process::ExitCode;
 
 pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -65,6 +65,15 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// The console's pages, generated once per process. Generating them renders the app with
+/// resource loading switched off for the whole process (a global flag in leptos_server), so a
+/// page rendering on another thread meanwhile would wait forever for its data: every caller
+/// waits here for the one generation, which is done before any page renders.
+pub fn console_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every route of the console, behind the access guard.
 pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bool) -> Router {
     let access = Access {
@@ -72,7 +81,7 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         secure_cookie,
         throttle: Default::default(),
     };
-    let routes = generate_route_list(App);
+    let routes = console_routes();
     let jobs = state.resyncs.clone();
     let live_state = state.clone();
     let sign_in = Router::new()

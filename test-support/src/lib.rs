@@ -17,12 +17,28 @@ pub const MANAGER_PASSWORD: &str = "secret";
 pub const SYNC_DN: &str = "cn=sync,dc=example,dc=com";
 pub const SYNC_PASSWORD: &str = "syncpass";
 
+/// A port no other server of this test process was given, free when asked. Taken from below
+/// Linux's ephemeral range (32768+), so neither the kernel's `bind(0)` for a parallel test nor an
+/// outgoing connection can hand the same port to another server while this one starts; the
+/// process id spreads concurrent test processes apart.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(389) % COUNT,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..COUNT {
+        let port = (FIRST + NEXT.fetch_add(1, Ordering::SeqCst) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + COUNT)
 }
 
 /// Waits until `child` listens on `port`; fails the test if it exits first or takes over 30 s.
@@ -744,30 +760,15 @@ pub fn ldap_search(port: u16, base: &str, filter: &str, attrs: &[&str]) -> Vec<L
     entries
 }
 
-/// uid → sn of every inetOrgPerson under the suffix, read as the sync user.
-pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
+/// `ldapsearch` as the sync user, paged by 500, unwrapped: the LDIF it prints. Panics with
+/// ldapsearch's own message when it fails.
+pub fn ldapsearch_as_sync_user(port: u16, base: &str, filter: &str, attrs: &[&str]) -> String {
     let out = Command::new("ldapsearch")
-        .args([
-            "-x",
-            "-LLL",
-            "-o",
-            "ldif-wrap=no",
-            "-H",
-            &format!("ldap://127.0.0.1:{port}"),
-            "-D",
-            SYNC_DN,
-            "-w",
-            SYNC_PASSWORD,
-        ])
-        .args([
-            "-b",
-            SUFFIX,
-            "-E",
-            "pr=500/noprompt",
-            "(objectClass=inetOrgPerson)",
-            "uid",
-            "sn",
-        ])
+        .args(["-x", "-LLL", "-o", "ldif-wrap=no"])
+        .args(["-H", &format!("ldap://127.0.0.1:{port}")])
+        .args(["-D", SYNC_DN, "-w", SYNC_PASSWORD])
+        .args(["-b", base, "-E", "pr=500/noprompt", filter])
+        .args(attrs)
         .output()
         .expect("ldapsearch (apt-get install ldap-utils)");
     assert!(
@@ -775,7 +776,12 @@ pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
         "ldapsearch: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// uid → sn of every inetOrgPerson under the suffix, read as the sync user.
+pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
+    let text = ldapsearch_as_sync_user(port, SUFFIX, "(objectClass=inetOrgPerson)", &["uid", "sn"]);
     let mut people = std::collections::BTreeMap::new();
     for block in text.split("\n\n") {
         let value = |attr: &str| {
@@ -828,4 +834,19 @@ pub fn fixture_config(ldap_address: &str, scim_base_url: &str, token: &str) -> s
         .replace("${SCIM}", scim_base_url)
         .replace("${TOKEN}", token);
     serde_json::from_str(&text).expect("the fixture configuration is JSON")
+}
+
+/// The rejection recorded for the entry whose DN starts with `dn_prefix` (e.g. `uid=ann`).
+/// Panics, showing the results, when there is no such entry or it was not rejected.
+pub fn rejection_of<'a>(
+    results: &'a [engine::sync::EntryResult],
+    dn_prefix: &str,
+) -> &'a engine::sync::Rejection {
+    let Some(result) = results.iter().find(|r| r.dn.starts_with(dn_prefix)) else {
+        panic!("no result for {dn_prefix}: {results:#?}")
+    };
+    let engine::sync::EntryOutcome::Rejected { rejection } = &result.outcome else {
+        panic!("{dn_prefix} was not rejected: {result:#?}")
+    };
+    rejection
 }

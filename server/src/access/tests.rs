@@ -66,14 +66,40 @@ impl Console {
         format!("scimsync_session={token}")
     }
 
+    /// Sends one request and reads the whole answer; a request that hangs fails the test,
+    /// naming itself and whether the head or the body did not come.
     async fn send(&self, request: Request<Body>) -> (StatusCode, header::HeaderMap, String) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        let what = format!("{} {}", request.method(), request.uri());
+        let limit = std::time::Duration::from_secs(15);
+        let response = tokio::time::timeout(limit, self.router.clone().oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no response head in {limit:?}"))
+            .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 10 << 20)
-            .await
-            .unwrap();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, http_body_util::BodyExt::frame(&mut body)).await
+            {
+                Ok(Some(frame)) => {
+                    if let Ok(data) = frame.unwrap().into_data() {
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => panic!(
+                    "{what}: {status}, the body did not end in {limit:?}; it stopped after:\n{}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+        }
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 }
 
@@ -101,7 +127,7 @@ fn post(path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> R
 /// Every page of the console, parameters filled in with objects of the example.
 fn pages() -> Vec<String> {
     let mut out = Vec::new();
-    for route in leptos_axum::generate_route_list(app::App) {
+    for route in crate::serve::console_routes() {
         let path = route.path().to_owned();
         let filled = |number: &str| {
             path.replace(":number", number)
@@ -402,4 +428,39 @@ async fn malformed_and_oversized_requests_get_clear_4xx_answers() {
         .send(post("/login", None, Some(ORIGIN), "username=admin"))
         .await;
     assert!(status.is_client_error(), "{status}");
+}
+
+/// Consoles are built and pages render on several threads at once, as the tests of this
+/// module do. Every page must finish: generating a route list stops resources from loading in
+/// the whole process, so one generated while another thread renders left that page's Suspense
+/// waiting forever (about one run in 40 of this module hung so).
+#[test]
+fn every_page_finishes_while_other_threads_build_consoles() {
+    let threads: Vec<_> = (0..2)
+        .map(|thread| {
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async move {
+                        for round in 0..20 {
+                            let c = console().await;
+                            let session = c.session("admin").await;
+                            for page in pages() {
+                                let (status, _, _) = c.send(get(&page, Some(&session))).await;
+                                assert_eq!(
+                                    status,
+                                    StatusCode::OK,
+                                    "thread {thread} round {round}: {page}"
+                                );
+                            }
+                        }
+                    })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
 }
