@@ -3,6 +3,7 @@
 
 mod auth;
 mod client;
+mod destination;
 mod discovery;
 mod error;
 mod rate;
@@ -10,6 +11,7 @@ mod resources;
 mod retry_policy;
 
 pub use client::ScimClient;
+pub use destination::{Answer, Destination};
 pub use discovery::{ResourceTypeInfo, ScimProbeReport, probe};
 pub use error::{HttpFailure, ScimError};
 pub use rate::RateLimiter;

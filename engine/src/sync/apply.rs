@@ -178,6 +178,29 @@ pub(crate) fn synchronising<'p>(
     }
 }
 
+/// Creates the entry's resource, or modifies the one its search mappings find, with its
+/// references resolved.
+pub(crate) async fn write(
+    plan: &PipePlan,
+    class: &ClassPlan,
+    mapper: &EndpointMapper,
+    entry: &LdapEntry,
+    references: &ResolvedReferences,
+    dry_run: bool,
+    fail: &Fail<'_>,
+) -> Result<Applied, Failure> {
+    match find_by_search(plan, mapper, entry, fail).await? {
+        Found::None => create(plan, class, mapper, entry, references, dry_run, fail).await,
+        Found::One(current) => {
+            let touched = &[];
+            modify(
+                plan, class, mapper, entry, &current, touched, references, dry_run, fail,
+            )
+            .await
+        }
+    }
+}
+
 /// Brings the entry's SCIM resource in line with the entry, finding it by search. With
 /// `defer_within`, an entry whose pending references go to one of those endpoint mappings is
 /// not written but [`EntryOutcome::Deferred`] (resync writes it once they exist).
@@ -211,23 +234,7 @@ pub(crate) async fn apply_entry(
         {
             return Ok(Applied::bare(EntryOutcome::Deferred, None));
         }
-        match find_by_search(plan, mapper, entry, &fail).await? {
-            Found::None => create(plan, class, mapper, entry, &references, dry_run, &fail).await,
-            Found::One(current) => {
-                modify(
-                    plan,
-                    class,
-                    mapper,
-                    entry,
-                    &current,
-                    &[],
-                    &references,
-                    dry_run,
-                    &fail,
-                )
-                .await
-            }
-        }
+        write(plan, class, mapper, entry, &references, dry_run, &fail).await
     }
     .await;
     let applied = result.unwrap_or_else(|f| Applied::bare(f.into_outcome(), None));
@@ -240,3 +247,7 @@ pub(crate) async fn apply_entry(
         entry_id: entry.entry_id().map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -16,6 +16,8 @@ pub mod dn_list;
 mod failure;
 mod find;
 pub mod jobs;
+#[cfg(test)]
+mod memory_destination;
 pub mod outcome;
 mod pending;
 pub mod plan;

@@ -9,7 +9,7 @@ use crate::crypto::{Cipher, CryptoError};
 use crate::dn::Dn;
 use crate::ldap_filter::Filter;
 use crate::mapping::{EndpointMapper, LdapEntry};
-use crate::scim::{RateLimiter, RetryPolicy, ScimClient, ScimError};
+use crate::scim::{Destination, RateLimiter, RetryPolicy, ScimClient, ScimError};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,8 @@ pub struct PipePlan {
     pub source: LdapSource,
     pub destination: ScimDestination,
     pub classes: Vec<ClassPlan>,
-    pub client: ScimClient,
+    /// The destination's SCIM service (a [`ScimClient`] with the pipe's retries and rate).
+    pub client: Box<dyn Destination>,
     /// Decrypts passwords carried by changelog records (step 2), when set.
     pub password_key: Option<ChangelogPasswordKey>,
     /// The classes' endpoint mappings in writing order: each level refers only to earlier
@@ -158,10 +159,17 @@ impl PipePlan {
             source,
             destination,
             classes,
-            client,
+            client: Box::new(client),
             password_key,
             levels,
         })
+    }
+
+    /// The same plan sending to `destination` instead (an in-memory service in unit tests,
+    /// a zero-cost one in benchmarks).
+    pub fn with_destination(mut self, destination: impl Destination + 'static) -> PipePlan {
+        self.client = Box::new(destination);
+        self
     }
 
     /// The first class whose base DNs hold `dn`, ignoring filters: for deleted entries, whose
