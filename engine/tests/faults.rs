@@ -119,6 +119,71 @@ async fn one_entry_the_destination_fails_does_not_hold_the_pipe() {
     run.stop().await;
 }
 
+/// An entry whose requests keep failing while its attempts last holds one worker, not the
+/// pipe: changes read in later batches go past it, the saved cursor stays before it (a restart
+/// re-reads it), and its own later change applies after it, in order.
+#[tokio::test]
+async fn a_slow_entry_does_not_hold_the_changes_of_later_batches() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let proxy = FaultProxy::start(scim.port);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) = setup(&slapd, &proxy.base_url(), dir.path()).await;
+    // Its attempts outlast the test: the entry is in flight until the destination serves it.
+    config.sync_pipes[0].retry_attempts = 100;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    slapd.modify(
+        &(0..31)
+            .map(|i| person(&format!("p{i:02}"), "Before"))
+            .collect::<String>(),
+    );
+    assert_eq!(resync_pipe(&store, &config, PIPE).await.created, 31);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
+    let before = store.realtime_cursor(PIPE).await.unwrap();
+
+    proxy.poison(true);
+    slapd.modify(&person("poison", "Stuck"));
+    for batch in 0..4 {
+        let ldif: String = (batch * 8..(batch * 8 + 8).min(31))
+            .map(|i| modify_sn(&format!("p{i:02}"), "After"))
+            .collect();
+        slapd.modify(&ldif);
+    }
+    slapd.modify(&modify_sn("poison", "Later"));
+    let scim_url = scim.base_url();
+    wait_until("the 31 changes behind the slow entry", 30, || {
+        scim_people(&scim_url, TOKEN)
+            .iter()
+            .filter(|(_, sn)| *sn == "After")
+            .count()
+            == 31
+    })
+    .await;
+    assert!(!scim_people(&scim_url, TOKEN).contains_key("poison"));
+    assert_eq!(
+        store.realtime_cursor(PIPE).await.unwrap(),
+        before,
+        "the cursor passed a change that is not done"
+    );
+
+    proxy.poison(false);
+    wait_until("the slow entry, with its later change", 60, || {
+        scim_people(&scim_url, TOKEN)
+            .get("poison")
+            .map(String::as_str)
+            == Some("Later")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store.realtime_cursor(PIPE).await.unwrap() == before {
+        assert!(Instant::now() < deadline, "the cursor did not move on");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(store.rejections(Some(PIPE), 10).await.unwrap().is_empty());
+    run.stop().await;
+}
+
 #[tokio::test]
 async fn an_oauth_token_endpoint_that_is_down_pauses_the_pipe() {
     let slapd = Slapd::start();

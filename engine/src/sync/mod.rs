@@ -16,12 +16,15 @@ pub mod dn_list;
 mod failure;
 mod find;
 pub mod jobs;
+mod lanes;
 #[cfg(test)]
 mod memory_destination;
 pub mod outcome;
+mod pause;
 mod pending;
 pub mod plan;
 pub mod realtime;
+mod realtime_progress;
 mod record;
 mod references;
 pub mod resync;

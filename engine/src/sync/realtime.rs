@@ -1,125 +1,34 @@
 //! Realtime sync (setup step 11): follow the source changelog and apply each change.
 //!
-//! Changes are read in batches from the pipe's cursor. Within a batch, the changes of one entry
-//! (same stable id, else same DN) are applied in changelog order while different entries run
-//! in parallel, up to the pipe's worker count. The cursor is saved only when the whole batch is
-//! done, so a crash — even `kill -9` — re-reads the batch on restart; re-applying is
-//! idempotent because every change re-reads the entry and compares with the resource.
+//! Changes are read in batches from the pipe's cursor and handed to lanes (`lanes`): the
+//! changes of one entry (same stable id, else same DN) apply in changelog order, different
+//! entries in parallel up to the pipe's worker count, and reading goes on past a slow entry
+//! up to a bounded number of changes in flight. The cursor saved is the checkpoint — the
+//! position before the oldest change not done — so a crash, even `kill -9`, re-reads from
+//! there on restart; re-applying is idempotent because every change re-reads the entry and
+//! compares with the resource.
 //!
 //! A destination outage pauses the affected change: it is retried with back-off until the
 //! service answers, and nothing behind it is lost. A refused change is recorded as rejected and
 //! never blocks the ones behind it.
 
-use super::change::{ApplyError, ChangeContext};
-use super::outcome::EntryOutcome;
+use super::lanes::{Checkpoint, LaneContext, LaneEnd, Lanes};
+use super::pause::{MAX_BACKOFF, pause};
 use super::plan::{PipePlan, PlanError};
-use crate::changelog::{ChangeRecord, ChangelogError, read_changes};
+pub use super::realtime_progress::RealtimeProgress;
+use crate::changelog::{ChangelogError, read_changes};
 use crate::config::{Config, WORKERS};
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
-use crate::mapping::Phase;
-use crate::mapping::references::ReferenceReport;
-use crate::report::{RealtimeCounts, RealtimeState, RealtimeStatus};
+use crate::report::RealtimeState;
 use crate::startpoint::ChangelogCursor;
 use crate::store::{Store, StoreError};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Live status of one running pipe, shared with whoever watches it.
-#[derive(Clone)]
-pub struct RealtimeProgress {
-    status: Arc<Mutex<RealtimeStatus>>,
-    samples: Arc<Mutex<VecDeque<(Instant, u64)>>>,
-}
-
-impl RealtimeProgress {
-    pub fn new(pipe: &str) -> Self {
-        let now = chrono::Utc::now();
-        RealtimeProgress {
-            status: Arc::new(Mutex::new(RealtimeStatus {
-                pipe: pipe.to_owned(),
-                state: RealtimeState::Starting,
-                counts: RealtimeCounts::default(),
-                cursor: None,
-                backlog: None,
-                queue: 0,
-                ops_per_second: 0.0,
-                last_error: None,
-                last_error_at: None,
-                instance: None,
-                started_at: now,
-                updated_at: now,
-            })),
-            samples: Arc::default(),
-        }
-    }
-
-    pub fn snapshot(&self) -> RealtimeStatus {
-        let mut s = self.status.lock().expect("status lock").clone();
-        // Changes per second over the last ten seconds.
-        let samples = self.samples.lock().expect("samples lock");
-        if let (Some(first), Some(last)) = (samples.front(), samples.back()) {
-            let span = last.0.duration_since(first.0).as_secs_f64();
-            s.ops_per_second = if span > 0.0 {
-                (last.1 - first.1) as f64 / span
-            } else {
-                0.0
-            };
-        }
-        s
-    }
-
-    fn update(&self, f: impl FnOnce(&mut RealtimeStatus)) {
-        let mut s = self.status.lock().expect("status lock");
-        f(&mut s);
-        s.updated_at = chrono::Utc::now();
-    }
-
-    fn sample(&self) {
-        let changes = self.status.lock().expect("status lock").counts.changes;
-        let mut samples = self.samples.lock().expect("samples lock");
-        let now = Instant::now();
-        samples.push_back((now, changes));
-        while samples
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(10))
-        {
-            samples.pop_front();
-        }
-    }
-
-    /// Members gained or lost and references dropped, by a change or the entries it unblocked.
-    fn count_references(&self, report: &ReferenceReport) {
-        self.update(|s| {
-            let c = &mut s.counts;
-            c.members_added += report.members_added;
-            c.members_removed += report.members_removed;
-            c.references_out_of_scope += report.out_of_scope;
-        });
-    }
-
-    fn count(&self, outcome: &EntryOutcome) {
-        self.update(|s| {
-            let c = &mut s.counts;
-            c.changes += 1;
-            match outcome {
-                EntryOutcome::Created { .. } => c.created += 1,
-                EntryOutcome::Modified { .. } => c.modified += 1,
-                EntryOutcome::Deleted => c.deleted += 1,
-                EntryOutcome::InSync => c.in_sync += 1,
-                EntryOutcome::OutOfScope => c.out_of_scope += 1,
-                EntryOutcome::Skipped { .. } => c.skipped += 1,
-                EntryOutcome::Dropped { .. } | EntryOutcome::Deferred => c.dropped += 1,
-                EntryOutcome::Rejected { rejection }
-                | EntryOutcome::Unavailable { rejection, .. } => {
-                    c.rejected += 1;
-                    s.last_error = Some(format!("{}: {}", rejection.dn, rejection.reason));
-                    s.last_error_at = Some(chrono::Utc::now());
-                }
-            }
-            s.queue = s.queue.saturating_sub(1);
-        });
+impl From<super::lanes::LanePanicked> for RealtimeError {
+    fn from(panicked: super::lanes::LanePanicked) -> Self {
+        RealtimeError::Worker(panicked.0)
     }
 }
 
@@ -140,9 +49,6 @@ pub enum RealtimeError {
     #[error("instance \"{0}\" no longer holds the pipe's lease: another instance runs it now")]
     LeaseLost(String),
 }
-
-/// The longest pause between attempts while the destination or source is down.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Runs realtime sync of `pipe` until `stop` becomes true.
 pub async fn run_realtime(
@@ -188,17 +94,6 @@ pub async fn run_realtime_as(
     result
 }
 
-/// Sleeps `duration` unless asked to stop first; returns whether to stop.
-async fn pause(stop: &mut watch::Receiver<bool>, duration: Duration) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(duration) => *stop.borrow(),
-        changed = stop.changed() => changed.is_err() || *stop.borrow(),
-    }
-}
-
 async fn follow(
     store: &Store,
     config: &Config,
@@ -208,22 +103,39 @@ async fn follow(
     holder: Option<&str>,
 ) -> Result<(), RealtimeError> {
     let plan = Arc::new(PipePlan::build(config, pipe, store.cipher(), None)?);
-    let attrs = plan.ldap_attributes();
     let workers = plan
         .pipe
         .worker_count
         .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
+    let batch_size = plan.source.batch_size;
+    // Changes read ahead of the oldest one not done: enough to keep every worker busy past
+    // a slow entry, bounded so memory is too.
+    let read_ahead = (batch_size as usize * 4).max(workers * 2);
+    let mut lanes = Lanes::new(
+        LaneContext {
+            plan: plan.clone(),
+            store: store.clone(),
+            attrs: plan.ldap_attributes(),
+            stop: stop.clone(),
+            progress: progress.clone(),
+        },
+        workers,
+    );
+    let Some(mut saved) = store.realtime_cursor(pipe).await? else {
+        return Err(RealtimeError::NoStartpoint(pipe.to_owned()));
+    };
+    progress.update(|s| s.cursor = Some(saved.to_string()));
+    let mut read_from = saved.clone();
+    let mut checkpoint = Checkpoint::default();
+    let mut reached: Option<ChangelogCursor> = None;
     let mut conn: Option<LdapConnection> = None;
     let mut source_backoff = Duration::from_millis(500);
     let mut last_saved = Instant::now() - Duration::from_secs(60);
     loop {
         if *stop.borrow() {
+            lanes.drain().await;
             return Ok(());
         }
-        let Some(cursor) = store.realtime_cursor(pipe).await? else {
-            return Err(RealtimeError::NoStartpoint(pipe.to_owned()));
-        };
-        progress.update(|s| s.cursor = Some(cursor.to_string()));
         if conn.is_none() {
             match connect(&plan.source, store.cipher()).await {
                 Ok(c) => {
@@ -241,68 +153,127 @@ async fn follow(
             }
         }
         let reader = conn.as_mut().expect("connected above");
-        let batch = match read_changes(reader, &plan.source, &cursor, plan.source.batch_size).await
+
+        // Read on while there is room, whatever is still in flight.
+        let mut more = false;
+        let mut failure: Option<LaneEnd> = None;
+        if checkpoint.in_flight() < read_ahead {
+            match read_changes(reader, &plan.source, &read_from, batch_size).await {
+                Ok(batch) => {
+                    if let Some(end) = batch.end {
+                        for record in batch.records {
+                            let seq = checkpoint.push(record.cursor.clone(), false);
+                            lanes.dispatch(seq, record, reader);
+                        }
+                        checkpoint.push(end.clone(), true);
+                        read_from = end;
+                        more = true;
+                    }
+                    let backlog = backlog(reader, &read_from).await;
+                    progress.update(|s| {
+                        s.backlog = backlog;
+                        if matches!(
+                            s.state,
+                            RealtimeState::Starting | RealtimeState::WaitingForSource
+                        ) {
+                            s.running();
+                        }
+                    });
+                }
+                Err(ChangelogError::Ldap(e)) => failure = Some(LaneEnd::SourceLost(e)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        progress.update(|s| s.queue = checkpoint.in_flight() as u64);
+
+        // Collect what the lanes finished: at once while there is more to read, else until a
+        // change finishes or the polling interval passes.
+        if failure.is_none() {
+            let room = checkpoint.in_flight() < read_ahead;
+            let wait = if more && room {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(plan.pipe.polling_interval_ms)
+            };
+            let first = tokio::select! {
+                finished = tokio::time::timeout(wait, lanes.next()) => finished.ok(),
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        failure = Some(LaneEnd::Stopped); // nobody can ask any more
+                    }
+                    None
+                }
+            };
+            let mut next = first.transpose().map_err(RealtimeError::from)?;
+            while let Some(finished) = next {
+                match finished.end {
+                    Ok(()) => checkpoint.done(finished.seq),
+                    Err(end) => {
+                        failure = Some(end);
+                        break;
+                    }
+                }
+                next = match tokio::time::timeout(Duration::ZERO, lanes.next()).await {
+                    Ok(finished) => Some(finished.map_err(RealtimeError::from)?),
+                    Err(_) => None,
+                };
+            }
+        }
+        if let Some(cursor) = checkpoint.advance() {
+            reached = Some(cursor);
+        }
+        let idle = checkpoint.in_flight() == 0;
+        if let Some(cursor) = reached
+            .take_if(|_| idle || failure.is_some() || last_saved.elapsed() > Duration::from_secs(1))
         {
-            Ok(batch) => batch,
-            Err(ChangelogError::Ldap(e)) => {
+            save_cursor(store, pipe, &cursor, holder).await?;
+            progress.update(|s| s.cursor = Some(cursor.to_string()));
+            saved = cursor;
+        }
+        if last_saved.elapsed() > Duration::from_secs(1) || idle {
+            progress.sample();
+            save_status(store, pipe, progress).await;
+            last_saved = Instant::now();
+        }
+        match failure {
+            None => {}
+            Some(LaneEnd::Stopped) => {
+                lanes.drain().await;
+                return Ok(());
+            }
+            Some(LaneEnd::Store(e)) => return Err(e.into()),
+            Some(LaneEnd::SourceLost(e)) => {
+                // Start again from the checkpoint: what was done after it is applied again,
+                // which changes nothing (every change compares the entry with its resource).
+                lanes.drain().await;
+                checkpoint.clear();
+                read_from = saved.clone();
                 source_lost(&mut conn, progress, &e);
                 if pause(stop, source_backoff).await {
                     return Ok(());
                 }
                 source_backoff = (source_backoff * 2).min(MAX_BACKOFF);
-                continue;
             }
-            Err(e) => return Err(e.into()),
-        };
-        let backlog = backlog(reader, &cursor).await;
-        progress.update(|s| {
-            s.backlog = backlog;
-            if matches!(
-                s.state,
-                RealtimeState::Starting | RealtimeState::WaitingForSource
-            ) {
-                s.running();
-            }
-        });
-        let Some(last) = batch.end.clone() else {
-            progress.sample();
-            if last_saved.elapsed() > Duration::from_secs(1) {
-                save_status(store, pipe, progress).await;
-                last_saved = Instant::now();
-            }
-            if pause(stop, Duration::from_millis(plan.pipe.polling_interval_ms)).await {
-                return Ok(());
-            }
-            continue;
-        };
-        progress.update(|s| s.queue = batch.records.len() as u64);
-        let records = batch.records;
-        match apply_batch(
-            &plan, store, reader, &attrs, records, workers, stop, progress,
-        )
-        .await?
-        {
-            BatchEnd::Done => {
-                match holder {
-                    None => store.save_realtime_cursor(pipe, &last).await?,
-                    Some(h) => {
-                        if !store.save_realtime_cursor_holding(pipe, &last, h).await? {
-                            return Err(RealtimeError::LeaseLost(h.to_owned()));
-                        }
-                    }
-                }
-                progress.update(|s| {
-                    s.cursor = Some(last.to_string());
-                    s.running();
-                });
-            }
-            BatchEnd::Stopped => return Ok(()),
-            BatchEnd::SourceLost(e) => source_lost(&mut conn, progress, &e),
         }
-        progress.sample();
-        save_status(store, pipe, progress).await;
-        last_saved = Instant::now();
     }
+}
+
+/// Saves the checkpoint, only while `holder` (if any) still holds the pipe's lease.
+async fn save_cursor(
+    store: &Store,
+    pipe: &str,
+    cursor: &ChangelogCursor,
+    holder: Option<&str>,
+) -> Result<(), RealtimeError> {
+    match holder {
+        None => store.save_realtime_cursor(pipe, cursor).await?,
+        Some(h) => {
+            if !store.save_realtime_cursor_holding(pipe, cursor, h).await? {
+                return Err(RealtimeError::LeaseLost(h.to_owned()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn source_lost(conn: &mut Option<LdapConnection>, progress: &RealtimeProgress, e: &LdapError) {
@@ -332,120 +303,4 @@ async fn backlog(conn: &mut LdapConnection, cursor: &ChangelogCursor) -> Option<
         }
         ChangelogCursor::Accesslog { .. } => None,
     }
-}
-
-enum BatchEnd {
-    Done,
-    Stopped,
-    SourceLost(LdapError),
-}
-
-/// Applies one batch: per-entry order kept, different entries in parallel.
-#[allow(clippy::too_many_arguments)]
-async fn apply_batch(
-    plan: &Arc<PipePlan>,
-    store: &Store,
-    reader: &LdapConnection,
-    attrs: &[String],
-    batch: Vec<ChangeRecord>,
-    workers: usize,
-    stop: &watch::Receiver<bool>,
-    progress: &RealtimeProgress,
-) -> Result<BatchEnd, RealtimeError> {
-    let mut groups: Vec<(String, Vec<ChangeRecord>)> = Vec::new();
-    for record in batch {
-        let key = record
-            .entry_id
-            .clone()
-            .unwrap_or_else(|| record.current_dn().to_ascii_lowercase());
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push(record),
-            None => groups.push((key, vec![record])),
-        }
-    }
-    let permits = Arc::new(tokio::sync::Semaphore::new(workers));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (_, records) in groups {
-        let (plan, store, ldap, progress, permits) = (
-            plan.clone(),
-            store.clone(),
-            reader.clone(),
-            progress.clone(),
-            permits.clone(),
-        );
-        let mut stop = stop.clone();
-        let attrs = attrs.to_vec();
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore open");
-            let change = ChangeContext {
-                plan: &plan,
-                store: &store,
-                ldap: &ldap,
-                attrs: &attrs,
-                phase: Phase::Realtime,
-            };
-            let ended = |e: ApplyError| match e {
-                ApplyError::Source(e) => Ok(BatchEnd::SourceLost(e)),
-                ApplyError::Store(e) => Err(RealtimeError::Store(e)),
-            };
-            for record in records {
-                let mut backoff = Duration::from_millis(500);
-                loop {
-                    let mut result = match change.apply(&record).await {
-                        Ok(result) => result,
-                        Err(e) => return ended(e),
-                    };
-                    if let EntryOutcome::Unavailable { throttled, .. } = result.outcome {
-                        // The operation has used the pipe's attempts. A destination that still
-                        // answers fails this entry alone: keep it as rejected and go on.
-                        // Throttling, or a destination that answers nothing, is an outage:
-                        // pause, and try the change again.
-                        if !throttled && plan.client.answers().await {
-                            result.outcome = result.outcome.refused();
-                        } else {
-                            let reason = result.outcome.reason().unwrap_or_default().to_owned();
-                            progress.update(|s| {
-                                s.counts.retries += 1;
-                                s.problem(RealtimeState::WaitingForDestination, reason);
-                            });
-                            if pause(&mut stop, backoff).await {
-                                return Ok(BatchEnd::Stopped);
-                            }
-                            backoff = (backoff * 2).min(MAX_BACKOFF);
-                            continue;
-                        }
-                    }
-                    if let Err(e) = change.record(&record, &result).await {
-                        return ended(e);
-                    }
-                    progress.count(&result.outcome);
-                    progress.count_references(&result.references);
-                    // Entries waiting for this one's resource gain their references now.
-                    match change.apply_waiting(&result).await {
-                        Ok(report) => progress.count_references(&report),
-                        Err(e) => return ended(e),
-                    }
-                    progress.update(|s| {
-                        if s.state == RealtimeState::WaitingForDestination {
-                            s.running();
-                        }
-                    });
-                    break;
-                }
-            }
-            Ok::<BatchEnd, RealtimeError>(BatchEnd::Done)
-        });
-    }
-    let mut end = BatchEnd::Done;
-    while let Some(joined) = tasks.join_next().await {
-        match joined.map_err(|e| RealtimeError::Worker(e.to_string()))?? {
-            BatchEnd::Done => {}
-            other => {
-                if matches!(end, BatchEnd::Done) {
-                    end = other;
-                }
-            }
-        }
-    }
-    Ok(end)
 }
