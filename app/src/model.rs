@@ -1,6 +1,7 @@
 //! Data exchanged between the console's server functions and the browser. Secrets never
 //! appear here: a secret field only says whether a value is stored.
 
+pub use model::report::{RealtimeCounts, RealtimeState, ResyncCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -193,36 +194,6 @@ pub fn encode_segment(text: &str) -> String {
         .collect()
 }
 
-/// Counts of a resync (the engine's `ResyncCounts`, as JSON).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct ResyncCountsView {
-    pub retrieved: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    pub skipped: u64,
-    pub rejected: u64,
-    pub expected: u64,
-    pub finished: bool,
-    pub members_added: u64,
-    pub members_removed: u64,
-    pub references_out_of_scope: u64,
-    pub references_pending: u64,
-}
-
-impl ResyncCountsView {
-    pub fn processed(&self) -> u64 {
-        self.created
-            + self.modified
-            + self.in_sync
-            + self.out_of_scope
-            + self.skipped
-            + self.rejected
-    }
-}
-
 /// A running or finished resync (the engine's `ResyncStatus`, as JSON; also the SSE payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResyncView {
@@ -231,7 +202,7 @@ pub struct ResyncView {
     pub dry_run: bool,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub counts: ResyncCountsView,
+    pub counts: ResyncCounts,
     pub error: Option<String>,
 }
 
@@ -295,31 +266,12 @@ pub struct StartOutcome {
     pub message: String,
 }
 
-/// Counters of realtime sync (the engine's `RealtimeCounts`, as JSON).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct RealtimeCountsView {
-    pub changes: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub deleted: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    pub skipped: u64,
-    pub dropped: u64,
-    pub rejected: u64,
-    pub retries: u64,
-    pub members_added: u64,
-    pub members_removed: u64,
-    pub references_out_of_scope: u64,
-}
-
 /// Realtime status of a pipe (the engine's `RealtimeStatus`, as JSON; also the SSE payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealtimeView {
     pub pipe: String,
-    pub state: String,
-    pub counts: RealtimeCountsView,
+    pub state: RealtimeState,
+    pub counts: RealtimeCounts,
     pub cursor: Option<String>,
     pub backlog: Option<u64>,
     pub queue: u64,
@@ -344,6 +296,17 @@ pub struct PipeRealtime {
     /// References waiting for their target's resource (from the store).
     #[serde(default)]
     pub pending: PendingReferences,
+}
+
+impl PipeRealtime {
+    /// The state to show: as reported while the pipe should run, else stopped.
+    pub fn state(&self) -> RealtimeState {
+        match (&self.status, self.started) {
+            (Some(s), true) => s.state,
+            (None, true) => RealtimeState::Starting,
+            (_, false) => RealtimeState::Stopped,
+        }
+    }
 }
 
 /// One open rejection in the rejected-operations page.

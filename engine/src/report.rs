@@ -1,43 +1,10 @@
-//! What a resync or a realtime pipe reports: counts and states, as stored, shown in the
-//! console and printed by the CLI. Plain data, kept apart from the sync machinery so the store
-//! and the console can use it without depending on how sync runs.
+//! What a resync or a realtime pipe reports, as stored, shown in the console and printed by
+//! the CLI: the counts and states (from the shared `model` crate) and the statuses that carry
+//! them with their times. Plain data, kept apart from the sync machinery so the store and the
+//! console can use it without depending on how sync runs.
 
+pub use model::report::{RealtimeCounts, RealtimeState, ResyncCounts};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct ResyncCounts {
-    /// Entries read from the source.
-    pub retrieved: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    /// In scope, but the class does not synchronise that operation.
-    pub skipped: u64,
-    pub rejected: u64,
-    /// Entries expected (from a count before the run), for progress.
-    pub expected: u64,
-    pub finished: bool,
-    /// Members (values of multi-valued references) added to and removed from resources.
-    pub members_added: u64,
-    pub members_removed: u64,
-    /// Referenced DNs dropped because they are outside every sync class.
-    pub references_out_of_scope: u64,
-    /// References written without their target, which is not at the destination.
-    pub references_pending: u64,
-}
-
-impl ResyncCounts {
-    pub fn processed(&self) -> u64 {
-        self.created
-            + self.modified
-            + self.in_sync
-            + self.out_of_scope
-            + self.skipped
-            + self.rejected
-    }
-}
 
 /// A resync as reported to admins: running or finished, with its counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,41 +17,6 @@ pub struct ResyncStatus {
     pub counts: ResyncCounts,
     /// Why the resync stopped early, if it did.
     pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
-pub struct RealtimeCounts {
-    /// Changelog records handled.
-    pub changes: u64,
-    pub created: u64,
-    pub modified: u64,
-    pub deleted: u64,
-    pub in_sync: u64,
-    pub out_of_scope: u64,
-    /// The class does not synchronise that operation.
-    pub skipped: u64,
-    /// Nothing to do (e.g. the entry was gone again, or had no resource to delete).
-    pub dropped: u64,
-    pub rejected: u64,
-    /// Attempts that found the destination unavailable.
-    pub retries: u64,
-    /// Members (values of multi-valued references) added to and removed from resources.
-    pub members_added: u64,
-    pub members_removed: u64,
-    /// Referenced DNs dropped because they are outside every sync class.
-    pub references_out_of_scope: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RealtimeState {
-    Starting,
-    Running,
-    WaitingForDestination,
-    WaitingForSource,
-    Stopped,
-    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

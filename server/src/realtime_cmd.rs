@@ -142,10 +142,7 @@ fn print_status(
         println!("  no status reported yet");
         return;
     };
-    let state = serde_json::to_value(s.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let state = s.state;
     println!(
         "  state        {state} (reported {})",
         reported.unwrap_or_default()

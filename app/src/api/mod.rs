@@ -246,14 +246,9 @@ async fn realtime_step(
     let mut states = Vec::new();
     for p in pipes {
         let r = realtime::pipe_realtime(st, p).await?;
-        let state = match (&r.status, r.started) {
-            (Some(s), true) => s.state.clone(),
-            (_, true) => "starting".into(),
-            (_, false) => "stopped".into(),
-        };
-        states.push((p.clone(), state));
+        states.push((p.clone(), r.state()));
     }
-    let done = states.iter().all(|(_, s)| s == "running");
+    let done = states.iter().all(|(_, s)| *s == RealtimeState::Running);
     let summary = states
         .iter()
         .map(|(p, s)| format!("{p}: {s}"))

@@ -47,17 +47,9 @@ pub fn RealtimePanel() -> impl IntoView {
     }
 }
 
-fn state_of(p: &PipeRealtime) -> String {
-    match (&p.status, p.started) {
-        (Some(s), true) => s.state.clone(),
-        (_, true) => "starting".into(),
-        (_, false) => "stopped".into(),
-    }
-}
-
 #[component]
 fn PipeRow(pipe: PipeRealtime, toggle: ServerAction<SetRealtime>) -> impl IntoView {
-    let state = state_of(&pipe);
+    let state = pipe.state().to_string();
     let name = pipe.pipe.clone();
     let label = pipe.pipe.clone();
     let href = format!("/pipes/{}", encode_segment(&pipe.pipe));
@@ -131,7 +123,7 @@ fn LivePipe(pipe: String) -> impl IntoView {
 
 #[component]
 fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
-    let state = state_of(&pipe);
+    let state = pipe.state().to_string();
     let s: Option<RealtimeView> = pipe.status.clone();
     let c = s.as_ref().map(|s| s.counts).unwrap_or_default();
     let facts = [

@@ -1,0 +1,112 @@
+//! What a resync or a realtime pipe reports: counts and states.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ResyncCounts {
+    /// Entries read from the source.
+    pub retrieved: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    /// In scope, but the class does not synchronise that operation.
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Entries expected (from a count before the run), for progress.
+    pub expected: u64,
+    pub finished: bool,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
+    /// References written without their target, which is not at the destination.
+    pub references_pending: u64,
+}
+
+impl ResyncCounts {
+    pub fn processed(&self) -> u64 {
+        self.created
+            + self.modified
+            + self.in_sync
+            + self.out_of_scope
+            + self.skipped
+            + self.rejected
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RealtimeCounts {
+    /// Changelog records handled.
+    pub changes: u64,
+    pub created: u64,
+    pub modified: u64,
+    pub deleted: u64,
+    pub in_sync: u64,
+    pub out_of_scope: u64,
+    /// The class does not synchronise that operation.
+    pub skipped: u64,
+    /// Nothing to do (e.g. the entry was gone again, or had no resource to delete).
+    pub dropped: u64,
+    pub rejected: u64,
+    /// Attempts that found the destination unavailable.
+    pub retries: u64,
+    /// Members (values of multi-valued references) added to and removed from resources.
+    pub members_added: u64,
+    pub members_removed: u64,
+    /// Referenced DNs dropped because they are outside every sync class.
+    pub references_out_of_scope: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RealtimeState {
+    Starting,
+    Running,
+    WaitingForDestination,
+    WaitingForSource,
+    Stopped,
+    Failed,
+}
+
+impl RealtimeState {
+    /// The state's name as in JSON and on pages (`waiting-for-destination`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RealtimeState::Starting => "starting",
+            RealtimeState::Running => "running",
+            RealtimeState::WaitingForDestination => "waiting-for-destination",
+            RealtimeState::WaitingForSource => "waiting-for-source",
+            RealtimeState::Stopped => "stopped",
+            RealtimeState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RealtimeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RealtimeState;
+
+    #[test]
+    fn state_names_are_their_json() {
+        for state in [
+            RealtimeState::Starting,
+            RealtimeState::Running,
+            RealtimeState::WaitingForDestination,
+            RealtimeState::WaitingForSource,
+            RealtimeState::Stopped,
+            RealtimeState::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+    }
+}
