@@ -23,6 +23,34 @@ fn modify_sn(uid: &str, sn: &str) -> String {
     format!("dn: uid={uid},ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: {sn}\n\n")
 }
 
+/// p00…p30, sn "Before".
+fn thirty_one_people() -> String {
+    (0..31)
+        .map(|i| person(&format!("p{i:02}"), "Before"))
+        .collect()
+}
+
+/// Sets every one of the 31 to sn "After", in four ldapmodify runs (so several batches).
+fn change_the_31_behind(slapd: &Slapd) {
+    for batch in 0..4 {
+        let ldif: String = (batch * 8..(batch * 8 + 8).min(31))
+            .map(|i| modify_sn(&format!("p{i:02}"), "After"))
+            .collect();
+        slapd.modify(&ldif);
+    }
+}
+
+async fn the_31_changed(scim_url: &str) {
+    wait_until("the 31 changes behind the entry", 30, || {
+        scim_people(scim_url, TOKEN)
+            .iter()
+            .filter(|(_, sn)| *sn == "After")
+            .count()
+            == 31
+    })
+    .await;
+}
+
 async fn setup(slapd: &Slapd, scim_base_url: &str, dir: &std::path::Path) -> (Store, Config) {
     let mut config: Config =
         serde_json::from_value(fixture_config(&slapd.address(), scim_base_url, TOKEN)).unwrap();
@@ -53,11 +81,7 @@ async fn one_entry_the_destination_fails_does_not_hold_the_pipe() {
     let proxy = FaultProxy::start(scim.port);
     let dir = tempfile::tempdir().unwrap();
     let (store, config) = setup(&slapd, &proxy.base_url(), dir.path()).await;
-    slapd.modify(
-        &(0..31)
-            .map(|i| person(&format!("p{i:02}"), "Before"))
-            .collect::<String>(),
-    );
+    slapd.modify(&thirty_one_people());
     let resynced = resync_pipe(&store, &config, PIPE).await;
     assert_eq!(resynced.created, 31);
     let run = RealtimeRun::from_end(&store, &config, PIPE).await;
@@ -65,22 +89,10 @@ async fn one_entry_the_destination_fails_does_not_hold_the_pipe() {
     // The destination fails every request for "poison", and only those.
     proxy.poison(true);
     slapd.modify(&person("poison", "Stuck"));
-    for batch in 0..4 {
-        let ldif: String = (batch * 8..(batch * 8 + 8).min(31))
-            .map(|i| modify_sn(&format!("p{i:02}"), "After"))
-            .collect();
-        slapd.modify(&ldif);
-    }
+    change_the_31_behind(&slapd);
     let started = Instant::now();
     let scim_url = scim.base_url();
-    wait_until("the 31 changes behind the failing entry", 30, || {
-        scim_people(&scim_url, TOKEN)
-            .iter()
-            .filter(|(_, sn)| *sn == "After")
-            .count()
-            == 31
-    })
-    .await;
+    the_31_changed(&scim_url).await;
     let behind = started.elapsed();
     // The failing entry is a rejected operation, with the answer kept.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -133,33 +145,17 @@ async fn a_slow_entry_does_not_hold_the_changes_of_later_batches() {
     config.sync_pipes[0].retry_attempts = 100;
     store.replace_all(config).await.unwrap();
     let config = store.load_config().await.unwrap();
-    slapd.modify(
-        &(0..31)
-            .map(|i| person(&format!("p{i:02}"), "Before"))
-            .collect::<String>(),
-    );
+    slapd.modify(&thirty_one_people());
     assert_eq!(resync_pipe(&store, &config, PIPE).await.created, 31);
     let run = RealtimeRun::from_end(&store, &config, PIPE).await;
     let before = store.realtime_cursor(PIPE).await.unwrap();
 
     proxy.poison(true);
     slapd.modify(&person("poison", "Stuck"));
-    for batch in 0..4 {
-        let ldif: String = (batch * 8..(batch * 8 + 8).min(31))
-            .map(|i| modify_sn(&format!("p{i:02}"), "After"))
-            .collect();
-        slapd.modify(&ldif);
-    }
+    change_the_31_behind(&slapd);
     slapd.modify(&modify_sn("poison", "Later"));
     let scim_url = scim.base_url();
-    wait_until("the 31 changes behind the slow entry", 30, || {
-        scim_people(&scim_url, TOKEN)
-            .iter()
-            .filter(|(_, sn)| *sn == "After")
-            .count()
-            == 31
-    })
-    .await;
+    the_31_changed(&scim_url).await;
     assert!(!scim_people(&scim_url, TOKEN).contains_key("poison"));
     assert_eq!(
         store.realtime_cursor(PIPE).await.unwrap(),
