@@ -28,7 +28,7 @@ pub struct RealtimeStatus {
     pub cursor: Option<String>,
     /// Changes in the source changelog not applied yet (draft-good changelogs only).
     pub backlog: Option<u64>,
-    /// Changes of the current batch still being applied.
+    /// Changes read and not done yet (across batches: reading goes on past a slow entry).
     pub queue: u64,
     pub ops_per_second: f64,
     /// The pipe's last problem (source or destination unavailable, a failure), while it lasts.

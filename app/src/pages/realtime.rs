@@ -134,7 +134,7 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
                 .map_or("0".into(), |s| format!("{:.1}", s.ops_per_second)),
         ),
         (
-            "In the current batch",
+            "Changes in flight",
             s.as_ref().map_or("0".into(), |s| s.queue.to_string()),
         ),
         (
