@@ -1,7 +1,9 @@
 //! Data exchanged between the console's server functions and the browser. Secrets never
 //! appear here: a secret field only says whether a value is stored.
 
-pub use model::report::{RealtimeCounts, RealtimeState, ResyncCounts};
+pub use model::report::{
+    RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -174,6 +176,11 @@ impl FieldSpec {
     }
 }
 
+/// A time as pages show it: `2026-11-23 02:49:08 UTC` (times are kept in UTC).
+pub fn readable_at(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// `2026-11-23T02:49:08.27Z` → `2026-11-23 02:49:08 UTC` (times are kept in UTC).
 pub fn readable_time(rfc3339: &str) -> String {
     match (rfc3339.get(..10), rfc3339.get(11..19)) {
@@ -192,18 +199,6 @@ pub fn encode_segment(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// A running or finished resync (the engine's `ResyncStatus`, as JSON; also the SSE payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResyncView {
-    pub pipe: String,
-    pub running: bool,
-    pub dry_run: bool,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub counts: ResyncCounts,
-    pub error: Option<String>,
 }
 
 /// A rejected operation as shown to admins (JSON parts pretty-printed).
@@ -245,7 +240,7 @@ pub struct PipeResync {
     pub pipe: String,
     pub source: String,
     pub destination: String,
-    pub last: Option<ResyncView>,
+    pub last: Option<ResyncStatus>,
     pub rejections: Vec<RejectionView>,
     #[serde(default)]
     pub pending: PendingReferences,
@@ -266,30 +261,13 @@ pub struct StartOutcome {
     pub message: String,
 }
 
-/// Realtime status of a pipe (the engine's `RealtimeStatus`, as JSON; also the SSE payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RealtimeView {
-    pub pipe: String,
-    pub state: RealtimeState,
-    pub counts: RealtimeCounts,
-    pub cursor: Option<String>,
-    pub backlog: Option<u64>,
-    pub queue: u64,
-    pub ops_per_second: f64,
-    pub last_error: Option<String>,
-    #[serde(default)]
-    pub last_error_at: Option<String>,
-    pub started_at: String,
-    pub updated_at: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipeRealtime {
     pub pipe: String,
     /// Realtime sync should run.
     pub started: bool,
     pub startpoint: Option<String>,
-    pub status: Option<RealtimeView>,
+    pub status: Option<RealtimeStatus>,
     /// The `scimsync serve` instance holding the pipe's lease now.
     #[serde(default)]
     pub runs_on: Option<String>,

@@ -4,7 +4,7 @@ use crate::model::*;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-pub(crate) fn realtime_view(status: serde_json::Value) -> Option<RealtimeView> {
+pub(crate) fn realtime_view(status: serde_json::Value) -> Option<RealtimeStatus> {
     serde_json::from_value(status).ok()
 }
 
@@ -15,17 +15,14 @@ pub async fn pipe_realtime(
     pipe: &str,
 ) -> Result<PipeRealtime, engine::store::StoreError> {
     let (started, stored, _) = st.store.realtime_state(pipe).await?;
-    let live = st
-        .realtime
-        .status(pipe)
-        .and_then(|s| serde_json::to_value(s).ok());
+    let live = st.realtime.status(pipe);
     let startpoint = st.store.realtime_cursor(pipe).await?.map(|c| c.to_string());
     let runs_on = st.store.lease_holder(pipe).await?;
     Ok(PipeRealtime {
         pipe: pipe.to_owned(),
         started,
         startpoint,
-        status: live.or(stored).and_then(realtime_view),
+        status: live.or_else(|| stored.and_then(realtime_view)),
         runs_on,
         pending: pending_references(st, pipe).await?,
     })

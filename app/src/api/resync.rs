@@ -3,14 +3,6 @@
 use crate::model::*;
 use leptos::prelude::*;
 
-#[cfg(feature = "ssr")]
-fn view_of(status: engine::sync::ResyncStatus) -> ResyncView {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .expect("ResyncView mirrors ResyncStatus")
-}
-
 /// A rejection as shown, with the entries waiting for it (their references to it are pending).
 #[cfg(feature = "ssr")]
 pub(crate) async fn rejection_view(
@@ -50,8 +42,7 @@ pub async fn resync_pipes() -> Result<Vec<PipeResync>, ServerFnError> {
         let last = st
             .resyncs
             .status(&p.name)
-            .or_else(|| last_runs.remove(&p.name))
-            .map(view_of);
+            .or_else(|| last_runs.remove(&p.name));
         let mut rejections = Vec::new();
         for r in st.store.rejections(Some(&p.name), 20).await.map_err(fail)? {
             rejections.push(rejection_view(&st.store, r).await.map_err(fail)?);

@@ -3,7 +3,7 @@
 use crate::ConfigVersion;
 use crate::api::{SetRealtime, realtime_pipes};
 use crate::components::references::PendingList;
-use crate::model::{PipeRealtime, RealtimeView, encode_segment, readable_time};
+use crate::model::{PipeRealtime, RealtimeStatus, encode_segment, readable_at};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -124,7 +124,7 @@ fn LivePipe(pipe: String) -> impl IntoView {
 #[component]
 fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
     let state = pipe.state().to_string();
-    let s: Option<RealtimeView> = pipe.status.clone();
+    let s: Option<RealtimeStatus> = pipe.status.clone();
     let c = s.as_ref().map(|s| s.counts).unwrap_or_default();
     let facts = [
         ("State", state.clone()),
@@ -160,7 +160,7 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
             "Last error",
             s.as_ref()
                 .and_then(|s| {
-                    let at = s.last_error_at.as_deref().map(readable_time);
+                    let at = s.last_error_at.as_ref().map(readable_at);
                     s.last_error.clone().map(|e| match at {
                         Some(at) => format!("{e} (at {at})"),
                         None => e,
@@ -171,7 +171,7 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
         (
             "Updated",
             s.as_ref()
-                .map_or("-".into(), |s| readable_time(&s.updated_at)),
+                .map_or("-".into(), |s| readable_at(&s.updated_at)),
         ),
     ];
     let counts = [

@@ -3,7 +3,7 @@
 use crate::ConfigVersion;
 use crate::api::{StartResync, resync_pipes};
 use crate::components::references::{PendingList, RejectionDetail};
-use crate::model::{PipeResync, RejectionView, ResyncView, readable_time};
+use crate::model::{PipeResync, RejectionView, ResyncStatus, readable_at};
 use leptos::prelude::*;
 
 #[component]
@@ -39,11 +39,11 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
                 Ok(outcome) if outcome.started => {
                     refusal.set(None);
                     // Show the new run at once; the event stream fills in its counts.
-                    status.set(Some(ResyncView {
+                    status.set(Some(ResyncStatus {
                         pipe: String::new(),
                         running: true,
                         dry_run: dry_run.get_untracked(),
-                        started_at: String::new(),
+                        started_at: Default::default(),
                         finished_at: None,
                         counts: Default::default(),
                         error: None,
@@ -99,7 +99,7 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
 }
 
 #[component]
-fn Progress(status: ResyncView) -> impl IntoView {
+fn Progress(status: ResyncStatus) -> impl IntoView {
     let c = status.counts;
     let state = match (status.running, &status.error) {
         (true, _) => "running",
@@ -112,11 +112,19 @@ fn Progress(status: ResyncView) -> impl IntoView {
         (false, Some(e), _) => format!("Stopped: {e}"),
         (false, None, true) => format!(
             "Dry run finished {} — nothing was changed",
-            readable_time(status.finished_at.as_deref().unwrap_or_default())
+            status
+                .finished_at
+                .as_ref()
+                .map(readable_at)
+                .unwrap_or_default()
         ),
         (false, None, false) => format!(
             "Finished {}",
-            readable_time(status.finished_at.as_deref().unwrap_or_default())
+            status
+                .finished_at
+                .as_ref()
+                .map(readable_at)
+                .unwrap_or_default()
         ),
     };
     let (created, modified) = if status.dry_run {
@@ -182,12 +190,12 @@ fn Rejections(list: Vec<RejectionView>) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod live {
     use crate::ConfigVersion;
-    use crate::model::{ResyncView, encode_segment};
+    use crate::model::{ResyncStatus, encode_segment};
     use leptos::prelude::*;
     use std::cell::Cell;
     use std::rc::Rc;
 
-    pub fn follow(pipe: String, status: RwSignal<Option<ResyncView>>) {
+    pub fn follow(pipe: String, status: RwSignal<Option<ResyncStatus>>) {
         let version = expect_context::<ConfigVersion>();
         let following = Rc::new(Cell::new(false));
         // The subscription belongs to the component, not to the effect: an effect's cleanups run
@@ -204,7 +212,7 @@ mod live {
             let subscribe = move || {
                 crate::components::live::subscribe(
                     &format!("/api/resync/events?pipe={}", encode_segment(&pipe)),
-                    move |view: Option<ResyncView>| {
+                    move |view: Option<ResyncStatus>| {
                         let finished = view.as_ref().is_none_or(|v| !v.running);
                         if view.is_some() {
                             status.try_set(view);
