@@ -2,7 +2,9 @@
 //! property paths of the configuration document, so validation errors land on them.
 
 use crate::model::{Choice, FieldSpec, ShowWhen, Widget};
-use engine::config::{Config, ObjectKind};
+use engine::config::{
+    Config, LdapSource, ObjectKind, ScimDestination, ScimServer, SyncClass, SyncPipe,
+};
 
 /// Pseudo-kind of the global settings form (step 2).
 pub const GLOBAL_SETTINGS: &str = "global-settings";
@@ -210,10 +212,10 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     ("openldap-accesslog", "OpenLDAP accesslog"),
                 ],
             ));
-            out.push(text("accesslog-base-dn", "Accesslog base DN", "Suffix of the accesslog database.", "cn=accesslog").default("cn=accesslog").when("changelog", &["openldap-accesslog"]));
-            out.push(number("batch-size", "Batch size", "Entries per search page and changelog records per poll (1–10000).", "500"));
-            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", "5000"));
-            out.push(number("response-timeout-ms", "Response timeout (ms)", "", "30000"));
+            out.push(text("accesslog-base-dn", "Accesslog base DN", "Suffix of the accesslog database.", LdapSource::DEFAULT_ACCESSLOG_BASE_DN).default(LdapSource::DEFAULT_ACCESSLOG_BASE_DN).when("changelog", &["openldap-accesslog"]));
+            out.push(number("batch-size", "Batch size", "Entries per search page and changelog records per poll (1–10000).", &LdapSource::DEFAULT_BATCH_SIZE.to_string()));
+            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", &LdapSource::DEFAULT_CONNECT_TIMEOUT_MS.to_string()));
+            out.push(number("response-timeout-ms", "Response timeout (ms)", "", &LdapSource::DEFAULT_RESPONSE_TIMEOUT_MS.to_string()));
         }
         "scim-server" => {
             out.extend(name_fields("server"));
@@ -238,8 +240,8 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
             out.push(text("auth.scope", "Scope", "Optional, space-separated.", "").when("auth.type", &["oauth2-client-credentials"]));
             out.push(checkbox("verify-certificates", "Verify server certificates", "Turn off only for tests.", true));
             out.push(text("ca-file", "CA certificate file", "PEM file of CAs to trust besides the system ones (https only).", ""));
-            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", "5000"));
-            out.push(number("response-timeout-ms", "Response timeout (ms)", "How long to wait for an answer.", "10000"));
+            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", &ScimServer::DEFAULT_CONNECT_TIMEOUT_MS.to_string()));
+            out.push(number("response-timeout-ms", "Response timeout (ms)", "How long to wait for an answer.", &ScimServer::DEFAULT_RESPONSE_TIMEOUT_MS.to_string()));
         }
         "attribute-mapping" => {
             let mapping_names = config.names(ObjectKind::AttributeMapping);
@@ -345,7 +347,7 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 "Changes per PATCH request",
                 "At most this many changes in one PATCH (each added member counts); more go in further requests. \
                  AWS IAM Identity Center accepts 100 (1–10000).",
-                &engine::config::DEFAULT_MAX_OPERATIONS_PER_PATCH.to_string(),
+                &ScimDestination::DEFAULT_MAX_OPERATIONS_PER_PATCH.to_string(),
             ));
         }
         "sync-pipe" => {
@@ -361,18 +363,18 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     workers.start(),
                     workers.end()
                 ),
-                "4",
+                &SyncPipe::DEFAULT_WORKER_COUNT.to_string(),
             ));
             out.push(field("max-ops-per-second", "Maximum operations per second", "Leave blank for no limit.", Widget::Number { placeholder: "no limit".into() }));
-            out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", "5"));
-            out.push(number("polling-interval-ms", "Changelog polling interval (ms)", "How often realtime sync looks for new changes when there are none (10–60000).", "100"));
+            out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", &SyncPipe::DEFAULT_RETRY_ATTEMPTS.to_string()));
+            out.push(number("polling-interval-ms", "Changelog polling interval (ms)", "How often realtime sync looks for new changes when there are none (10–60000).", &SyncPipe::DEFAULT_POLLING_INTERVAL_MS.to_string()));
         }
         "sync-class" => {
             out.extend(name_fields("class"));
             out.push(reference("pipe", "Sync pipe", "", config.names(ObjectKind::SyncPipe)));
             out.push(lines("include-base-dns", "Include base DNs", "Optional, one per line; inside the source's base DNs.", "ou=people,dc=example,dc=com"));
             out.push(text("include-filter", "Include filter", "Optional LDAP filter entries must match.", "(objectClass=inetOrgPerson)"));
-            out.push(number("evaluation-order", "Evaluation order", "Classes are tried in ascending order; the first match wins.", "9999"));
+            out.push(number("evaluation-order", "Evaluation order", "Classes are tried in ascending order; the first match wins.", &SyncClass::DEFAULT_EVALUATION_ORDER.to_string()));
             out.push(checkbox("synchronize-creates", "Synchronize creates", "", true));
             out.push(checkbox("synchronize-modifies", "Synchronize modifies", "", true));
             out.push(checkbox("synchronize-deletes", "Synchronize deletes", "", true));

@@ -22,10 +22,13 @@ pub struct ScimDestination {
     pub max_operations_per_patch: u32,
 }
 
-pub const DEFAULT_MAX_OPERATIONS_PER_PATCH: u32 = 100;
+/// What a destination left unset gets (the console's form starts from these).
+impl ScimDestination {
+    pub const DEFAULT_MAX_OPERATIONS_PER_PATCH: u32 = 100;
+}
 
 fn default_max_operations_per_patch() -> u32 {
-    DEFAULT_MAX_OPERATIONS_PER_PATCH
+    ScimDestination::DEFAULT_MAX_OPERATIONS_PER_PATCH
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

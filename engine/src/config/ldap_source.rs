@@ -38,17 +38,25 @@ pub struct LdapSource {
     pub response_timeout_ms: u64,
 }
 
+/// What a source left unset gets (the console's form starts from these).
+impl LdapSource {
+    pub const DEFAULT_ACCESSLOG_BASE_DN: &str = "cn=accesslog";
+    pub const DEFAULT_BATCH_SIZE: u32 = 500;
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+    pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 30_000;
+}
+
 pub(crate) fn default_accesslog_base_dn() -> String {
-    "cn=accesslog".to_owned()
+    LdapSource::DEFAULT_ACCESSLOG_BASE_DN.to_owned()
 }
 fn default_batch_size() -> u32 {
-    500
+    LdapSource::DEFAULT_BATCH_SIZE
 }
 fn default_connect_timeout_ms() -> u64 {
-    5_000
+    LdapSource::DEFAULT_CONNECT_TIMEOUT_MS
 }
 fn default_response_timeout_ms() -> u64 {
-    30_000
+    LdapSource::DEFAULT_RESPONSE_TIMEOUT_MS
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -28,9 +28,7 @@ pub mod value_path;
 pub use attribute_mapping::{
     AttributeMapping, AttributeUsage, FailedMappingBehavior, MappingSyntax,
 };
-pub use destination::{
-    DEFAULT_MAX_OPERATIONS_PER_PATCH, QueryMethod, ScimDestination, UpdateMethod,
-};
+pub use destination::{QueryMethod, ScimDestination, UpdateMethod};
 pub use endpoint_mapping::EndpointMapping;
 pub use global::GlobalSettings;
 pub use kind::ObjectKind;

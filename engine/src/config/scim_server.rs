@@ -26,11 +26,17 @@ pub struct ScimServer {
     pub response_timeout_ms: u64,
 }
 
+/// What a server left unset gets (the console's form starts from these).
+impl ScimServer {
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+    pub const DEFAULT_RESPONSE_TIMEOUT_MS: u64 = 10_000;
+}
+
 fn default_connect_timeout_ms() -> u64 {
-    5_000
+    ScimServer::DEFAULT_CONNECT_TIMEOUT_MS
 }
 fn default_response_timeout_ms() -> u64 {
-    10_000
+    ScimServer::DEFAULT_RESPONSE_TIMEOUT_MS
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

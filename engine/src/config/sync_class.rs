@@ -32,8 +32,13 @@ pub struct SyncClass {
     pub endpoint_mapping: Option<String>,
 }
 
+/// What a class left unset gets (the console's form starts from these).
+impl SyncClass {
+    pub const DEFAULT_EVALUATION_ORDER: u32 = 9999;
+}
+
 fn default_evaluation_order() -> u32 {
-    9999
+    SyncClass::DEFAULT_EVALUATION_ORDER
 }
 
 impl SyncClass {

@@ -28,17 +28,24 @@ pub struct SyncPipe {
     pub polling_interval_ms: u64,
 }
 
+/// What a pipe left unset gets (the console's form starts from these).
+impl SyncPipe {
+    pub const DEFAULT_WORKER_COUNT: u32 = 4;
+    pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
+    pub const DEFAULT_POLLING_INTERVAL_MS: u64 = 100;
+}
+
 /// Workers a pipe (or a resync's `--threads`) may use: the one range, everywhere.
 pub const WORKERS: std::ops::RangeInclusive<u32> = 1..=64;
 
 fn default_worker_count() -> u32 {
-    4
+    SyncPipe::DEFAULT_WORKER_COUNT
 }
 fn default_retry_attempts() -> u32 {
-    5
+    SyncPipe::DEFAULT_RETRY_ATTEMPTS
 }
 fn default_polling_interval_ms() -> u64 {
-    100
+    SyncPipe::DEFAULT_POLLING_INTERVAL_MS
 }
 
 impl ConfigItem for SyncPipe {
