@@ -129,16 +129,19 @@ impl Lanes {
     /// Queues a change behind the entry's earlier ones, opening its lane if it has none.
     pub(crate) fn dispatch(&mut self, seq: u64, record: ChangeRecord, ldap: &LdapConnection) {
         let key = entry_key(&record);
-        if let Some((queue, count)) = self.open.get_mut(&key)
-            && queue.send((seq, record.clone())).is_ok()
-        {
-            *count += 1;
-            return;
+        let mut change = (seq, record);
+        if let Some((queue, count)) = self.open.get_mut(&key) {
+            match queue.send(change) {
+                Ok(()) => {
+                    *count += 1;
+                    return;
+                }
+                // The lane ended after a failure; the change gets a new one.
+                Err(mpsc::error::SendError(back)) => change = back,
+            }
         }
         let (queue, changes) = mpsc::unbounded_channel();
-        queue
-            .send((seq, record))
-            .expect("the receiver is held below");
+        queue.send(change).expect("the receiver is held below");
         self.open.insert(key.clone(), (queue, 1));
         self.tasks.spawn(run_lane(
             self.context.clone(),

@@ -222,15 +222,18 @@ async fn follow(
         if let Some(cursor) = checkpoint.advance() {
             reached = Some(cursor);
         }
+        // The checkpoint is saved when all read is done (or the run must stop), else at most
+        // once a second; the status with it, and at most once a second while polling.
+        let due = last_saved.elapsed() > Duration::from_secs(1);
         let idle = checkpoint.in_flight() == 0;
-        if let Some(cursor) = reached
-            .take_if(|_| idle || failure.is_some() || last_saved.elapsed() > Duration::from_secs(1))
-        {
+        let mut moved = false;
+        if let Some(cursor) = reached.take_if(|_| idle || failure.is_some() || due) {
             save_cursor(store, pipe, &cursor, holder).await?;
             progress.update(|s| s.cursor = Some(cursor.to_string()));
             saved = cursor;
+            moved = true;
         }
-        if last_saved.elapsed() > Duration::from_secs(1) || idle {
+        if moved || due {
             progress.sample();
             save_status(store, pipe, progress).await;
             last_saved = Instant::now();
