@@ -181,10 +181,11 @@ pub fn readable_at(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// `2026-11-23T02:49:08.27Z` → `2026-11-23 02:49:08 UTC` (times are kept in UTC).
+/// A stored UTC time as pages show it: `2026-11-23T02:49:08.27Z` → `2026-11-23 02:49:08 UTC`;
+/// anything else as it is.
 pub fn readable_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..19)) {
-        (Some(date), Some(time)) if rfc3339.ends_with('Z') => format!("{date} {time} UTC"),
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(at) if rfc3339.ends_with('Z') => readable_at(&at.to_utc()),
         _ => rfc3339.to_owned(),
     }
 }
@@ -312,4 +313,16 @@ pub struct AuditRow {
     pub action: String,
     pub target: String,
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_times_read_as_pages_show_them() {
+        assert_eq!(
+            super::readable_time("2026-11-23T02:49:08.27Z"),
+            "2026-11-23 02:49:08 UTC"
+        );
+        assert_eq!(super::readable_time("not a time"), "not a time");
+    }
 }
