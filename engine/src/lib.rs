@@ -24,6 +24,7 @@ pub mod rejection;
 pub mod report;
 pub mod scim;
 pub mod sensitive;
+pub mod source;
 pub mod startpoint;
 pub mod store;
 pub mod sync;

@@ -13,11 +13,12 @@ use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::dn::Dn;
-use crate::ldap::{LdapConnection, LdapError};
+use crate::ldap::LdapError;
 use crate::mapping::quote;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
 use crate::scim::ScimError;
+use crate::source::EntryReader;
 use crate::store::{Correlation, Store, StoreError, dn_key};
 use std::collections::HashSet;
 
@@ -30,7 +31,8 @@ pub(crate) enum ApplyError {
 pub(crate) struct ChangeContext<'a> {
     pub plan: &'a PipePlan,
     pub store: &'a Store,
-    pub ldap: &'a LdapConnection,
+    /// Reads entries as they are now.
+    pub entries: &'a dyn EntryReader,
     pub attrs: &'a [String],
     pub phase: Phase,
 }
@@ -40,7 +42,7 @@ impl ChangeContext<'_> {
         Resolver {
             plan: self.plan,
             store: self.store,
-            ldap: self.ldap,
+            entries: self.entries,
             attrs: self.attrs,
             dry_run: false,
             unwritten: &[],
@@ -174,7 +176,9 @@ impl ChangeContext<'_> {
         }
 
         // Add, modify, rename, move: the entry as it is now decides, not the record's values.
-        let Some(mut entry) = fetch_entry(self.ldap, dn, self.attrs)
+        let Some(mut entry) = self
+            .entries
+            .fetch_entry(dn, self.attrs)
             .await
             .map_err(ApplyError::Source)?
         else {
@@ -377,13 +381,4 @@ fn entry_from_rdn(dn: &str) -> LdapEntry {
 
 fn is_not_found(e: &ScimError) -> bool {
     e.http_failure().is_some_and(|f| f.status == 404)
-}
-
-async fn fetch_entry(
-    ldap: &LdapConnection,
-    dn: &str,
-    attrs: &[String],
-) -> Result<Option<LdapEntry>, LdapError> {
-    let mut ldap = ldap.clone();
-    ldap.fetch_entry(dn, attrs).await
 }

@@ -8,9 +8,10 @@ use super::pause::{MAX_BACKOFF, pause};
 use super::plan::PipePlan;
 use super::realtime_progress::RealtimeProgress;
 use crate::changelog::ChangeRecord;
-use crate::ldap::{LdapConnection, LdapError};
+use crate::ldap::LdapError;
 use crate::mapping::Phase;
 use crate::report::RealtimeState;
+use crate::source::{ChangeSource, EntryReader};
 use crate::startpoint::ChangelogCursor;
 use crate::store::{Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
@@ -127,7 +128,7 @@ impl Lanes {
     }
 
     /// Queues a change behind the entry's earlier ones, opening its lane if it has none.
-    pub(crate) fn dispatch(&mut self, seq: u64, record: ChangeRecord, ldap: &LdapConnection) {
+    pub(crate) fn dispatch(&mut self, seq: u64, record: ChangeRecord, source: &dyn ChangeSource) {
         let key = entry_key(&record);
         let mut change = (seq, record);
         if let Some((queue, count)) = self.open.get_mut(&key) {
@@ -145,7 +146,7 @@ impl Lanes {
         self.open.insert(key.clone(), (queue, 1));
         self.tasks.spawn(run_lane(
             self.context.clone(),
-            ldap.clone(),
+            source.entries(),
             self.workers.clone(),
             self.halt.subscribe(),
             key,
@@ -177,10 +178,10 @@ impl Lanes {
         }
     }
 
-    /// Closes every lane and waits for them; what they finished meanwhile is dropped (the
-    /// caller re-reads from its checkpoint). A change still trying after a few seconds is
-    /// cut off, as a crash would: applying it again later is harmless.
-    pub(crate) async fn drain(&mut self) {
+    /// Closes every lane and waits for them; answers the changes done meanwhile (and not yet
+    /// collected by [`Lanes::next`]), so the checkpoint can count them. A change still trying
+    /// after a few seconds is cut off, as a crash would: applying it again later is harmless.
+    pub(crate) async fn drain(&mut self) -> Vec<u64> {
         self.open.clear();
         self.halt.send_replace(true);
         let graceful = async { while self.tasks.join_next().await.is_some() {} };
@@ -191,8 +192,14 @@ impl Lanes {
             self.tasks.abort_all();
             while self.tasks.join_next().await.is_some() {}
         }
-        while self.finished_rx.try_recv().is_ok() {}
+        let mut done = Vec::new();
+        while let Ok(finished) = self.finished_rx.try_recv() {
+            if finished.end.is_ok() {
+                done.push(finished.seq);
+            }
+        }
         self.halt.send_replace(false);
+        done
     }
 }
 
@@ -200,7 +207,7 @@ impl Lanes {
 /// outage pauses the change and tries it again; the lane ends with its queue or a failure.
 async fn run_lane(
     context: Arc<LaneContext>,
-    ldap: LdapConnection,
+    entries: Arc<dyn EntryReader>,
     workers: Arc<Semaphore>,
     halt: watch::Receiver<bool>,
     key: String,
@@ -216,7 +223,7 @@ async fn run_lane(
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
-            apply_one(&context, &ldap, &record, &mut stop).await
+            apply_one(&context, &*entries, &record, &mut stop).await
         };
         let failed = end.is_err();
         let _ = finished.send(Finished {
@@ -232,14 +239,14 @@ async fn run_lane(
 
 async fn apply_one(
     context: &LaneContext,
-    ldap: &LdapConnection,
+    entries: &dyn EntryReader,
     record: &ChangeRecord,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), LaneEnd> {
     let change = ChangeContext {
         plan: &context.plan,
         store: &context.store,
-        ldap,
+        entries,
         attrs: &context.attrs,
         phase: Phase::Realtime,
     };

@@ -183,11 +183,16 @@ impl Destination for MemoryDestination {
     }
     fn patch<'a>(&'a self, endpoint: &'a str, id: &'a str, ops: &'a [PatchOp]) -> Answer<'a, ()> {
         ready(self.receive("PATCH", format!("{endpoint}/{id}")).map(|()| {
-            // Only what the tests need: replace of a top-level attribute.
+            // Only what the tests need: replace of an attribute or sub-attribute
+            // (`name.familyName`), no filters.
             self.update(endpoint, id, |r| {
                 for op in ops.iter().filter(|o| o.op == "replace") {
                     if let (Some(path), Some(value)) = (&op.path, &op.value) {
-                        r[path.as_str()] = value.clone();
+                        let mut at = &mut *r;
+                        for step in path.split('.') {
+                            at = &mut at[step];
+                        }
+                        *at = value.clone();
                     }
                 }
             })

@@ -19,12 +19,16 @@ pub mod jobs;
 mod lanes;
 #[cfg(test)]
 mod memory_destination;
+#[cfg(test)]
+mod memory_source;
 pub mod outcome;
 mod pause;
 mod pending;
 pub mod plan;
 pub mod realtime;
 mod realtime_progress;
+#[cfg(test)]
+mod realtime_tests;
 mod record;
 mod references;
 pub mod resync;

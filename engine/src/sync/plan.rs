@@ -10,6 +10,7 @@ use crate::dn::Dn;
 use crate::ldap_filter::Filter;
 use crate::mapping::{EndpointMapper, LdapEntry};
 use crate::scim::{Destination, RateLimiter, RetryPolicy, ScimClient, ScimError};
+use crate::source::{LdapConnector, SourceConnector};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,8 @@ pub struct PipePlan {
     pub classes: Vec<ClassPlan>,
     /// The destination's SCIM service (a [`ScimClient`] with the pipe's retries and rate).
     pub client: Box<dyn Destination>,
+    /// Opens the source's changelog (an [`LdapConnector`] to the sync source's servers).
+    pub changes: Arc<dyn SourceConnector>,
     /// Decrypts passwords carried by changelog records (step 2), when set.
     pub password_key: Option<ChangelogPasswordKey>,
     /// The classes' endpoint mappings in writing order: each level refers only to earlier
@@ -154,8 +157,13 @@ impl PipePlan {
         if levels.is_empty() {
             levels.push(Vec::new());
         }
+        let changes = Arc::new(LdapConnector {
+            source: source.clone(),
+            cipher: cipher.clone(),
+        });
         Ok(PipePlan {
             pipe,
+            changes,
             source,
             destination,
             classes,
@@ -169,6 +177,13 @@ impl PipePlan {
     /// a zero-cost one in benchmarks).
     pub fn with_destination(mut self, destination: impl Destination + 'static) -> PipePlan {
         self.client = Box::new(destination);
+        self
+    }
+
+    /// The same plan reading changes from `source` instead (an in-memory directory in unit
+    /// tests).
+    pub fn with_source(mut self, source: impl SourceConnector + 'static) -> PipePlan {
+        self.changes = Arc::new(source);
         self
     }
 

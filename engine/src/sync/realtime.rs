@@ -16,10 +16,10 @@ use super::lanes::{Checkpoint, LaneContext, LaneEnd, Lanes};
 use super::pause::{MAX_BACKOFF, pause};
 use super::plan::{PipePlan, PlanError};
 pub use super::realtime_progress::RealtimeProgress;
-use crate::changelog::{ChangelogError, read_changes};
+use crate::changelog::ChangelogError;
 use crate::config::{Config, WORKERS};
-use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
 use crate::report::RealtimeState;
+use crate::source::ChangeSource;
 use crate::startpoint::ChangelogCursor;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -67,196 +67,259 @@ pub async fn run_realtime_as(
     store: Store,
     config: Config,
     pipe: String,
+    stop: watch::Receiver<bool>,
+    progress: RealtimeProgress,
+    holder: Option<String>,
+) -> Result<(), RealtimeError> {
+    let plan = PipePlan::build(&config, &pipe, store.cipher(), None);
+    run_plan(store, &pipe, plan, stop, progress, holder).await
+}
+
+/// Runs realtime sync with a plan already built (or the reason it could not be), and leaves
+/// the final state in the status.
+pub(crate) async fn run_plan(
+    store: Store,
+    pipe: &str,
+    plan: Result<PipePlan, PlanError>,
     mut stop: watch::Receiver<bool>,
     progress: RealtimeProgress,
     holder: Option<String>,
 ) -> Result<(), RealtimeError> {
     progress.update(|s| s.instance = holder.clone());
-    let result = follow(
-        &store,
-        &config,
-        &pipe,
-        &mut stop,
-        &progress,
-        holder.as_deref(),
-    )
-    .await;
+    let result = match plan {
+        Ok(plan) => {
+            let run = Follow {
+                store: &store,
+                plan: Arc::new(plan),
+                progress: &progress,
+                holder: holder.as_deref(),
+            };
+            run.follow(&mut stop).await
+        }
+        Err(e) => Err(e.into()),
+    };
     progress.update(|s| match &result {
         Ok(()) => s.state = RealtimeState::Stopped,
         Err(e) => s.problem(RealtimeState::Failed, e.to_string()),
     });
-    let _ = store
-        .save_realtime_status(
-            &pipe,
-            &serde_json::to_value(progress.snapshot()).unwrap_or_default(),
-        )
-        .await;
+    save_status(&store, pipe, &progress).await;
     result
 }
 
-async fn follow(
-    store: &Store,
-    config: &Config,
-    pipe: &str,
-    stop: &mut watch::Receiver<bool>,
-    progress: &RealtimeProgress,
-    holder: Option<&str>,
-) -> Result<(), RealtimeError> {
-    let plan = Arc::new(PipePlan::build(config, pipe, store.cipher(), None)?);
-    let workers = plan
-        .pipe
-        .worker_count
-        .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
-    let batch_size = plan.source.batch_size;
-    // Changes read ahead of the oldest one not done: enough to keep every worker busy past
-    // a slow entry, bounded so memory is too.
-    let read_ahead = (batch_size as usize * 4).max(workers * 2);
-    let mut lanes = Lanes::new(
-        LaneContext {
-            plan: plan.clone(),
-            store: store.clone(),
-            attrs: plan.ldap_attributes(),
-            stop: stop.clone(),
-            progress: progress.clone(),
-        },
-        workers,
-    );
-    let Some(mut saved) = store.realtime_cursor(pipe).await? else {
-        return Err(RealtimeError::NoStartpoint(pipe.to_owned()));
-    };
-    progress.update(|s| s.cursor = Some(saved.to_string()));
-    let mut read_from = saved.clone();
-    let mut checkpoint = Checkpoint::default();
-    let mut reached: Option<ChangelogCursor> = None;
-    let mut conn: Option<LdapConnection> = None;
-    let mut source_backoff = Duration::from_millis(500);
-    let mut last_saved = Instant::now() - Duration::from_secs(60);
-    loop {
-        if *stop.borrow() {
-            lanes.drain().await;
-            return Ok(());
-        }
-        if conn.is_none() {
-            match connect(&plan.source, store.cipher()).await {
-                Ok(c) => {
-                    conn = Some(c);
-                    source_backoff = Duration::from_millis(500);
+/// One run following a pipe's changelog.
+struct Follow<'a> {
+    store: &'a Store,
+    plan: Arc<PipePlan>,
+    progress: &'a RealtimeProgress,
+    holder: Option<&'a str>,
+}
+
+/// The changes read and where the run stands with them.
+struct Position {
+    checkpoint: Checkpoint,
+    /// The last checkpoint reached and not saved yet.
+    reached: Option<ChangelogCursor>,
+    /// The last checkpoint saved, where reading starts again after losing the source.
+    saved: ChangelogCursor,
+}
+
+impl Follow<'_> {
+    async fn follow(&self, stop: &mut watch::Receiver<bool>) -> Result<(), RealtimeError> {
+        let (store, plan, progress) = (self.store, &self.plan, self.progress);
+        let pipe = plan.pipe.name.as_str();
+        let workers = plan
+            .pipe
+            .worker_count
+            .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
+        let batch_size = plan.source.batch_size;
+        // Changes read ahead of the oldest one not done: enough to keep every worker busy past
+        // a slow entry, bounded so memory is too.
+        let read_ahead = (batch_size as usize * 4).max(workers * 2);
+        let mut lanes = Lanes::new(
+            LaneContext {
+                plan: plan.clone(),
+                store: store.clone(),
+                attrs: plan.ldap_attributes(),
+                stop: stop.clone(),
+                progress: progress.clone(),
+            },
+            workers,
+        );
+        let Some(saved) = store.realtime_cursor(pipe).await? else {
+            return Err(RealtimeError::NoStartpoint(pipe.to_owned()));
+        };
+        progress.update(|s| s.cursor = Some(saved.to_string()));
+        let mut read_from = saved.clone();
+        let mut at = Position {
+            checkpoint: Checkpoint::default(),
+            reached: None,
+            saved,
+        };
+        let mut source: Option<Box<dyn ChangeSource>> = None;
+        let mut source_backoff = Duration::from_millis(500);
+        let mut last_saved = Instant::now() - Duration::from_secs(60);
+        loop {
+            if *stop.borrow() {
+                return self.wind_down(&mut lanes, &mut at).await;
+            }
+            if source.is_none() {
+                match plan.changes.connect().await {
+                    Ok(c) => {
+                        source = Some(c);
+                        source_backoff = Duration::from_millis(500);
+                    }
+                    Err(e) => {
+                        progress
+                            .update(|s| s.problem(RealtimeState::WaitingForSource, e.to_string()));
+                        if pause(stop, source_backoff).await {
+                            return self.wind_down(&mut lanes, &mut at).await;
+                        }
+                        source_backoff = (source_backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
                 }
-                Err(e) => {
-                    progress.update(|s| s.problem(RealtimeState::WaitingForSource, e.to_string()));
+            }
+            let reader = source.as_mut().expect("connected above");
+
+            // Read on while there is room, whatever is still in flight.
+            let mut more = false;
+            let mut failure: Option<LaneEnd> = None;
+            if at.checkpoint.in_flight() < read_ahead {
+                match reader.read_changes(&read_from, batch_size).await {
+                    Ok(batch) => {
+                        if let Some(end) = batch.end {
+                            for record in batch.records {
+                                let seq = at.checkpoint.push(record.cursor.clone(), false);
+                                lanes.dispatch(seq, record, &**reader);
+                            }
+                            at.checkpoint.push(end.clone(), true);
+                            read_from = end;
+                            more = true;
+                        }
+                        let backlog = reader.backlog(&read_from).await;
+                        progress.update(|s| {
+                            s.backlog = backlog;
+                            if matches!(
+                                s.state,
+                                RealtimeState::Starting | RealtimeState::WaitingForSource
+                            ) {
+                                s.running();
+                            }
+                        });
+                    }
+                    Err(ChangelogError::Ldap(e)) => failure = Some(LaneEnd::SourceLost(e)),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+
+            // Collect what the lanes finished: at once while there is more to read, else until
+            // a change finishes or the polling interval passes.
+            if failure.is_none() {
+                let room = at.checkpoint.in_flight() < read_ahead;
+                let wait = if more && room {
+                    Duration::ZERO
+                } else {
+                    Duration::from_millis(plan.pipe.polling_interval_ms)
+                };
+                let first = tokio::select! {
+                    finished = tokio::time::timeout(wait, lanes.next()) => finished.ok(),
+                    changed = stop.changed() => {
+                        if changed.is_err() {
+                            failure = Some(LaneEnd::Stopped); // nobody can ask any more
+                        }
+                        None
+                    }
+                };
+                let mut next = first.transpose().map_err(RealtimeError::from)?;
+                while let Some(finished) = next {
+                    match finished.end {
+                        Ok(()) => at.checkpoint.done(finished.seq),
+                        Err(end) => {
+                            failure = Some(end);
+                            break;
+                        }
+                    }
+                    next = match tokio::time::timeout(Duration::ZERO, lanes.next()).await {
+                        Ok(finished) => Some(finished.map_err(RealtimeError::from)?),
+                        Err(_) => None,
+                    };
+                }
+            }
+            at.advance();
+            // The checkpoint is saved when all read is done, else at most once a second; the
+            // status with it, and at most once a second while polling.
+            let due = last_saved.elapsed() > Duration::from_secs(1);
+            let idle = at.checkpoint.in_flight() == 0;
+            let moved = (idle || due) && self.save_reached(&mut at).await?;
+            progress.update(|s| s.queue = at.checkpoint.in_flight() as u64);
+            if moved || due {
+                progress.sample();
+                save_status(store, pipe, progress).await;
+                last_saved = Instant::now();
+            }
+            match failure {
+                None => {}
+                Some(LaneEnd::Stopped) => return self.wind_down(&mut lanes, &mut at).await,
+                Some(LaneEnd::Store(e)) => return Err(e.into()),
+                Some(LaneEnd::SourceLost(e)) => {
+                    // Start again from the checkpoint: what was done after it is applied again,
+                    // which changes nothing (every change compares the entry with its resource).
+                    self.settle(&mut lanes, &mut at).await?;
+                    at.checkpoint.clear();
+                    read_from = at.saved.clone();
+                    source = None;
+                    progress.update(|s| {
+                        s.problem(RealtimeState::WaitingForSource, format!("source: {e}"))
+                    });
                     if pause(stop, source_backoff).await {
                         return Ok(());
                     }
                     source_backoff = (source_backoff * 2).min(MAX_BACKOFF);
-                    continue;
                 }
             }
         }
-        let reader = conn.as_mut().expect("connected above");
+    }
 
-        // Read on while there is room, whatever is still in flight.
-        let mut more = false;
-        let mut failure: Option<LaneEnd> = None;
-        if checkpoint.in_flight() < read_ahead {
-            match read_changes(reader, &plan.source, &read_from, batch_size).await {
-                Ok(batch) => {
-                    if let Some(end) = batch.end {
-                        for record in batch.records {
-                            let seq = checkpoint.push(record.cursor.clone(), false);
-                            lanes.dispatch(seq, record, reader);
-                        }
-                        checkpoint.push(end.clone(), true);
-                        read_from = end;
-                        more = true;
-                    }
-                    let backlog = backlog(reader, &read_from).await;
-                    progress.update(|s| {
-                        s.backlog = backlog;
-                        if matches!(
-                            s.state,
-                            RealtimeState::Starting | RealtimeState::WaitingForSource
-                        ) {
-                            s.running();
-                        }
-                    });
-                }
-                Err(ChangelogError::Ldap(e)) => failure = Some(LaneEnd::SourceLost(e)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        progress.update(|s| s.queue = checkpoint.in_flight() as u64);
+    /// Saves the checkpoint reached, if it moved; whether it did.
+    async fn save_reached(&self, at: &mut Position) -> Result<bool, RealtimeError> {
+        let Some(cursor) = at.reached.take() else {
+            return Ok(false);
+        };
+        let pipe = self.plan.pipe.name.as_str();
+        save_cursor(self.store, pipe, &cursor, self.holder).await?;
+        self.progress
+            .update(|s| s.cursor = Some(cursor.to_string()));
+        at.saved = cursor;
+        Ok(true)
+    }
 
-        // Collect what the lanes finished: at once while there is more to read, else until a
-        // change finishes or the polling interval passes.
-        if failure.is_none() {
-            let room = checkpoint.in_flight() < read_ahead;
-            let wait = if more && room {
-                Duration::ZERO
-            } else {
-                Duration::from_millis(plan.pipe.polling_interval_ms)
-            };
-            let first = tokio::select! {
-                finished = tokio::time::timeout(wait, lanes.next()) => finished.ok(),
-                changed = stop.changed() => {
-                    if changed.is_err() {
-                        failure = Some(LaneEnd::Stopped); // nobody can ask any more
-                    }
-                    None
-                }
-            };
-            let mut next = first.transpose().map_err(RealtimeError::from)?;
-            while let Some(finished) = next {
-                match finished.end {
-                    Ok(()) => checkpoint.done(finished.seq),
-                    Err(end) => {
-                        failure = Some(end);
-                        break;
-                    }
-                }
-                next = match tokio::time::timeout(Duration::ZERO, lanes.next()).await {
-                    Ok(finished) => Some(finished.map_err(RealtimeError::from)?),
-                    Err(_) => None,
-                };
-            }
+    /// Closes the lanes and saves the checkpoint with what they finished meanwhile, so that
+    /// work done before a stop is not done again.
+    async fn settle(&self, lanes: &mut Lanes, at: &mut Position) -> Result<(), RealtimeError> {
+        for seq in lanes.drain().await {
+            at.checkpoint.done(seq);
         }
-        if let Some(cursor) = checkpoint.advance() {
-            reached = Some(cursor);
+        at.advance();
+        self.save_reached(at).await?;
+        Ok(())
+    }
+
+    /// Ends the run when asked to stop. A lease lost meanwhile is why it was asked: the
+    /// instance that holds it now goes on from the last checkpoint this one saved.
+    async fn wind_down(&self, lanes: &mut Lanes, at: &mut Position) -> Result<(), RealtimeError> {
+        match self.settle(lanes, at).await {
+            Ok(()) | Err(RealtimeError::LeaseLost(_)) => {}
+            Err(e) => return Err(e),
         }
-        // The checkpoint is saved when all read is done (or the run must stop), else at most
-        // once a second; the status with it, and at most once a second while polling.
-        let due = last_saved.elapsed() > Duration::from_secs(1);
-        let idle = checkpoint.in_flight() == 0;
-        let mut moved = false;
-        if let Some(cursor) = reached.take_if(|_| idle || failure.is_some() || due) {
-            save_cursor(store, pipe, &cursor, holder).await?;
-            progress.update(|s| s.cursor = Some(cursor.to_string()));
-            saved = cursor;
-            moved = true;
-        }
-        if moved || due {
-            progress.sample();
-            save_status(store, pipe, progress).await;
-            last_saved = Instant::now();
-        }
-        match failure {
-            None => {}
-            Some(LaneEnd::Stopped) => {
-                lanes.drain().await;
-                return Ok(());
-            }
-            Some(LaneEnd::Store(e)) => return Err(e.into()),
-            Some(LaneEnd::SourceLost(e)) => {
-                // Start again from the checkpoint: what was done after it is applied again,
-                // which changes nothing (every change compares the entry with its resource).
-                lanes.drain().await;
-                checkpoint.clear();
-                read_from = saved.clone();
-                source_lost(&mut conn, progress, &e);
-                if pause(stop, source_backoff).await {
-                    return Ok(());
-                }
-                source_backoff = (source_backoff * 2).min(MAX_BACKOFF);
-            }
+        self.progress.update(|s| s.queue = 0);
+        Ok(())
+    }
+}
+
+impl Position {
+    fn advance(&mut self) {
+        if let Some(cursor) = self.checkpoint.advance() {
+            self.reached = Some(cursor);
         }
     }
 }
@@ -279,11 +342,6 @@ async fn save_cursor(
     Ok(())
 }
 
-fn source_lost(conn: &mut Option<LdapConnection>, progress: &RealtimeProgress, e: &LdapError) {
-    *conn = None;
-    progress.update(|s| s.problem(RealtimeState::WaitingForSource, format!("source: {e}")));
-}
-
 async fn save_status(store: &Store, pipe: &str, progress: &RealtimeProgress) {
     if let Err(e) = store
         .save_realtime_status(
@@ -293,17 +351,5 @@ async fn save_status(store: &Store, pipe: &str, progress: &RealtimeProgress) {
         .await
     {
         tracing::warn!("saving the status of \"{pipe}\": {e}");
-    }
-}
-
-/// Changes the source holds beyond the cursor (draft-good: last change number − cursor).
-async fn backlog(conn: &mut LdapConnection, cursor: &ChangelogCursor) -> Option<u64> {
-    match cursor {
-        ChangelogCursor::DraftGood { last_change_number } => {
-            let dse = RootDse::read(conn).await.ok()?;
-            dse.last_change_number
-                .map(|last| last.saturating_sub(*last_change_number))
-        }
-        ChangelogCursor::Accesslog { .. } => None,
     }
 }

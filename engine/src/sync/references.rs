@@ -13,11 +13,12 @@ use super::failure::{Fail, Failure};
 use super::find::{Found, find_by_search};
 use super::plan::PipePlan;
 use crate::config::MappingSyntax;
-use crate::ldap::{LdapConnection, LdapError};
+use crate::ldap::LdapError;
 use crate::mapping::references::{
     ReferenceTarget, ReferencedResource, ResolvedReferences, resource_type_of,
 };
 use crate::mapping::{EndpointMapper, LdapEntry};
+use crate::source::EntryReader;
 use crate::store::{Correlation, Store, StoreError};
 use serde_json::Value;
 
@@ -50,7 +51,7 @@ pub(crate) struct Resolver<'a> {
     pub plan: &'a PipePlan,
     pub store: &'a Store,
     /// Reads referenced entries that have no correlation yet.
-    pub ldap: &'a LdapConnection,
+    pub entries: &'a dyn EntryReader,
     /// The attributes read from the source for an entry (as for every other read).
     pub attrs: &'a [String],
     /// Record nothing (a dry run).
@@ -110,8 +111,8 @@ impl Resolver<'_> {
         accepted: &[String],
         fail: &Fail<'_>,
     ) -> Result<ReferenceTarget, ResolveError> {
-        let mut ldap = self.ldap.clone();
-        let Some(target) = ldap
+        let Some(target) = self
+            .entries
             .fetch_entry(dn, self.attrs)
             .await
             .map_err(ResolveError::Source)?

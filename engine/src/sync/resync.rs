@@ -167,7 +167,7 @@ async fn keep(run: &Run, result: &EntryResult) -> Result<ReferenceReport, Resync
     let change = ChangeContext {
         plan: &run.plan,
         store,
-        ldap: &run.lookup,
+        entries: &run.lookup,
         attrs: &run.attrs,
         phase: Phase::Resync,
     };
@@ -395,7 +395,7 @@ async fn run_pass(
             let resolver = Resolver {
                 plan: &run.plan,
                 store: &run.store,
-                ldap: &run.lookup,
+                entries: &run.lookup,
                 attrs: &run.attrs,
                 dry_run: run.dry_run,
                 unwritten: defer_within,

@@ -78,7 +78,7 @@ pub async fn retry_rejection(
     let change = ChangeContext {
         plan: &plan,
         store,
-        ldap: &conn,
+        entries: &conn,
         attrs: &attrs,
         phase,
     };

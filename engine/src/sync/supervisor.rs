@@ -6,7 +6,9 @@
 //! after a pause. With several instances on one database, a pipe runs where its lease is
 //! held (see [`crate::store::PipeLease`]).
 
-use super::realtime::{RealtimeProgress, run_realtime_as};
+use super::plan::{PipePlan, PlanError};
+use super::realtime::{RealtimeProgress, run_plan};
+use crate::config::Config;
 use crate::report::{RealtimeState, RealtimeStatus};
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -16,6 +18,9 @@ use tokio::sync::watch;
 
 const TICK: Duration = Duration::from_secs(1);
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(30);
+/// How long a stopping run may take to finish what it applies (its lanes cut off changes
+/// still trying after 5 s).
+const STOP_WAIT: Duration = Duration::from_secs(10);
 /// How long a pipe's lease lasts without renewal (renewed every tick): an instance that dies
 /// hands its pipes over to another instance within this time plus a tick.
 pub const LEASE_TTL: Duration = Duration::from_secs(15);
@@ -29,12 +34,18 @@ struct Running {
     finished_at: Option<Instant>,
 }
 
+/// Builds the plan a pipe runs with: [`PipePlan::build`], or one with in-memory source and
+/// destination in unit tests.
+pub(crate) type Planner =
+    Arc<dyn Fn(&Config, &str, &Store) -> Result<PipePlan, PlanError> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct RealtimeSupervisor {
     pipes: Arc<Mutex<BTreeMap<String, Running>>>,
     shutdown: Arc<Mutex<Option<watch::Sender<bool>>>>,
     instance: Arc<str>,
     store: Store,
+    planner: Planner,
 }
 
 /// This machine's name, for naming instances.
@@ -52,11 +63,24 @@ impl RealtimeSupervisor {
     /// lease it can take, renews those leases every second and stops a pipe whose lease it
     /// lost.
     pub fn spawn_as(store: Store, instance: &str) -> RealtimeSupervisor {
+        let planner: Planner = Arc::new(|config: &Config, pipe: &str, store: &Store| {
+            PipePlan::build(config, pipe, store.cipher(), None)
+        });
+        Self::spawn_planning(store, instance, planner)
+    }
+
+    /// [`RealtimeSupervisor::spawn_as`], building plans with `planner`.
+    pub(crate) fn spawn_planning(
+        store: Store,
+        instance: &str,
+        planner: Planner,
+    ) -> RealtimeSupervisor {
         let supervisor = RealtimeSupervisor {
             pipes: Arc::default(),
             shutdown: Arc::default(),
             instance: instance.into(),
             store: store.clone(),
+            planner,
         };
         let (tx, mut rx) = watch::channel(false);
         *supervisor.shutdown.lock().expect("supervisor lock") = Some(tx);
@@ -102,34 +126,39 @@ impl RealtimeSupervisor {
                 lost.push(name.clone());
             }
         }
-        let mut released = Vec::new();
+        // Stop what should not run, runs an old configuration, or lost its lease.
+        let mut stopping = Vec::new();
         {
             let mut pipes = self.pipes.lock().expect("supervisor lock");
-            // Stop what should not run, runs an old configuration, or lost its lease.
-            pipes.retain(|name, run| {
+            let names: Vec<String> = pipes.keys().cloned().collect();
+            for name in names {
+                let run = pipes.get_mut(&name).expect("listed above");
                 if run.task.is_finished() && run.finished_at.is_none() {
                     run.finished_at = Some(Instant::now());
                 }
                 // Restarted only when an object this pipe runs with changed.
-                let keep = wanted.contains(name)
-                    && run.fingerprint == config.pipe_fingerprint(name)
-                    && !lost.contains(name);
+                let keep = wanted.contains(&name)
+                    && run.fingerprint == config.pipe_fingerprint(&name)
+                    && !lost.contains(&name);
                 let retry = run.finished_at.is_some_and(|at| {
                     run.progress.snapshot().state != RealtimeState::Failed
                         || at.elapsed() > RETRY_FAILED_AFTER
                 });
                 if !keep || retry {
+                    let run = pipes.remove(&name).expect("listed above");
                     let _ = run.stop.send(true);
-                    if !lost.contains(name) {
-                        released.push(name.clone());
-                    }
+                    stopping.push((name, run.task));
                 }
-                keep && !retry
-            });
+            }
         }
-        for name in &released {
-            if !wanted.contains(name) {
-                store.release_lease(name, &self.instance).await?;
+        // A run has ended before its lease is handed over or it starts again, so that two
+        // runs of one pipe never apply changes or save checkpoints at once.
+        for (name, task) in stopping {
+            if tokio::time::timeout(STOP_WAIT, task).await.is_err() {
+                tracing::warn!("realtime sync of \"{name}\" did not stop within {STOP_WAIT:?}");
+            }
+            if !wanted.contains(&name) && !lost.contains(&name) {
+                store.release_lease(&name, &self.instance).await?;
             }
         }
         for name in wanted {
@@ -147,23 +176,16 @@ impl RealtimeSupervisor {
             let (stop, stopped) = watch::channel(false);
             let progress = RealtimeProgress::new(&name);
             let task = {
-                let (store, config, name, progress, holder) = (
+                let plan = (self.planner)(&config, &name, store);
+                let (store, name, progress, holder) = (
                     store.clone(),
-                    config.clone(),
                     name.clone(),
                     progress.clone(),
                     self.instance.to_string(),
                 );
                 tokio::spawn(async move {
-                    if let Err(e) = run_realtime_as(
-                        store,
-                        config,
-                        name.clone(),
-                        stopped,
-                        progress,
-                        Some(holder),
-                    )
-                    .await
+                    if let Err(e) =
+                        run_plan(store, &name, plan, stopped, progress, Some(holder)).await
                     {
                         tracing::warn!("realtime sync of \"{name}\" stopped: {e}");
                     }
@@ -208,7 +230,7 @@ impl RealtimeSupervisor {
                 .collect();
         for (name, run) in runs {
             let _ = run.stop.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(10), run.task).await;
+            let _ = tokio::time::timeout(STOP_WAIT, run.task).await;
             // Handed over at once rather than when the lease expires.
             if let Err(e) = self.store.release_lease(&name, &self.instance).await {
                 tracing::warn!("releasing the lease of \"{name}\": {e}");

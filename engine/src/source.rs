@@ -1,0 +1,119 @@
+//! What the sync core asks of its LDAP source, as traits: [`EntryReader`] reads an entry as it
+//! is now (every change is applied from the entry as it is now, and references read their
+//! targets); [`ChangeSource`] reads the changelog after a cursor; [`SourceConnector`] opens
+//! one (realtime opens another after losing its source). The real ones are LDAP connections;
+//! the sync core's unit tests put an in-memory directory behind the same seam.
+
+use crate::changelog::{ChangeBatch, ChangelogError, read_changes};
+use crate::config::LdapSource;
+use crate::crypto::Cipher;
+use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
+use crate::mapping::LdapEntry;
+use crate::startpoint::ChangelogCursor;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// An answer the source gives, later (dyn-compatible async).
+pub type SourceAnswer<'a, T, E = LdapError> =
+    Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
+
+/// Reads entries of the source.
+pub trait EntryReader: Send + Sync {
+    /// The entry at `dn` with `attrs`, or `None` if it does not exist (or is not visible).
+    fn fetch_entry<'a>(
+        &'a self,
+        dn: &'a str,
+        attrs: &'a [String],
+    ) -> SourceAnswer<'a, Option<LdapEntry>>;
+}
+
+/// One open connection to the source's changelog.
+pub trait ChangeSource: Send {
+    /// At most `max` changes after `from`, oldest first.
+    fn read_changes<'a>(
+        &'a mut self,
+        from: &'a ChangelogCursor,
+        max: u32,
+    ) -> SourceAnswer<'a, ChangeBatch, ChangelogError>;
+    /// How many changes the source holds beyond `from`, when it can say.
+    fn backlog<'a>(
+        &'a mut self,
+        from: &'a ChangelogCursor,
+    ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>>;
+    /// Reads entries through the same connection (shared by parallel workers).
+    fn entries(&self) -> Arc<dyn EntryReader>;
+}
+
+/// Opens connections to a source's changelog.
+pub trait SourceConnector: Send + Sync {
+    fn connect(&self) -> SourceAnswer<'_, Box<dyn ChangeSource>>;
+}
+
+impl EntryReader for LdapConnection {
+    fn fetch_entry<'a>(
+        &'a self,
+        dn: &'a str,
+        attrs: &'a [String],
+    ) -> SourceAnswer<'a, Option<LdapEntry>> {
+        // Clones share the connection; the clone is only for the `&mut` the search takes.
+        let mut conn = self.clone();
+        // Named in full: `conn.fetch_entry` would pick this trait method (`&self` comes
+        // before the inherent `&mut self` one) and call itself.
+        Box::pin(async move { LdapConnection::fetch_entry(&mut conn, dn, attrs).await })
+    }
+}
+
+/// The real source: an LDAP sync source's servers, in failover order.
+pub struct LdapConnector {
+    pub source: LdapSource,
+    pub cipher: Cipher,
+}
+
+impl SourceConnector for LdapConnector {
+    fn connect(&self) -> SourceAnswer<'_, Box<dyn ChangeSource>> {
+        Box::pin(async move {
+            let conn = connect(&self.source, &self.cipher).await?;
+            Ok(Box::new(LdapChangelog {
+                conn,
+                source: self.source.clone(),
+            }) as Box<dyn ChangeSource>)
+        })
+    }
+}
+
+struct LdapChangelog {
+    conn: LdapConnection,
+    source: LdapSource,
+}
+
+impl ChangeSource for LdapChangelog {
+    fn read_changes<'a>(
+        &'a mut self,
+        from: &'a ChangelogCursor,
+        max: u32,
+    ) -> SourceAnswer<'a, ChangeBatch, ChangelogError> {
+        Box::pin(read_changes(&mut self.conn, &self.source, from, max))
+    }
+
+    fn backlog<'a>(
+        &'a mut self,
+        from: &'a ChangelogCursor,
+    ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>> {
+        Box::pin(async move {
+            match from {
+                // Draft-good: the last change number the root DSE announces − the cursor's.
+                ChangelogCursor::DraftGood { last_change_number } => {
+                    let dse = RootDse::read(&mut self.conn).await.ok()?;
+                    dse.last_change_number
+                        .map(|last| last.saturating_sub(*last_change_number))
+                }
+                ChangelogCursor::Accesslog { .. } => None,
+            }
+        })
+    }
+
+    fn entries(&self) -> Arc<dyn EntryReader> {
+        Arc::new(self.conn.clone())
+    }
+}
