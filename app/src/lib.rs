@@ -6,7 +6,7 @@ pub mod api;
 mod components;
 pub mod model;
 mod pages;
-pub mod steps;
+pub use ::model::steps;
 
 #[cfg(feature = "ssr")]
 pub mod forms;

@@ -1,6 +1,9 @@
 //! Data exchanged between the console's server functions and the browser. Secrets never
 //! appear here: a secret field only says whether a value is stored.
 
+pub use model::access::Role;
+pub use model::kind::{FormKind, ObjectKind};
+pub use model::rejection::{FailedStep, Phase};
 pub use model::report::{
     RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };
@@ -75,7 +78,7 @@ pub struct FormError {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectForm {
-    pub kind: String,
+    pub kind: FormKind,
     pub kind_label: String,
     /// `None` when creating.
     pub name: Option<String>,
@@ -206,7 +209,7 @@ pub fn encode_segment(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectionView {
     pub dn: String,
-    pub operation: String,
+    pub operation: FailedStep,
     pub reason: String,
     pub created_at: String,
     pub source: String,
@@ -293,7 +296,7 @@ impl PipeRealtime {
 pub struct RejectedOperation {
     pub id: String,
     pub pipe: String,
-    pub phase: String,
+    pub phase: Phase,
     pub detail: RejectionView,
 }
 
@@ -301,8 +304,7 @@ pub struct RejectedOperation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub username: String,
-    /// `admin` or `viewer`.
-    pub role: String,
+    pub role: Role,
 }
 
 /// One audit log entry.

@@ -5,6 +5,7 @@ use crate::mapping::LdapEntry;
 use crate::scim::{ScimError, SentRequest};
 use crate::sensitive::mask;
 use chrono::{DateTime, Utc};
+pub use model::rejection::{FailedStep, Phase, RejectionStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -12,11 +13,10 @@ use serde_json::{Value, json};
 pub struct Rejection {
     pub id: String,
     pub pipe: String,
-    /// `resync` or `realtime`.
-    pub phase: String,
+    pub phase: Phase,
     pub dn: String,
-    /// What failed: `read`, `map`, `decrypt-password`, `search`, `create`, `modify` or `delete`.
-    pub operation: String,
+    /// The step that failed.
+    pub operation: FailedStep,
     pub reason: String,
     /// The source entry (or changelog record) as read, secrets masked.
     pub source: Value,
@@ -30,9 +30,9 @@ pub struct Rejection {
 impl Rejection {
     pub fn new(
         pipe: &str,
-        phase: &str,
+        phase: Phase,
         entry: &LdapEntry,
-        operation: &str,
+        operation: FailedStep,
         reason: impl Into<String>,
     ) -> Rejection {
         let mut source = serde_json::to_value(entry).unwrap_or(Value::Null);
@@ -40,9 +40,9 @@ impl Rejection {
         Rejection {
             id: new_id(),
             pipe: pipe.to_owned(),
-            phase: phase.to_owned(),
+            phase,
             dn: entry.dn.clone(),
-            operation: operation.to_owned(),
+            operation,
             reason: reason.into(),
             source,
             request: None,
@@ -91,14 +91,15 @@ mod tests {
         let entry = LdapEntry::new("uid=a")
             .with("userPassword", &["{SSHA}x"])
             .with("uid", &["a"]);
-        let r = Rejection::new("p", "resync", &entry, "create", "boom").with_exchange(
-            Some(SentRequest {
-                method: "POST".into(),
-                url: "u".into(),
-                body: Some(json!({"userName": "a", "password": "clear"})),
-            }),
-            None,
-        );
+        let r = Rejection::new("p", Phase::Resync, &entry, FailedStep::Create, "boom")
+            .with_exchange(
+                Some(SentRequest {
+                    method: "POST".into(),
+                    url: "u".into(),
+                    body: Some(json!({"userName": "a", "password": "clear"})),
+                }),
+                None,
+            );
         let text = serde_json::to_string(&r).unwrap();
         assert!(
             !text.contains("{SSHA}x") && !text.contains("clear"),

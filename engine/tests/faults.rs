@@ -4,6 +4,7 @@
 //! in front of a real scim2-server, from a real slapd.
 
 use engine::config::{ChangelogFlavor, Config, ScimAuth, Secret};
+use engine::rejection::FailedStep;
 use engine::store::Store;
 use engine::sync::{EntryOutcome, RealtimeState, ResyncOptions, ResyncProgress, run_resync};
 use std::sync::Arc;
@@ -279,7 +280,7 @@ async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
         "{counts:#?}\n{results:#?}"
     );
     let rejection = rejection_of(&results, "uid=noresources");
-    assert_eq!(rejection.operation, "search");
+    assert_eq!(rejection.operation, FailedStep::Search);
     assert!(
         rejection.reason.contains("no \"Resources\""),
         "{}",
@@ -395,6 +396,6 @@ async fn a_retried_resync_rejection_replays_as_resync_and_a_gone_entry_is_dismis
         "{gone:#?}"
     );
     let (_, status) = store.rejection(&id_of("gone")).await.unwrap().unwrap();
-    assert_eq!(status, "dismissed");
+    assert_eq!(status, engine::rejection::RejectionStatus::Dismissed);
     assert!(store.rejections(Some(PIPE), 10).await.unwrap().is_empty());
 }

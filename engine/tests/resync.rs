@@ -1,6 +1,7 @@
 //! Resync from a real slapd into a real scim2-server, checked resource by resource.
 
 use engine::config::Config;
+use engine::rejection::FailedStep;
 use engine::store::Store;
 use engine::sync::{
     EntryOutcome, EntryResult, ResyncCounts, ResyncObserver, ResyncOptions, ResyncProgress,
@@ -180,7 +181,7 @@ async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit
     // reject: the whole operation.
     assert!(!users.iter().any(|u| u["userName"] == "bad-json"));
     let rejection = rejection_of(&results, "uid=bad-json");
-    assert_eq!(rejection.operation, "map");
+    assert_eq!(rejection.operation, FailedStep::Map);
     assert!(
         rejection
             .reason
@@ -335,7 +336,7 @@ async fn filters_input_dns_and_scim_rejections() {
         .find(|r| r.dn.starts_with("uid=ghost"))
         .unwrap();
     assert!(
-        matches!(&ghost.outcome, EntryOutcome::Rejected { rejection } if rejection.operation == "read")
+        matches!(&ghost.outcome, EntryOutcome::Rejected { rejection } if rejection.operation == FailedStep::Read)
     );
     // The service refuses a value: the rejection keeps the request and the SCIM error.
     s.slapd.modify(&format!(
@@ -354,7 +355,7 @@ async fn filters_input_dns_and_scim_rejections() {
     let EntryOutcome::Rejected { rejection } = &results[0].outcome else {
         panic!("{:?}", results[0])
     };
-    assert_eq!(rejection.operation, "create");
+    assert_eq!(rejection.operation, FailedStep::Create);
     assert_eq!(rejection.response.as_ref().unwrap()["status"], 400);
     let request = rejection.request.as_ref().unwrap();
     assert_eq!(request.method, "POST");

@@ -1,6 +1,7 @@
 //! `scimsync rejections list | show | retry | dismiss`.
 
 use crate::cli::{InstanceArgs, RejectionAction, RejectionSelect};
+use engine::rejection::RejectionStatus;
 use engine::store::{RejectionFilter, Store};
 use engine::sync::{EntryOutcome, Rejection};
 use std::process::ExitCode;
@@ -64,7 +65,10 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
         }
         RejectionAction::Dismiss { id, all, select } => {
             for id in ids(&store, id, all, &select).await? {
-                if store.close_rejection(&id, "dismissed").await? {
+                if store
+                    .close_rejection(&id, RejectionStatus::Dismissed)
+                    .await?
+                {
                     crate::instance::audit(
                         &store,
                         "dismiss",
@@ -132,7 +136,7 @@ fn describe(outcome: &EntryOutcome) -> String {
     }
 }
 
-fn print_one(r: &Rejection, status: &str) {
+fn print_one(r: &Rejection, status: &RejectionStatus) {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     println!(
         "id         {}\nstatus     {status}\npipe       {}\nphase      {}\nentry      {}\noperation  {}\nwhen       {}\nreason     {}",

@@ -22,7 +22,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
 pub async fn whoami() -> Result<Option<SignedIn>, ServerFnError> {
     Ok(super::ssr::signed_in_user().map(|u| SignedIn {
         username: u.username,
-        role: u.role.as_str().to_owned(),
+        role: u.role,
     }))
 }
 

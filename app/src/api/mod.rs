@@ -17,18 +17,13 @@ pub use resync::*;
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     pub use crate::forms::convert::{self, to_json, to_values};
-    pub use crate::forms::spec::{self, GLOBAL_SETTINGS};
+    pub use crate::forms::spec;
     pub use crate::state::AppState;
     pub use engine::config::{Config, ObjectKind};
     use leptos::prelude::*;
 
     pub fn state() -> Result<AppState, ServerFnError> {
         use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
-    }
-
-    pub fn kind_of(text: &str) -> Result<ObjectKind, ServerFnError> {
-        ObjectKind::parse(text)
-            .ok_or_else(|| ServerFnError::new(format!("unknown object kind \"{text}\"")))
     }
 
     pub fn fail(e: impl std::fmt::Display) -> ServerFnError {
@@ -340,9 +335,8 @@ pub async fn endpoint_graph() -> Result<EndpointGraphView, ServerFnError> {
 }
 
 #[server]
-pub async fn list_objects(kind: String) -> Result<Vec<ObjectSummary>, ServerFnError> {
+pub async fn list_objects(kind: ObjectKind) -> Result<Vec<ObjectSummary>, ServerFnError> {
     use ssr::*;
-    let kind = kind_of(&kind)?;
     let config = state()?.store.load_config().await.map_err(fail)?;
     Ok(config
         .names(kind)
@@ -359,35 +353,32 @@ pub async fn list_objects(kind: String) -> Result<Vec<ObjectSummary>, ServerFnEr
         .collect())
 }
 
-/// The form for a new object (`name` = None) or an existing one; `kind` may be `global-settings`.
+/// The form for a new object (`name` = None) or an existing one, or the global settings.
 #[server]
 pub async fn load_object_form(
-    kind: String,
+    kind: FormKind,
     name: Option<String>,
 ) -> Result<ObjectForm, ServerFnError> {
     use ssr::*;
     let config = state()?.store.load_config().await.map_err(fail)?;
-    let mut fields = spec::fields(&kind, &config)
-        .ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
-    let (label, testable, existing) = if kind == GLOBAL_SETTINGS {
-        (
-            "global settings".to_owned(),
+    let mut fields = spec::fields(kind, &config);
+    let (testable, existing) = match kind {
+        FormKind::GlobalSettings => (
             false,
             Some(serde_json::to_value(&config.global).map_err(fail)?),
-        )
-    } else {
-        let k = kind_of(&kind)?;
-        let existing = match &name {
-            Some(n) => Some(config.object_json(k, n).ok_or_else(|| {
-                ServerFnError::new(format!("there is no {} named \"{n}\"", k.label()))
-            })?),
-            None => None,
-        };
-        (
-            k.label().to_owned(),
-            matches!(k, ObjectKind::LdapSource | ObjectKind::ScimServer),
-            existing,
-        )
+        ),
+        FormKind::Object(k) => {
+            let existing = match &name {
+                Some(n) => Some(config.object_json(k, n).ok_or_else(|| {
+                    ServerFnError::new(format!("there is no {} named \"{n}\"", k.label()))
+                })?),
+                None => None,
+            };
+            (
+                matches!(k, ObjectKind::LdapSource | ObjectKind::ScimServer),
+                existing,
+            )
+        }
     };
     let values = match &existing {
         Some(json) => to_values(&mut fields, json),
@@ -395,7 +386,7 @@ pub async fn load_object_form(
     };
     Ok(ObjectForm {
         kind,
-        kind_label: label,
+        kind_label: kind.label().to_owned(),
         name,
         fields: fields.into_iter().map(|f| f.spec).collect(),
         values,
@@ -406,7 +397,7 @@ pub async fn load_object_form(
 /// Creates (`original` = None) or updates an object from form values.
 #[server(input = Json)]
 pub async fn save_object(
-    kind: String,
+    kind: FormKind,
     original: Option<String>,
     values: FormValues,
 ) -> Result<SaveOutcome, ServerFnError> {
@@ -414,13 +405,8 @@ pub async fn save_object(
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
-    let fields = spec::fields(&kind, &config)
-        .ok_or_else(|| ServerFnError::new(format!("unknown form \"{kind}\"")))?;
-    let object_kind = if kind == GLOBAL_SETTINGS {
-        None
-    } else {
-        Some(kind_of(&kind)?)
-    };
+    let fields = spec::fields(kind, &config);
+    let object_kind = kind.object();
     let existing = match (object_kind, &original) {
         (None, _) => Some(serde_json::to_value(&config.global).map_err(fail)?),
         (Some(k), Some(n)) => config.object_json(k, n),
@@ -496,14 +482,16 @@ pub async fn save_object(
 
 /// Deletes an object; `Some(reason)` when it was refused (e.g. still referenced).
 #[server]
-pub async fn delete_object(kind: String, name: String) -> Result<Option<String>, ServerFnError> {
+pub async fn delete_object(
+    kind: ObjectKind,
+    name: String,
+) -> Result<Option<String>, ServerFnError> {
     use engine::store::SaveError;
     use ssr::*;
     let st = state()?;
-    let k = kind_of(&kind)?;
-    match st.store.delete(k, &name).await {
+    match st.store.delete(kind, &name).await {
         Ok(()) => {
-            audit(&st, "delete", format!("{} \"{name}\"", k.label()), "").await;
+            audit(&st, "delete", format!("{} \"{name}\"", kind.label()), "").await;
             Ok(None)
         }
         Err(SaveError::Store(e)) => Err(fail(e)),
@@ -514,15 +502,15 @@ pub async fn delete_object(kind: String, name: String) -> Result<Option<String>,
 /// "Test connection" with the values in the form (saved or not).
 #[server(input = Json)]
 pub async fn test_connection(
-    kind: String,
+    kind: ObjectKind,
     original: Option<String>,
     values: FormValues,
 ) -> Result<ProbeOutcome, ServerFnError> {
     use ssr::*;
     let st = state()?;
     let config = st.store.load_config().await.map_err(fail)?;
-    let k = kind_of(&kind)?;
-    let fields = spec::fields(&kind, &config).ok_or_else(|| ServerFnError::new("unknown form"))?;
+    let k = kind;
+    let fields = spec::fields(k.into(), &config);
     let existing = original.as_ref().and_then(|n| config.object_json(k, n));
     let outcome = |errors: Vec<FormError>| ProbeOutcome {
         reachable: false,

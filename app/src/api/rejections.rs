@@ -33,7 +33,7 @@ pub async fn rejected_operations(
         out.push(RejectedOperation {
             id: r.id.clone(),
             pipe: r.pipe.clone(),
-            phase: r.phase.clone(),
+            phase: r.phase,
             detail: super::resync::rejection_view(&store, r)
                 .await
                 .map_err(fail)?,
@@ -80,7 +80,7 @@ pub async fn dismiss_rejections(ids: Vec<String>) -> Result<u32, ServerFnError> 
     for id in ids {
         if st
             .store
-            .close_rejection(&id, "dismissed")
+            .close_rejection(&id, engine::rejection::RejectionStatus::Dismissed)
             .await
             .map_err(fail)?
         {

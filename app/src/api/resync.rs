@@ -15,7 +15,7 @@ pub(crate) async fn rejection_view(
         dn: r.dn,
         operation: r.operation,
         reason: r.reason,
-        created_at: r.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        created_at: crate::model::readable_at(&r.created_at),
         source: pretty(&r.source),
         request: r.request.map(|q| {
             format!(

@@ -29,9 +29,8 @@ pub fn Layout(children: Children) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     who.await.ok().flatten().map(|u| {
-                        let role = u.role.clone();
                         view! {
-                        <span class="who" data-role=role>{u.username}" · "{u.role}</span>
+                        <span class="who" data-role=u.role.as_str()>{u.username}" · "{u.role.as_str()}</span>
                         <form method="post" action="/logout" class="sign-out">
                             <button type="submit" class="secondary">"Sign out"</button>
                         </form>
@@ -76,7 +75,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <main class="content">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        who.await.ok().flatten().filter(|u| u.role == "viewer").map(|_| view! {
+                        who.await.ok().flatten().filter(|u| u.role == crate::model::Role::Viewer).map(|_| view! {
                             <p class="notice viewer-notice" role="note">
                                 "You are signed in as a viewer: you can watch everything here, but changes are refused."
                             </p>

@@ -4,12 +4,12 @@
 
 use crate::ConfigVersion;
 use crate::api::{SaveObject, TestConnection, load_object_form};
-use crate::model::{FormError, FormValues, ObjectForm, ProbeOutcome};
+use crate::model::{FormError, FormKind, FormValues, ObjectForm, ProbeOutcome};
 use leptos::prelude::*;
 
 #[component]
 pub fn ObjectEditor(
-    kind: String,
+    kind: FormKind,
     name: Option<String>,
     /// Called with the saved name; without it, the form resets for the next new object.
     #[prop(optional)]
@@ -18,7 +18,7 @@ pub fn ObjectEditor(
     let reload = RwSignal::new(0u32);
     let flash = RwSignal::new(None::<String>);
     let form = Resource::new(
-        move || (kind.clone(), name.clone(), reload.get()),
+        move || (kind, name.clone(), reload.get()),
         |(k, n, _)| load_object_form(k, n),
     );
     let saved = Callback::new(move |saved_name: String| match on_saved {
@@ -57,7 +57,7 @@ fn EditorBody(
     let save = ServerAction::<SaveObject>::new();
     let test = ServerAction::<TestConnection>::new();
     let editing = form.name.is_some();
-    let (kind, original) = (form.kind.clone(), form.name.clone());
+    let (kind, original) = (form.kind, form.name.clone());
 
     Effect::new(move || {
         if let Some(result) = save.value().get() {
@@ -84,25 +84,28 @@ fn EditorBody(
     });
 
     let submit = {
-        let (kind, original) = (kind.clone(), original.clone());
+        let original = original.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             flash.set(None);
             save.dispatch(SaveObject {
-                kind: kind.clone(),
+                kind,
                 original: original.clone(),
                 values: values.get_untracked(),
             });
         }
     };
     let run_test = {
-        let (kind, original) = (kind.clone(), original.clone());
+        let original = original.clone();
         move |_| {
-            test.dispatch(TestConnection {
-                kind: kind.clone(),
-                original: original.clone(),
-                values: values.get_untracked(),
-            });
+            // Only objects have a connection to test (the button shows for those alone).
+            if let Some(kind) = kind.object() {
+                test.dispatch(TestConnection {
+                    kind,
+                    original: original.clone(),
+                    values: values.get_untracked(),
+                });
+            }
         }
     };
     let general_errors = move || {
@@ -115,14 +118,14 @@ fn EditorBody(
     };
     let action_label = if editing {
         "Save changes"
-    } else if form.kind == "global-settings" {
+    } else if form.kind == FormKind::GlobalSettings {
         "Save"
     } else {
         "Create"
     };
 
     view! {
-        <form class="object-form" data-kind=form.kind.clone() on:submit=submit novalidate>
+        <form class="object-form" data-kind=form.kind.as_str() on:submit=submit novalidate>
             {move || {
                 let list = general_errors();
                 (!list.is_empty()).then(|| view! {

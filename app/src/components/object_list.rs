@@ -3,17 +3,14 @@
 
 use crate::ConfigVersion;
 use crate::api::{DeleteObject, list_objects};
-use crate::model::{ObjectSummary, encode_segment};
+use crate::model::{ObjectKind, ObjectSummary, encode_segment};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
-pub fn ObjectList(kind: String, step: u8, label: &'static str) -> impl IntoView {
+pub fn ObjectList(kind: ObjectKind, step: u8, label: &'static str) -> impl IntoView {
     let version = expect_context::<ConfigVersion>();
-    let list = Resource::new(
-        move || (kind.clone(), version.0.get()),
-        |(k, _)| list_objects(k),
-    );
+    let list = Resource::new(move || (kind, version.0.get()), |(k, _)| list_objects(k));
     let delete = ServerAction::<DeleteObject>::new();
     let refusal = RwSignal::new(None::<String>);
     Effect::new(move || match delete.value().get() {
@@ -35,7 +32,7 @@ pub fn ObjectList(kind: String, step: u8, label: &'static str) -> impl IntoView 
                         <table class="objects">
                             <thead><tr><th>"Name"</th><th>"Details"</th><th>"Used by"</th><th></th></tr></thead>
                             <tbody>
-                                {items.into_iter().map(|item| view! { <Row item step delete/> }).collect_view()}
+                                {items.into_iter().map(|item| view! { <Row item kind step delete/> }).collect_view()}
                             </tbody>
                         </table>
                     }
@@ -48,12 +45,13 @@ pub fn ObjectList(kind: String, step: u8, label: &'static str) -> impl IntoView 
 }
 
 #[component]
-fn Row(item: ObjectSummary, step: u8, delete: ServerAction<DeleteObject>) -> impl IntoView {
+fn Row(
+    item: ObjectSummary,
+    kind: ObjectKind,
+    step: u8,
+    delete: ServerAction<DeleteObject>,
+) -> impl IntoView {
     let confirming = RwSignal::new(false);
-    let kind = crate::steps::step(step)
-        .and_then(|s| s.kind)
-        .unwrap_or_default()
-        .to_owned();
     let name = item.name.clone();
     let used = if item.used_by.is_empty() {
         "—".to_owned()
@@ -68,12 +66,12 @@ fn Row(item: ObjectSummary, step: u8, delete: ServerAction<DeleteObject>) -> imp
             <td class="row-actions">
                 <A href=format!("/step/{step}/edit/{}", encode_segment(&item.name))>"Edit"</A>
                 {move || {
-                    let (kind, name) = (kind.clone(), name.clone());
+                    let name = name.clone();
                     if confirming.get() {
                         view! {
                             <button type="button" class="danger" on:click=move |_| {
                                 confirming.set(false);
-                                delete.dispatch(DeleteObject { kind: kind.clone(), name: name.clone() });
+                                delete.dispatch(DeleteObject { kind, name: name.clone() });
                             }>"Confirm delete"</button>
                             <button type="button" class="link" on:click=move |_| confirming.set(false)>"Cancel"</button>
                         }

@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn ldap_source_form_round_trips_through_the_model() {
-        let f = fields("ldap-source", &Config::default()).unwrap();
+        let f = fields(ObjectKind::LdapSource.into(), &Config::default());
         let mut v = defaults(&f);
         v.extend(values(&[
             ("name", "Corp"),
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn hidden_auth_fields_are_dropped_and_numbers_checked() {
-        let f = fields("scim-server", &Config::default()).unwrap();
+        let f = fields(ObjectKind::ScimServer.into(), &Config::default());
         let mut v = defaults(&f);
         v.extend(values(&[
             ("name", "S"),
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn boolean_default_is_a_json_boolean_and_errors_land_on_fields() {
-        let f = fields("attribute-mapping", &Config::default()).unwrap();
+        let f = fields(ObjectKind::AttributeMapping.into(), &Config::default());
         let mut v = defaults(&f);
         v.extend(values(&[
             ("name", "Active"),

@@ -1,13 +1,10 @@
 //! The fields of each form: labels, help, widgets and when they apply. Keys are the
 //! property paths of the configuration document, so validation errors land on them.
 
-use crate::model::{Choice, FieldSpec, ShowWhen, Widget};
+use crate::model::{Choice, FieldSpec, FormKind, ShowWhen, Widget};
 use engine::config::{
     Config, LdapSource, ObjectKind, ScimDestination, ScimServer, SyncClass, SyncPipe,
 };
-
-/// Pseudo-kind of the global settings form (step 2).
-pub const GLOBAL_SETTINGS: &str = "global-settings";
 
 /// A field plus the value a new object starts with.
 pub struct Field {
@@ -171,10 +168,10 @@ const VALUED: [&str; 7] = [
     "reference",
 ];
 
-pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
+pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
     let mut out: Vec<Field> = Vec::new();
-    match kind {
-        GLOBAL_SETTINGS => out.push(Field {
+    let Some(kind) = kind.object() else {
+        out.push(Field {
             spec: FieldSpec {
                 key: "changelog-password-decryption-key".into(),
                 label: "Changelog password decryption key".into(),
@@ -188,38 +185,116 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 show_when: None,
             },
             default: String::new(),
-        }),
-        "ldap-source" => {
+        });
+        return out;
+    };
+    match kind {
+        ObjectKind::LdapSource => {
             out.extend(name_fields("source"));
-            out.push(lines("servers", "Servers", "host:port, one per line, in failover order.", "ldap.example.com:389").required());
+            out.push(
+                lines(
+                    "servers",
+                    "Servers",
+                    "host:port, one per line, in failover order.",
+                    "ldap.example.com:389",
+                )
+                .required(),
+            );
             out.push(select(
                 "connection-security",
                 "Connection security",
                 "Plain LDAP, LDAPS (TLS from the start) or StartTLS.",
-                &[("none", "None (plain LDAP)"), ("ldaps", "LDAPS"), ("start-tls", "StartTLS")],
+                &[
+                    ("none", "None (plain LDAP)"),
+                    ("ldaps", "LDAPS"),
+                    ("start-tls", "StartTLS"),
+                ],
             ));
-            out.push(checkbox("verify-certificates", "Verify server certificates", "Turn off only for tests.", true).when("connection-security", &TLS_MODES));
-            out.push(text("ca-file", "CA certificate file", "PEM file of CAs to trust besides the system ones.", "/etc/scimsync/ldap-ca.pem").when("connection-security", &TLS_MODES));
+            out.push(
+                checkbox(
+                    "verify-certificates",
+                    "Verify server certificates",
+                    "Turn off only for tests.",
+                    true,
+                )
+                .when("connection-security", &TLS_MODES),
+            );
+            out.push(
+                text(
+                    "ca-file",
+                    "CA certificate file",
+                    "PEM file of CAs to trust besides the system ones.",
+                    "/etc/scimsync/ldap-ca.pem",
+                )
+                .when("connection-security", &TLS_MODES),
+            );
             out.push(text("bind-dn", "Bind DN", "The sync user. It needs read access to the base DNs and the changelog, and no size limit.", "cn=sync,dc=example,dc=com").required());
-            out.push(secret("bind-password", "Bind password", "Stored encrypted; never shown again."));
-            out.push(lines("base-dns", "Base DNs", "Subtrees to synchronize, one per line; they must not overlap.", "ou=people,dc=example,dc=com").required());
+            out.push(secret(
+                "bind-password",
+                "Bind password",
+                "Stored encrypted; never shown again.",
+            ));
+            out.push(
+                lines(
+                    "base-dns",
+                    "Base DNs",
+                    "Subtrees to synchronize, one per line; they must not overlap.",
+                    "ou=people,dc=example,dc=com",
+                )
+                .required(),
+            );
             out.push(select(
                 "changelog",
                 "Changelog",
                 "Where changes are read from in realtime sync.",
                 &[
-                    ("draft-good", "cn=changelog (PingDirectory, 389 Directory Server, OpenDJ)"),
+                    (
+                        "draft-good",
+                        "cn=changelog (PingDirectory, 389 Directory Server, OpenDJ)",
+                    ),
                     ("openldap-accesslog", "OpenLDAP accesslog"),
                 ],
             ));
-            out.push(text("accesslog-base-dn", "Accesslog base DN", "Suffix of the accesslog database.", LdapSource::DEFAULT_ACCESSLOG_BASE_DN).default(LdapSource::DEFAULT_ACCESSLOG_BASE_DN).when("changelog", &["openldap-accesslog"]));
-            out.push(number("batch-size", "Batch size", "Entries per search page and changelog records per poll (1–10000).", &LdapSource::DEFAULT_BATCH_SIZE.to_string()));
-            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", &LdapSource::DEFAULT_CONNECT_TIMEOUT_MS.to_string()));
-            out.push(number("response-timeout-ms", "Response timeout (ms)", "", &LdapSource::DEFAULT_RESPONSE_TIMEOUT_MS.to_string()));
+            out.push(
+                text(
+                    "accesslog-base-dn",
+                    "Accesslog base DN",
+                    "Suffix of the accesslog database.",
+                    LdapSource::DEFAULT_ACCESSLOG_BASE_DN,
+                )
+                .default(LdapSource::DEFAULT_ACCESSLOG_BASE_DN)
+                .when("changelog", &["openldap-accesslog"]),
+            );
+            out.push(number(
+                "batch-size",
+                "Batch size",
+                "Entries per search page and changelog records per poll (1–10000).",
+                &LdapSource::DEFAULT_BATCH_SIZE.to_string(),
+            ));
+            out.push(number(
+                "connect-timeout-ms",
+                "Connect timeout (ms)",
+                "",
+                &LdapSource::DEFAULT_CONNECT_TIMEOUT_MS.to_string(),
+            ));
+            out.push(number(
+                "response-timeout-ms",
+                "Response timeout (ms)",
+                "",
+                &LdapSource::DEFAULT_RESPONSE_TIMEOUT_MS.to_string(),
+            ));
         }
-        "scim-server" => {
+        ObjectKind::ScimServer => {
             out.extend(name_fields("server"));
-            out.push(text("base-url", "SCIM service URL", "Base URL without an endpoint, e.g. https://scim.example.com/scim/v2.", "https://scim.example.com/scim/v2").required());
+            out.push(
+                text(
+                    "base-url",
+                    "SCIM service URL",
+                    "Base URL without an endpoint, e.g. https://scim.example.com/scim/v2.",
+                    "https://scim.example.com/scim/v2",
+                )
+                .required(),
+            );
             out.push(select(
                 "auth.type",
                 "Authorization",
@@ -231,19 +306,72 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     ("none", "None"),
                 ],
             ));
-            out.push(text("auth.username", "User name", "", "").required().when("auth.type", &["basic"]));
-            out.push(secret("auth.password", "Password", "Stored encrypted.").when("auth.type", &["basic"]));
-            out.push(secret("auth.token", "Bearer token", "Stored encrypted; sent as Authorization: Bearer.").when("auth.type", &["bearer-token"]));
-            out.push(text("auth.token-url", "Token endpoint URL", "The OAuth 2.0 token endpoint.", "https://auth.example.com/oauth2/token").required().when("auth.type", &["oauth2-client-credentials"]));
-            out.push(text("auth.client-id", "Client ID", "", "").required().when("auth.type", &["oauth2-client-credentials"]));
-            out.push(secret("auth.client-secret", "Client secret", "Stored encrypted.").when("auth.type", &["oauth2-client-credentials"]));
-            out.push(text("auth.scope", "Scope", "Optional, space-separated.", "").when("auth.type", &["oauth2-client-credentials"]));
-            out.push(checkbox("verify-certificates", "Verify server certificates", "Turn off only for tests.", true));
-            out.push(text("ca-file", "CA certificate file", "PEM file of CAs to trust besides the system ones (https only).", ""));
-            out.push(number("connect-timeout-ms", "Connect timeout (ms)", "", &ScimServer::DEFAULT_CONNECT_TIMEOUT_MS.to_string()));
-            out.push(number("response-timeout-ms", "Response timeout (ms)", "How long to wait for an answer.", &ScimServer::DEFAULT_RESPONSE_TIMEOUT_MS.to_string()));
+            out.push(
+                text("auth.username", "User name", "", "")
+                    .required()
+                    .when("auth.type", &["basic"]),
+            );
+            out.push(
+                secret("auth.password", "Password", "Stored encrypted.")
+                    .when("auth.type", &["basic"]),
+            );
+            out.push(
+                secret(
+                    "auth.token",
+                    "Bearer token",
+                    "Stored encrypted; sent as Authorization: Bearer.",
+                )
+                .when("auth.type", &["bearer-token"]),
+            );
+            out.push(
+                text(
+                    "auth.token-url",
+                    "Token endpoint URL",
+                    "The OAuth 2.0 token endpoint.",
+                    "https://auth.example.com/oauth2/token",
+                )
+                .required()
+                .when("auth.type", &["oauth2-client-credentials"]),
+            );
+            out.push(
+                text("auth.client-id", "Client ID", "", "")
+                    .required()
+                    .when("auth.type", &["oauth2-client-credentials"]),
+            );
+            out.push(
+                secret("auth.client-secret", "Client secret", "Stored encrypted.")
+                    .when("auth.type", &["oauth2-client-credentials"]),
+            );
+            out.push(
+                text("auth.scope", "Scope", "Optional, space-separated.", "")
+                    .when("auth.type", &["oauth2-client-credentials"]),
+            );
+            out.push(checkbox(
+                "verify-certificates",
+                "Verify server certificates",
+                "Turn off only for tests.",
+                true,
+            ));
+            out.push(text(
+                "ca-file",
+                "CA certificate file",
+                "PEM file of CAs to trust besides the system ones (https only).",
+                "",
+            ));
+            out.push(number(
+                "connect-timeout-ms",
+                "Connect timeout (ms)",
+                "",
+                &ScimServer::DEFAULT_CONNECT_TIMEOUT_MS.to_string(),
+            ));
+            out.push(number(
+                "response-timeout-ms",
+                "Response timeout (ms)",
+                "How long to wait for an answer.",
+                &ScimServer::DEFAULT_RESPONSE_TIMEOUT_MS.to_string(),
+            ));
         }
-        "attribute-mapping" => {
+        ObjectKind::AttributeMapping => {
             let mapping_names = config.names(ObjectKind::AttributeMapping);
             out.extend(name_fields("mapping"));
             out.push(text(
@@ -269,14 +397,41 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     ("postal-address", "Postal Address ($ ↔ newline)"),
                     ("composed-complex", "Composed Complex"),
                     ("json-formatted-complex", "JSON-formatted Complex"),
-                    ("reference", "Reference (DNs → SCIM ids of other synchronized entries)"),
+                    (
+                        "reference",
+                        "Reference (DNs → SCIM ids of other synchronized entries)",
+                    ),
                 ],
             ));
-            out.push(text("syntax.ldap-attribute", "LDAP attribute", "The attribute in the LDAP entry.", "uid").required().when("syntax.type", &VALUED));
-            out.push(checkbox("syntax.single-valued", "Single-valued", "Send one value instead of an array (a manager, not a list of members).", false).when(
-                "syntax.type",
-                &["string", "number", "date-time", "postal-address", "json-formatted-complex", "reference"],
-            ));
+            out.push(
+                text(
+                    "syntax.ldap-attribute",
+                    "LDAP attribute",
+                    "The attribute in the LDAP entry.",
+                    "uid",
+                )
+                .required()
+                .when("syntax.type", &VALUED),
+            );
+            out.push(
+                checkbox(
+                    "syntax.single-valued",
+                    "Single-valued",
+                    "Send one value instead of an array (a manager, not a list of members).",
+                    false,
+                )
+                .when(
+                    "syntax.type",
+                    &[
+                        "string",
+                        "number",
+                        "date-time",
+                        "postal-address",
+                        "json-formatted-complex",
+                        "reference",
+                    ],
+                ),
+            );
             out.push(
                 references(
                     "syntax.endpoint-mappings",
@@ -290,14 +445,53 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 .required()
                 .when("syntax.type", &["reference"]),
             );
-            out.push(text("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", "").when("syntax.type", &["string"]));
-            out.push(field("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", Widget::Number { placeholder: String::new() }).when("syntax.type", &["number"]));
-            out.push(select("syntax.default-value", "Default value", "Used when the LDAP entry has no value.", &[("", "(none)"), ("true", "true"), ("false", "false")]).when("syntax.type", &["boolean"]));
-            out.push(checkbox("syntax.invert-value", "Invert value", "Send true for LDAP false and false for true (e.g. active from nsAccountLock).", false).when("syntax.type", &["boolean"]));
             out.push(
-                references("syntax.sub-attribute-mappings", "Sub-attribute mappings", "The mappings that make up this complex attribute (or extension schema).", mapping_names)
-                    .required()
-                    .when("syntax.type", &["composed-complex"]),
+                text(
+                    "syntax.default-value",
+                    "Default value",
+                    "Used when the LDAP entry has no value.",
+                    "",
+                )
+                .when("syntax.type", &["string"]),
+            );
+            out.push(
+                field(
+                    "syntax.default-value",
+                    "Default value",
+                    "Used when the LDAP entry has no value.",
+                    Widget::Number {
+                        placeholder: String::new(),
+                    },
+                )
+                .when("syntax.type", &["number"]),
+            );
+            out.push(
+                select(
+                    "syntax.default-value",
+                    "Default value",
+                    "Used when the LDAP entry has no value.",
+                    &[("", "(none)"), ("true", "true"), ("false", "false")],
+                )
+                .when("syntax.type", &["boolean"]),
+            );
+            out.push(
+                checkbox(
+                    "syntax.invert-value",
+                    "Invert value",
+                    "Send true for LDAP false and false for true (e.g. active from nsAccountLock).",
+                    false,
+                )
+                .when("syntax.type", &["boolean"]),
+            );
+            out.push(
+                references(
+                    "syntax.sub-attribute-mappings",
+                    "Sub-attribute mappings",
+                    "The mappings that make up this complex attribute (or extension schema).",
+                    mapping_names,
+                )
+                .required()
+                .when("syntax.type", &["composed-complex"]),
             );
             out.push(
                 field(
@@ -306,7 +500,10 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                     "When this attribute is used. Choose at least one.",
                     Widget::MultiCheck {
                         choices: choices(&[
-                            ("fetch", "fetch — read from the SCIM resource for comparison"),
+                            (
+                                "fetch",
+                                "fetch — read from the SCIM resource for comparison",
+                            ),
                             ("create-during-realtime-sync", "create during realtime sync"),
                             ("create-during-resync", "create during resync"),
                             ("update-during-realtime-sync", "update during realtime sync"),
@@ -322,26 +519,79 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 "",
                 &[
                     ("reject", "reject — reject the operation"),
-                    ("ignore-entire-attribute", "ignore-entire-attribute — leave the attribute out"),
-                    ("ignore-individual-values", "ignore-individual-values — leave out only the bad values"),
+                    (
+                        "ignore-entire-attribute",
+                        "ignore-entire-attribute — leave the attribute out",
+                    ),
+                    (
+                        "ignore-individual-values",
+                        "ignore-individual-values — leave out only the bad values",
+                    ),
                 ],
             ));
             out.push(checkbox("always-patch-with-replace", "Always PATCH with replace", "Replace the whole attribute instead of adding and removing values (e.g. passwords).", false));
         }
-        "endpoint-mapping" => {
+        ObjectKind::EndpointMapping => {
             let mapping_names = config.names(ObjectKind::AttributeMapping);
             out.extend(name_fields("endpoint mapping"));
-            out.push(text("endpoint-path", "Endpoint path", "Relative to the SCIM service URL.", "Users").required());
-            out.push(lines("schema-urns", "Schema URNs", "One per line; the core schema first, then extensions.", "urn:ietf:params:scim:schemas:core:2.0:User").required());
-            out.push(references("attribute-mappings", "Attribute mappings", "The SCIM attributes of this endpoint.", mapping_names.clone()).required());
+            out.push(
+                text(
+                    "endpoint-path",
+                    "Endpoint path",
+                    "Relative to the SCIM service URL.",
+                    "Users",
+                )
+                .required(),
+            );
+            out.push(
+                lines(
+                    "schema-urns",
+                    "Schema URNs",
+                    "One per line; the core schema first, then extensions.",
+                    "urn:ietf:params:scim:schemas:core:2.0:User",
+                )
+                .required(),
+            );
+            out.push(
+                references(
+                    "attribute-mappings",
+                    "Attribute mappings",
+                    "The SCIM attributes of this endpoint.",
+                    mapping_names.clone(),
+                )
+                .required(),
+            );
             out.push(references("search-attribute-mappings", "Search attribute mappings", "Build the filter that finds the resource of an LDAP entry (e.g. userName eq \"jdoe\").", mapping_names).required());
         }
-        "scim-destination" => {
+        ObjectKind::ScimDestination => {
             out.extend(name_fields("destination"));
-            out.push(reference("server", "SCIM 2.0 server", "", config.names(ObjectKind::ScimServer)));
-            out.push(references("endpoint-mappings", "Endpoint mappings", "", config.names(ObjectKind::EndpointMapping)).required());
-            out.push(select("update-method", "Update method", "PATCH sends only the differences; PUT replaces the whole resource.", &[("patch", "PATCH"), ("put", "PUT")]));
-            out.push(select("query-method", "Search method", "How existing resources are searched.", &[("get", "GET with ?filter="), ("post", "POST /.search")]));
+            out.push(reference(
+                "server",
+                "SCIM 2.0 server",
+                "",
+                config.names(ObjectKind::ScimServer),
+            ));
+            out.push(
+                references(
+                    "endpoint-mappings",
+                    "Endpoint mappings",
+                    "",
+                    config.names(ObjectKind::EndpointMapping),
+                )
+                .required(),
+            );
+            out.push(select(
+                "update-method",
+                "Update method",
+                "PATCH sends only the differences; PUT replaces the whole resource.",
+                &[("patch", "PATCH"), ("put", "PUT")],
+            ));
+            out.push(select(
+                "query-method",
+                "Search method",
+                "How existing resources are searched.",
+                &[("get", "GET with ?filter="), ("post", "POST /.search")],
+            ));
             out.push(number(
                 "max-operations-per-patch",
                 "Changes per PATCH request",
@@ -350,10 +600,20 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 &ScimDestination::DEFAULT_MAX_OPERATIONS_PER_PATCH.to_string(),
             ));
         }
-        "sync-pipe" => {
+        ObjectKind::SyncPipe => {
             out.extend(name_fields("pipe"));
-            out.push(reference("source", "LDAP sync source", "", config.names(ObjectKind::LdapSource)));
-            out.push(reference("destination", "SCIM 2.0 sync destination", "", config.names(ObjectKind::ScimDestination)));
+            out.push(reference(
+                "source",
+                "LDAP sync source",
+                "",
+                config.names(ObjectKind::LdapSource),
+            ));
+            out.push(reference(
+                "destination",
+                "SCIM 2.0 sync destination",
+                "",
+                config.names(ObjectKind::ScimDestination),
+            ));
             let workers = engine::config::WORKERS;
             out.push(number(
                 "worker-count",
@@ -365,27 +625,83 @@ pub fn fields(kind: &str, config: &Config) -> Option<Vec<Field>> {
                 ),
                 &SyncPipe::DEFAULT_WORKER_COUNT.to_string(),
             ));
-            out.push(field("max-ops-per-second", "Maximum operations per second", "Leave blank for no limit.", Widget::Number { placeholder: "no limit".into() }));
-            out.push(number("retry-attempts", "Attempts per operation", "Before a change is recorded as rejected (1–100).", &SyncPipe::DEFAULT_RETRY_ATTEMPTS.to_string()));
-            out.push(number("polling-interval-ms", "Changelog polling interval (ms)", "How often realtime sync looks for new changes when there are none (10–60000).", &SyncPipe::DEFAULT_POLLING_INTERVAL_MS.to_string()));
+            out.push(field(
+                "max-ops-per-second",
+                "Maximum operations per second",
+                "Leave blank for no limit.",
+                Widget::Number {
+                    placeholder: "no limit".into(),
+                },
+            ));
+            out.push(number(
+                "retry-attempts",
+                "Attempts per operation",
+                "Before a change is recorded as rejected (1–100).",
+                &SyncPipe::DEFAULT_RETRY_ATTEMPTS.to_string(),
+            ));
+            out.push(number(
+                "polling-interval-ms",
+                "Changelog polling interval (ms)",
+                "How often realtime sync looks for new changes when there are none (10–60000).",
+                &SyncPipe::DEFAULT_POLLING_INTERVAL_MS.to_string(),
+            ));
         }
-        "sync-class" => {
+        ObjectKind::SyncClass => {
             out.extend(name_fields("class"));
-            out.push(reference("pipe", "Sync pipe", "", config.names(ObjectKind::SyncPipe)));
-            out.push(lines("include-base-dns", "Include base DNs", "Optional, one per line; inside the source's base DNs.", "ou=people,dc=example,dc=com"));
-            out.push(text("include-filter", "Include filter", "Optional LDAP filter entries must match.", "(objectClass=inetOrgPerson)"));
-            out.push(number("evaluation-order", "Evaluation order", "Classes are tried in ascending order; the first match wins.", &SyncClass::DEFAULT_EVALUATION_ORDER.to_string()));
-            out.push(checkbox("synchronize-creates", "Synchronize creates", "", true));
-            out.push(checkbox("synchronize-modifies", "Synchronize modifies", "", true));
-            out.push(checkbox("synchronize-deletes", "Synchronize deletes", "", true));
-            let mut endpoint = reference("endpoint-mapping", "Endpoint mapping", "Where matching entries go. Leave unset for a class that excludes entries.", config.names(ObjectKind::EndpointMapping));
+            out.push(reference(
+                "pipe",
+                "Sync pipe",
+                "",
+                config.names(ObjectKind::SyncPipe),
+            ));
+            out.push(lines(
+                "include-base-dns",
+                "Include base DNs",
+                "Optional, one per line; inside the source's base DNs.",
+                "ou=people,dc=example,dc=com",
+            ));
+            out.push(text(
+                "include-filter",
+                "Include filter",
+                "Optional LDAP filter entries must match.",
+                "(objectClass=inetOrgPerson)",
+            ));
+            out.push(number(
+                "evaluation-order",
+                "Evaluation order",
+                "Classes are tried in ascending order; the first match wins.",
+                &SyncClass::DEFAULT_EVALUATION_ORDER.to_string(),
+            ));
+            out.push(checkbox(
+                "synchronize-creates",
+                "Synchronize creates",
+                "",
+                true,
+            ));
+            out.push(checkbox(
+                "synchronize-modifies",
+                "Synchronize modifies",
+                "",
+                true,
+            ));
+            out.push(checkbox(
+                "synchronize-deletes",
+                "Synchronize deletes",
+                "",
+                true,
+            ));
+            let mut endpoint = reference(
+                "endpoint-mapping",
+                "Endpoint mapping",
+                "Where matching entries go. Leave unset for a class that excludes entries.",
+                config.names(ObjectKind::EndpointMapping),
+            );
             endpoint.spec.required = false;
             if let Widget::Select { choices } = &mut endpoint.spec.widget {
                 choices[0].label = "(none — matching entries are not synchronized)".into();
             }
             out.push(endpoint);
         }
-        _ => return None,
     }
-    Some(out)
+    out
 }

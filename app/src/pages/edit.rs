@@ -15,7 +15,7 @@ pub fn EditPage() -> impl IntoView {
         let name = p.get("name").map(|n| percent_decode(&n));
         match (number.and_then(step), name) {
             (Some(s), Some(name)) if s.kind.is_some() => {
-                let kind = s.kind.unwrap_or_default().to_owned();
+                let kind = s.kind.expect("matched above").into();
                 let back = format!("/step/{}", s.number);
                 let navigate = use_navigate();
                 let target = back.clone();

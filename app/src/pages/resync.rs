@@ -176,7 +176,7 @@ fn Rejections(list: Vec<RejectionView>) -> impl IntoView {
                 {list.into_iter().map(|r| view! {
                     <li data-rejected-dn=r.dn.clone()>
                         <details>
-                            <summary><code>{r.dn.clone()}</code> " — " {r.operation.clone()} ": " {r.reason.clone()}</summary>
+                            <summary><code>{r.dn.clone()}</code> " — " {r.operation.as_str()} ": " {r.reason.clone()}</summary>
                             <RejectionDetail rejection=r.clone()/>
                         </details>
                     </li>

@@ -2,6 +2,7 @@
 
 use crate::components::object_editor::ObjectEditor;
 use crate::components::object_list::ObjectList;
+use crate::model::FormKind;
 use crate::steps::{STEPS, Step, step};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -28,22 +29,22 @@ fn StepBody(step: &'static Step) -> impl IntoView {
     Effect::new(move || hydrated.set(true));
     let body = match (step.number, step.kind) {
         (_, Some(kind)) => {
-            let label = kind_plural(kind);
+            let label = kind.plural();
             view! {
                 <section class="existing">
                     <h2>{capitalise(label)}</h2>
-                    <ObjectList kind=kind.to_owned() step=step.number label/>
+                    <ObjectList kind step=step.number label/>
                 </section>
                 {(step.number == 5).then(|| view! { <super::endpoint_graph::EndpointGraph/> })}
                 <section class="create">
-                    <h2>"New " {kind_singular(kind)}</h2>
-                    <ObjectEditor kind=kind.to_owned() name=None/>
+                    <h2>"New " {kind.singular()}</h2>
+                    <ObjectEditor kind=kind.into() name=None/>
                 </section>
             }
             .into_any()
         }
         (2, None) => {
-            view! { <section><ObjectEditor kind="global-settings".to_owned() name=None/></section> }
+            view! { <section><ObjectEditor kind=FormKind::GlobalSettings name=None/></section> }
                 .into_any()
         }
         (9, None) => view! { <super::startpoint::StartpointPanel/> }.into_any(),
@@ -64,32 +65,6 @@ fn StepBody(step: &'static Step) -> impl IntoView {
             <span></span>
             {next.map(|n| view! { <A href=format!("/step/{}", n.number)>{format!("{}. {} →", n.number, n.title)}</A> })}
         </nav>
-    }
-}
-
-fn kind_singular(kind: &str) -> &'static str {
-    match kind {
-        "ldap-source" => "LDAP sync source",
-        "scim-server" => "SCIM 2.0 external server",
-        "attribute-mapping" => "attribute mapping",
-        "endpoint-mapping" => "endpoint mapping",
-        "scim-destination" => "SCIM 2.0 sync destination",
-        "sync-pipe" => "sync pipe",
-        "sync-class" => "sync class",
-        _ => "object",
-    }
-}
-
-fn kind_plural(kind: &str) -> &'static str {
-    match kind {
-        "ldap-source" => "LDAP sync sources",
-        "scim-server" => "SCIM 2.0 external servers",
-        "attribute-mapping" => "attribute mappings",
-        "endpoint-mapping" => "endpoint mappings",
-        "scim-destination" => "SCIM 2.0 sync destinations",
-        "sync-pipe" => "sync pipes",
-        "sync-class" => "sync classes",
-        _ => "objects",
     }
 }
 

@@ -14,7 +14,6 @@ mod attribute_mapping;
 mod destination;
 mod endpoint_mapping;
 mod global;
-mod kind;
 mod ldap_source;
 mod pipe_objects;
 mod reference_graph;
@@ -31,8 +30,8 @@ pub use attribute_mapping::{
 pub use destination::{QueryMethod, ScimDestination, UpdateMethod};
 pub use endpoint_mapping::EndpointMapping;
 pub use global::GlobalSettings;
-pub use kind::ObjectKind;
 pub use ldap_source::{ChangelogFlavor, ConnectionSecurity, HostPort, LdapSource};
+pub use model::kind::ObjectKind;
 pub use reference_graph::EndpointReference;
 pub use scim_server::{ScimAuth, ScimServer};
 pub use secret::Secret;

@@ -13,12 +13,7 @@ use crate::config::{
 use crate::sensitive::{is_hashed, is_password_attribute};
 use serde_json::{Map, Value};
 
-/// Whether the resource is being synchronised by resync or by realtime sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Resync,
-    Realtime,
-}
+pub use model::rejection::Phase;
 
 /// What the mapped resource is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Stored rejected operations.
 
 use super::{Store, StoreError, dn_key};
-use crate::rejection::Rejection;
+use crate::rejection::{Rejection, RejectionStatus};
 
 impl Store {
     /// Records a rejection; it supersedes an older open one for the same pipe and DN.
@@ -23,9 +23,9 @@ impl Store {
         )
         .bind(&r.id)
         .bind(&r.pipe)
-        .bind(&r.phase)
+        .bind(r.phase.as_str())
         .bind(&r.dn)
-        .bind(&r.operation)
+        .bind(r.operation.as_str())
         .bind(&r.reason)
         .bind(body)
         .bind(r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
@@ -136,30 +136,40 @@ impl Store {
     }
 
     /// One rejection (open or not) and its status.
-    pub async fn rejection(&self, id: &str) -> Result<Option<(Rejection, String)>, StoreError> {
+    pub async fn rejection(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Rejection, RejectionStatus)>, StoreError> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT body, status FROM rejected_operations WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(|(body, status)| {
+            let corrupt = |message: String| StoreError::Corrupt {
+                what: format!("rejected operation {id}"),
+                message,
+            };
+            let status = RejectionStatus::parse(&status)
+                .ok_or_else(|| corrupt(format!("unknown status \"{status}\"")))?;
             serde_json::from_str(&body)
                 .map(|r| (r, status))
-                .map_err(|e| StoreError::Corrupt {
-                    what: format!("rejected operation {id}"),
-                    message: e.to_string(),
-                })
+                .map_err(|e| corrupt(e.to_string()))
         })
         .transpose()
     }
 
-    /// Sets the status of an open rejection (`dismissed`, `resolved`); false if it was not open.
-    pub async fn close_rejection(&self, id: &str, status: &str) -> Result<bool, StoreError> {
+    /// Sets the status of an open rejection (dismissed, resolved); false if it was not open.
+    pub async fn close_rejection(
+        &self,
+        id: &str,
+        status: RejectionStatus,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE rejected_operations SET status = $2 WHERE id = $1 AND status = 'open'",
         )
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)

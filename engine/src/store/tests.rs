@@ -6,6 +6,7 @@ use super::config_store::CONFIG_WRITE_LOCK;
 use super::*;
 use crate::config::examples::example;
 use crate::config::{ObjectKind, Secret};
+use crate::rejection::{FailedStep, Phase};
 use crate::startpoint::{ChangelogCursor, Startpoint, StartpointRequest};
 use serde_json::json;
 
@@ -698,11 +699,13 @@ both_backends!(rejections_match_by_normalised_dn, |store, url, cipher| {
     let _ = (&url, &cipher);
     let pipe = "LDAP to SCIM";
     let entry = crate::mapping::LdapEntry::new("uid=Ann,ou=People,dc=example,dc=com");
-    let first = crate::sync::Rejection::new(pipe, "realtime", &entry, "map", "first");
+    let first =
+        crate::sync::Rejection::new(pipe, Phase::Realtime, &entry, FailedStep::Map, "first");
     store.record_rejection(&first).await.unwrap();
     // Another spelling of the same DN supersedes it, and resolves it.
     let other = crate::mapping::LdapEntry::new("UID=ann, ou=people,DC=example,dc=com");
-    let second = crate::sync::Rejection::new(pipe, "realtime", &other, "map", "second");
+    let second =
+        crate::sync::Rejection::new(pipe, Phase::Realtime, &other, FailedStep::Map, "second");
     store.record_rejection(&second).await.unwrap();
     let open = store.rejections(Some(pipe), 10).await.unwrap();
     assert_eq!(open.len(), 1, "{open:#?}");

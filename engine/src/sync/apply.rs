@@ -14,6 +14,7 @@ use crate::mapping::{
     EndpointMapper, LdapEntry, Phase, Purpose, chunk_operations, patch_operations, put_body,
     reference_changes,
 };
+use crate::rejection::FailedStep;
 use serde_json::Value;
 
 /// What creating or modifying one resource came to.
@@ -56,7 +57,7 @@ pub(crate) async fn create(
     }
     let mapped = mapper
         .map(entry, Purpose::Create, fail.phase, references)
-        .map_err(|e| fail.rejected("map", e.to_string()))?;
+        .map_err(|e| fail.rejected(FailedStep::Map, e.to_string()))?;
     let body = mapped.resource;
     let mut report = mapped.references;
     report.members_added = reference_changes(mapper, &body, None, fail.phase).0;
@@ -66,7 +67,7 @@ pub(crate) async fn create(
     } else {
         let created = plan.client.create(&endpoint, &body).await.map_err(|e| {
             fail.scim(
-                "create",
+                FailedStep::Create,
                 &e,
                 Some(plan.client.create_request(&endpoint, &body)),
             )
@@ -102,12 +103,12 @@ pub(crate) async fn modify(
     let id = current
         .get("id")
         .and_then(Value::as_str)
-        .ok_or_else(|| fail.rejected("search", "the resource found has no id".into()))?
+        .ok_or_else(|| fail.rejected(FailedStep::Search, "the resource found has no id".into()))?
         .to_owned();
     let resource = Some(resource_ref(mapper, entry, &id));
     let mapped = mapper
         .map(entry, Purpose::Update, fail.phase, references)
-        .map_err(|e| fail.rejected("map", e.to_string()))?;
+        .map_err(|e| fail.rejected(FailedStep::Map, e.to_string()))?;
     let wanted = mapped.resource;
     let mut report = mapped.references;
     let operations = patch_operations(mapper, &wanted, current, fail.phase, touched);
@@ -136,7 +137,7 @@ pub(crate) async fn modify(
                     let result = client.patch(&endpoint, &id, &chunk).await;
                     result.map_err(|e| {
                         fail.scim(
-                            "modify",
+                            FailedStep::Modify,
                             &e,
                             client.patch_request(&endpoint, &id, &chunk).ok(),
                         )
@@ -147,7 +148,11 @@ pub(crate) async fn modify(
                 let body = put_body(mapper, &wanted, current, fail.phase);
                 let result = client.put(&endpoint, &id, &body).await;
                 result.map_err(|e| {
-                    fail.scim("modify", &e, client.put_request(&endpoint, &id, &body).ok())
+                    fail.scim(
+                        FailedStep::Modify,
+                        &e,
+                        client.put_request(&endpoint, &id, &body).ok(),
+                    )
                 })?;
             }
         }

@@ -8,6 +8,7 @@ use crate::config::examples::directory;
 use crate::config::{Config, ScimDestination};
 use crate::crypto::Cipher;
 use crate::mapping::references::{ReferenceTarget, ReferencedResource, reference_dn};
+use crate::rejection::FailedStep;
 use crate::sync::memory_destination::MemoryDestination;
 use serde_json::json;
 
@@ -149,7 +150,7 @@ async fn two_matches_are_an_ambiguity_rejection_and_nothing_is_written() {
     let EntryOutcome::Rejected { rejection } = &applied.outcome else {
         panic!("{:?}", applied.outcome)
     };
-    assert_eq!(rejection.operation, "search");
+    assert_eq!(rejection.operation, FailedStep::Search);
     assert!(
         rejection.reason.contains("2 resources match"),
         "{}",
@@ -167,7 +168,7 @@ async fn a_refused_create_is_rejected_with_its_request_and_a_failing_service_is_
     let EntryOutcome::Rejected { rejection } = &applied.outcome else {
         panic!("{:?}", applied.outcome)
     };
-    assert_eq!(rejection.operation, "create");
+    assert_eq!(rejection.operation, FailedStep::Create);
     let request = rejection.request.as_ref().unwrap();
     assert_eq!(
         (request.method.as_str(), request.url.as_str()),

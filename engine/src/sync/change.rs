@@ -17,6 +17,7 @@ use crate::ldap::LdapError;
 use crate::mapping::quote;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
+use crate::rejection::FailedStep;
 use crate::scim::ScimError;
 use crate::source::EntryReader;
 use crate::store::{Correlation, Store, StoreError, dn_key};
@@ -228,7 +229,7 @@ impl ChangeContext<'_> {
         };
         if let Err(e) = passwords {
             let outcome = fail
-                .rejected("decrypt-password", e.to_string())
+                .rejected(FailedStep::DecryptPassword, e.to_string())
                 .into_outcome();
             return Ok(EntryResult::new(dn, class_name, outcome));
         }
@@ -249,7 +250,7 @@ impl ChangeContext<'_> {
                 match plan.client.get_resource(endpoint, &c.scim_id).await {
                     Ok(resource) => current = Some(resource),
                     Err(e) if is_not_found(&e) => {}
-                    Err(e) => return Err(fail.scim("search", &e, None)),
+                    Err(e) => return Err(fail.scim(FailedStep::Search, &e, None)),
                 }
             }
             if current.is_none()
@@ -359,7 +360,7 @@ impl ChangeContext<'_> {
         let outcome = match plan.client.delete(&target.endpoint, &target.id).await {
             Ok(()) => EntryOutcome::Deleted,
             Err(e) if is_not_found(&e) => EntryOutcome::Deleted,
-            Err(e) => fail.scim("delete", &e, None).into_outcome(),
+            Err(e) => fail.scim(FailedStep::Delete, &e, None).into_outcome(),
         };
         Ok(EntryResult {
             resource: Some(target),

@@ -3,22 +3,8 @@
 
 use super::outcome::EntryOutcome;
 use crate::mapping::{LdapEntry, Phase};
-use crate::rejection::Rejection;
+use crate::rejection::{FailedStep, Rejection};
 use crate::scim::{ScimError, SentRequest};
-
-pub(crate) fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Resync => "resync",
-        Phase::Realtime => "realtime",
-    }
-}
-
-/// The phase a rejection was recorded in, from its name.
-pub(crate) fn phase_named(name: &str) -> Option<Phase> {
-    [Phase::Resync, Phase::Realtime]
-        .into_iter()
-        .find(|p| phase_name(*p) == name)
-}
 
 /// A step that did not work: the rejection to keep, and whether the destination (or source)
 /// was down or throttling.
@@ -62,22 +48,16 @@ pub(crate) struct Fail<'a> {
 }
 
 impl Fail<'_> {
-    pub(crate) fn rejected(&self, operation: &str, reason: String) -> Failure {
+    pub(crate) fn rejected(&self, operation: FailedStep, reason: String) -> Failure {
         Failure {
-            rejection: Rejection::new(
-                self.pipe,
-                phase_name(self.phase),
-                self.entry,
-                operation,
-                reason,
-            ),
+            rejection: Rejection::new(self.pipe, self.phase, self.entry, operation, reason),
             outage: false,
             throttled: false,
         }
     }
 
     /// The source could not be read: like a destination outage, worth retrying.
-    pub(crate) fn source_down(&self, operation: &str, reason: String) -> Failure {
+    pub(crate) fn source_down(&self, operation: FailedStep, reason: String) -> Failure {
         Failure {
             outage: true,
             ..self.rejected(operation, reason)
@@ -86,13 +66,13 @@ impl Fail<'_> {
 
     pub(crate) fn scim(
         &self,
-        operation: &str,
+        operation: FailedStep,
         error: &ScimError,
         request: Option<SentRequest>,
     ) -> Failure {
         let rejection = Rejection::new(
             self.pipe,
-            phase_name(self.phase),
+            self.phase,
             self.entry,
             operation,
             error.to_string(),

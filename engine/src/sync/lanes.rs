@@ -7,6 +7,7 @@ use super::outcome::EntryOutcome;
 use super::pause::{MAX_BACKOFF, pause};
 use super::plan::PipePlan;
 use super::realtime_progress::RealtimeProgress;
+use super::workers::Workers;
 use crate::changelog::ChangeRecord;
 use crate::ldap::LdapError;
 use crate::mapping::Phase;
@@ -17,7 +18,7 @@ use crate::store::{Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 /// The changes read and not yet done, in changelog order. A batch's end is a position of its
@@ -99,8 +100,8 @@ pub(crate) struct Lanes {
     finished_tx: mpsc::UnboundedSender<Finished>,
     finished_rx: mpsc::UnboundedReceiver<Finished>,
     tasks: JoinSet<()>,
-    /// One per change being applied: the pipe's worker count.
-    workers: Arc<Semaphore>,
+    /// One per change being applied.
+    workers: Workers,
     /// Set while draining: lanes take no further change.
     halt: watch::Sender<bool>,
 }
@@ -114,7 +115,7 @@ fn entry_key(record: &ChangeRecord) -> String {
 }
 
 impl Lanes {
-    pub(crate) fn new(context: LaneContext, workers: usize) -> Lanes {
+    pub(crate) fn new(context: LaneContext, workers: Workers) -> Lanes {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         Lanes {
             context: Arc::new(context),
@@ -122,7 +123,7 @@ impl Lanes {
             finished_tx,
             finished_rx,
             tasks: JoinSet::new(),
-            workers: Arc::new(Semaphore::new(workers)),
+            workers,
             halt: watch::Sender::new(false),
         }
     }
@@ -208,7 +209,7 @@ impl Lanes {
 async fn run_lane(
     context: Arc<LaneContext>,
     entries: Arc<dyn EntryReader>,
-    workers: Arc<Semaphore>,
+    workers: Workers,
     halt: watch::Receiver<bool>,
     key: String,
     mut changes: mpsc::UnboundedReceiver<(u64, ChangeRecord)>,
@@ -219,10 +220,7 @@ async fn run_lane(
         let end = if *stop.borrow() || *halt.borrow() {
             Err(LaneEnd::Stopped)
         } else {
-            let _worker = workers
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
+            let _worker = workers.acquire().await;
             apply_one(&context, &*entries, &record, &mut stop).await
         };
         let failed = end.is_err();

@@ -35,6 +35,7 @@ pub mod resync;
 pub mod retry_rejection;
 pub mod set_startpoint;
 pub mod supervisor;
+mod workers;
 
 pub use crate::rejection::Rejection;
 pub use crate::report::{

@@ -16,8 +16,9 @@ use super::lanes::{Checkpoint, LaneContext, LaneEnd, Lanes};
 use super::pause::{MAX_BACKOFF, pause};
 use super::plan::{PipePlan, PlanError};
 pub use super::realtime_progress::RealtimeProgress;
+use super::workers::Workers;
 use crate::changelog::ChangelogError;
-use crate::config::{Config, WORKERS};
+use crate::config::Config;
 use crate::report::RealtimeState;
 use crate::source::ChangeSource;
 use crate::startpoint::ChangelogCursor;
@@ -127,14 +128,11 @@ impl Follow<'_> {
     async fn follow(&self, stop: &mut watch::Receiver<bool>) -> Result<(), RealtimeError> {
         let (store, plan, progress) = (self.store, &self.plan, self.progress);
         let pipe = plan.pipe.name.as_str();
-        let workers = plan
-            .pipe
-            .worker_count
-            .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
+        let workers = Workers::of(&plan.pipe, None);
         let batch_size = plan.source.batch_size;
         // Changes read ahead of the oldest one not done: enough to keep every worker busy past
         // a slow entry, bounded so memory is too.
-        let read_ahead = (batch_size as usize * 4).max(workers * 2);
+        let read_ahead = (batch_size as usize * 4).max(workers.count() * 2);
         let mut lanes = Lanes::new(
             LaneContext {
                 plan: plan.clone(),

@@ -18,6 +18,7 @@ use crate::mapping::references::{
     ReferenceTarget, ReferencedResource, ResolvedReferences, resource_type_of,
 };
 use crate::mapping::{EndpointMapper, LdapEntry};
+use crate::rejection::FailedStep;
 use crate::source::EntryReader;
 use crate::store::{Correlation, Store, StoreError};
 use serde_json::Value;
@@ -37,11 +38,12 @@ impl Fail<'_> {
         match e {
             ResolveError::Failed(f) => *f,
             ResolveError::Source(e) => {
-                self.source_down("read", format!("reading a referenced entry: {e}"))
+                self.source_down(FailedStep::Read, format!("reading a referenced entry: {e}"))
             }
-            ResolveError::Store(e) => {
-                self.rejected("read", format!("looking up referenced entries: {e}"))
-            }
+            ResolveError::Store(e) => self.rejected(
+                FailedStep::Read,
+                format!("looking up referenced entries: {e}"),
+            ),
         }
     }
 }

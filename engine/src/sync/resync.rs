@@ -1,8 +1,8 @@
 //! Resync (setup step 10): every in-scope entry of the source, compared with the SCIM
 //! destination and created or modified as needed.
 //!
-//! One reader streams entries page by page into a bounded queue; `threads` workers apply
-//! them. Memory therefore stays flat however large the directory is: only counters grow,
+//! One reader streams entries page by page; each is applied in a task holding one of the
+//! pipe's workers (`workers`), and reading waits while all are busy. Memory therefore stays flat however large the directory is: only counters grow,
 //! rejections go straight to the store (not in a dry run), and details go to the observer.
 //!
 //! Endpoints that others reference are written first: the source is read once per level of
@@ -19,12 +19,13 @@ use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use super::record::{Origin, record_result};
 use super::references::Resolver;
-use crate::config::{Config, WORKERS};
+use super::workers::Workers;
+use crate::config::Config;
 use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
-use crate::rejection::Rejection;
+use crate::rejection::{FailedStep, Rejection};
 use crate::report::{ResyncCounts, ResyncStatus};
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
@@ -212,7 +213,7 @@ struct Run {
     lookup: LdapConnection,
     attrs: Vec<String>,
     filter: String,
-    threads: usize,
+    workers: Workers,
     dry_run: bool,
     /// Entries that failed before and now synchronize get their rejection resolved.
     previously_rejected: HashSet<String>,
@@ -221,6 +222,7 @@ struct Run {
 }
 
 /// One read of the source: which entries it applies and whether they may wait.
+#[derive(Clone)]
 struct Pass {
     /// The endpoint mappings whose entries this pass writes.
     level: Vec<String>,
@@ -256,10 +258,6 @@ async fn resync(
         }
         None => "(objectClass=*)".to_owned(),
     };
-    let threads = options
-        .threads
-        .unwrap_or(plan.pipe.worker_count)
-        .clamp(*WORKERS.start(), *WORKERS.end()) as usize;
     let mut reader = connect(&plan.source, store.cipher()).await?;
 
     // Targets: the source's base DNs (subtree) or the given DNs (each read alone).
@@ -304,7 +302,7 @@ async fn resync(
         attrs: plan.ldap_attributes(),
         plan: plan.clone(),
         filter,
-        threads,
+        workers: Workers::of(&plan.pipe, options.threads),
         dry_run: options.dry_run,
         previously_rejected: store.open_rejection_dns(pipe).await?,
         progress: progress.clone(),
@@ -319,7 +317,8 @@ async fn resync(
                 // A dry run writes nothing, so waiting would never end.
                 may_defer: !options.dry_run,
             };
-            let mut deferred = run_pass(&run, &mut reader, &targets, &pass).await?;
+            let mut deferred =
+                run_pass(&run, &mut reader, &targets, &Arc::new(pass.clone())).await?;
             pass.first = false;
             while !deferred.is_empty() {
                 let waiting = deferred.len();
@@ -327,7 +326,7 @@ async fn resync(
                     .into_iter()
                     .map(|dn| (dn, ldap3::Scope::Base))
                     .collect();
-                deferred = run_pass(&run, &mut reader, &again, &pass).await?;
+                deferred = run_pass(&run, &mut reader, &again, &Arc::new(pass.clone())).await?;
                 // No progress: what is left waits for entries that will not be written now.
                 pass.may_defer = deferred.len() < waiting;
             }
@@ -340,17 +339,19 @@ async fn resync(
     outcome
 }
 
-/// Reads `targets` and applies the entries of `pass`'s level with the run's workers; returns
-/// the DNs deferred.
+/// Reads `targets` and applies the entries of `pass`'s level, each in a task holding one of
+/// the run's workers; returns the DNs deferred. Reading waits while every worker is busy, so
+/// memory stays flat.
 async fn run_pass(
     run: &Arc<Run>,
     reader: &mut LdapConnection,
     targets: &[(String, ldap3::Scope)],
-    pass: &Pass,
+    pass: &Arc<Pass>,
 ) -> Result<Vec<String>, ResyncError> {
     let plan = &run.plan;
-    let (tx, rx) = tokio::sync::mpsc::channel::<LdapEntry>(run.threads * 4);
-    let produce = async {
+    let deferred = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    let outcome = async {
         for (base, scope) in targets {
             let mut search = reader
                 .search_pages(
@@ -362,12 +363,8 @@ async fn run_pass(
                 )
                 .await?;
             loop {
-                match search.next().await {
-                    Ok(Some(entry)) => {
-                        if tx.send(entry.into()).await.is_err() {
-                            return Ok(());
-                        }
-                    }
+                let entry: LdapEntry = match search.next().await {
+                    Ok(Some(entry)) => entry.into(),
                     Ok(None) => break,
                     // A DN from an input file that is gone: recorded, and the run goes on.
                     Err(LdapError::NoSuchObject(dn)) if *scope == ldap3::Scope::Base => {
@@ -377,81 +374,85 @@ async fn run_pass(
                         break;
                     }
                     Err(e) => return Err(ResyncError::from(e)),
+                };
+                if !pass.takes(plan, &entry) {
+                    continue;
                 }
+                let worker = run.workers.acquire().await;
+                // A worker that failed ends the pass as soon as it is seen.
+                while let Some(joined) = tasks.try_join_next() {
+                    worker_ended(joined)?;
+                }
+                let (run, pass, deferred) = (run.clone(), pass.clone(), deferred.clone());
+                tasks.spawn(async move {
+                    let _worker = worker;
+                    resync_entry(&run, &pass, entry, &deferred).await
+                });
             }
         }
-        drop(tx);
         Ok::<(), ResyncError>(())
-    };
-    // Workers share the queue; each owns handles, so they run on any runtime thread.
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let deferred = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..run.threads {
-        let (rx, run, deferred) = (rx.clone(), run.clone(), deferred.clone());
-        let (level, first, may_defer) = (pass.level.clone(), pass.first, pass.may_defer);
-        workers.spawn(async move {
-            let defer_within: &[String] = if may_defer { &level } else { &[] };
-            let resolver = Resolver {
-                plan: &run.plan,
-                store: &run.store,
-                entries: &run.lookup,
-                attrs: &run.attrs,
-                dry_run: run.dry_run,
-                unwritten: defer_within,
-            };
-            loop {
-                let next = rx.lock().await.recv().await;
-                let Some(entry) = next else {
-                    return Ok::<(), ResyncError>(());
-                };
-                // Each entry belongs to the pass of its endpoint's level; entries no endpoint
-                // takes are counted once, in the first pass.
-                let endpoint = run
-                    .plan
-                    .classify(&entry)
-                    .and_then(|c| c.mapper.as_ref())
-                    .map(|m| m.endpoint.name.clone());
-                let ours = match &endpoint {
-                    Some(e) => level.contains(e),
-                    None => first,
-                };
-                if !ours {
-                    continue;
-                }
-                let result =
-                    apply_entry(&run.plan, &resolver, &entry, Phase::Resync, defer_within).await;
-                if matches!(result.outcome, EntryOutcome::Deferred) {
-                    deferred.lock().expect("deferred list").push(entry.dn);
-                    continue;
-                }
-                run.progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
-                // A dry run changes nothing, the list of rejected operations included.
-                if !run.dry_run {
-                    let unblocked = keep(&run, &result).await?;
-                    run.progress.count_references(&unblocked);
-                }
-                run.progress.count(&result.outcome);
-                run.progress.count_references(&result.references);
-                run.observer.entry(&result);
-            }
-        });
     }
-    let consume = async {
-        let mut outcome = Ok(());
-        while let Some(joined) = workers.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => outcome = Err(e),
-                Err(e) => outcome = Err(ResyncError::Worker(e.to_string())),
-            }
+    .await;
+    // Whatever ended the reading, the entries in flight finish (they are counted and kept).
+    let mut ended = outcome;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = worker_ended(joined) {
+            ended = ended.and(Err(e));
         }
-        outcome
-    };
-    let (produced, consumed) = tokio::join!(produce, consume);
-    produced.and(consumed)?;
+    }
+    ended?;
     let deferred = std::mem::take(&mut *deferred.lock().expect("deferred list"));
     Ok(deferred)
+}
+
+fn worker_ended(
+    joined: Result<Result<(), ResyncError>, tokio::task::JoinError>,
+) -> Result<(), ResyncError> {
+    joined.map_err(|e| ResyncError::Worker(e.to_string()))?
+}
+
+impl Pass {
+    /// Whether `entry` is this pass's: its endpoint is of the pass's level; entries no
+    /// endpoint takes are the first pass's, which counts them.
+    fn takes(&self, plan: &PipePlan, entry: &LdapEntry) -> bool {
+        match plan.classify(entry).and_then(|c| c.mapper.as_ref()) {
+            Some(mapper) => self.level.contains(&mapper.endpoint.name),
+            None => self.first,
+        }
+    }
+}
+
+/// Applies one entry of a pass, then counts and keeps what came of it.
+async fn resync_entry(
+    run: &Run,
+    pass: &Pass,
+    entry: LdapEntry,
+    deferred: &std::sync::Mutex<Vec<String>>,
+) -> Result<(), ResyncError> {
+    let defer_within: &[String] = if pass.may_defer { &pass.level } else { &[] };
+    let resolver = Resolver {
+        plan: &run.plan,
+        store: &run.store,
+        entries: &run.lookup,
+        attrs: &run.attrs,
+        dry_run: run.dry_run,
+        unwritten: defer_within,
+    };
+    let result = apply_entry(&run.plan, &resolver, &entry, Phase::Resync, defer_within).await;
+    if matches!(result.outcome, EntryOutcome::Deferred) {
+        deferred.lock().expect("deferred list").push(entry.dn);
+        return Ok(());
+    }
+    run.progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
+    // A dry run changes nothing, the list of rejected operations included.
+    if !run.dry_run {
+        let unblocked = keep(run, &result).await?;
+        run.progress.count_references(&unblocked);
+    }
+    run.progress.count(&result.outcome);
+    run.progress.count_references(&result.references);
+    run.observer.entry(&result);
+    Ok(())
 }
 
 /// A DN from an input file that is not in the source: a rejection.
@@ -459,9 +460,9 @@ async fn missing_entry(run: &Run, dn: String) -> Result<(), ResyncError> {
     let missing = LdapEntry::new(dn.clone());
     let rejection = Rejection::new(
         &run.plan.pipe.name,
-        "resync",
+        Phase::Resync,
         &missing,
-        "read",
+        FailedStep::Read,
         format!("\"{dn}\" is not in the source"),
     );
     if !run.dry_run {

@@ -3,13 +3,13 @@
 //! resource is deleted (realtime) or the rejection dismissed (resync never deletes).
 
 use super::change::{ApplyError, ChangeContext};
-use super::failure::phase_named;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::config::Config;
 use crate::ldap::{LdapError, connect};
 use crate::mapping::Phase;
+use crate::rejection::RejectionStatus;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,7 @@ pub enum RetryError {
     #[error("there is no rejected operation {0}")]
     NotFound(String),
     #[error("rejected operation {0} is already {1}")]
-    NotOpen(String, String),
+    NotOpen(String, RejectionStatus),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("source: {0}")]
@@ -45,19 +45,21 @@ pub async fn retry_rejection(
         .rejection(id)
         .await?
         .ok_or_else(|| RetryError::NotFound(id.to_owned()))?;
-    if status != "open" {
+    if status != RejectionStatus::Open {
         return Err(RetryError::NotOpen(id.to_owned(), status));
     }
     let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
     // Replayed in its own phase: a resync rejection with the resync usages.
-    let phase = phase_named(&rejection.phase).unwrap_or(Phase::Realtime);
+    let phase = rejection.phase;
     let attrs = plan.ldap_attributes();
     let mut conn = connect(&plan.source, store.cipher()).await?;
     let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
     if entry.is_none() && phase == Phase::Resync {
         // Resync never deletes: an entry that has gone since is dismissed, not deleted.
         conn.close().await;
-        store.close_rejection(id, "dismissed").await?;
+        store
+            .close_rejection(id, RejectionStatus::Dismissed)
+            .await?;
         let reason = "the entry is no longer in the source; dismissed".to_owned();
         return Ok(EntryResult::new(
             &rejection.dn,
@@ -94,7 +96,7 @@ pub async fn retry_rejection(
         result.outcome,
         EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. }
     ) {
-        store.close_rejection(id, "resolved").await?;
+        store.close_rejection(id, RejectionStatus::Resolved).await?;
     }
     Ok(result)
 }
