@@ -62,34 +62,16 @@ pub struct RealtimeCounts {
     pub references_out_of_scope: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RealtimeState {
-    Starting,
-    Running,
-    WaitingForDestination,
-    WaitingForSource,
-    Stopped,
-    Failed,
-}
-
-impl RealtimeState {
-    /// The state's name as in JSON and on pages (`waiting-for-destination`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RealtimeState::Starting => "starting",
-            RealtimeState::Running => "running",
-            RealtimeState::WaitingForDestination => "waiting-for-destination",
-            RealtimeState::WaitingForSource => "waiting-for-source",
-            RealtimeState::Stopped => "stopped",
-            RealtimeState::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for RealtimeState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+identifiers! {
+    /// Where a pipe's realtime sync is; `as_str` is its name in JSON and on pages
+    /// (`waiting-for-destination`).
+    RealtimeState {
+        Starting = "starting",
+        Running = "running",
+        WaitingForDestination = "waiting-for-destination",
+        WaitingForSource = "waiting-for-source",
+        Stopped = "stopped",
+        Failed = "failed",
     }
 }
 
