@@ -189,7 +189,7 @@ impl Store {
         edit: impl FnOnce(&mut Config) -> Result<(), SaveError>,
     ) -> Result<(), SaveError> {
         let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         if self.backend == super::Backend::Postgres {
             sqlx::query(&format!(
                 "SELECT pg_advisory_xact_lock({CONFIG_WRITE_LOCK})"

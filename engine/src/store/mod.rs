@@ -60,6 +60,18 @@ const KEY_CHECK: &str = "key-check";
 const KEY_CHECK_TEXT: &str = "scimsync key check";
 
 impl Store {
+    /// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, waiting
+    /// (busy timeout) for other writers; a plain `BEGIN` that reads first fails at its first
+    /// write with "database is locked" whenever another connection wrote since it began.
+    pub(crate) async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Opens (creating if needed) the database at `url`, applies migrations, and checks that
     /// `cipher` is the key the database's secrets were sealed with.
     pub async fn open(url: &str, cipher: Cipher) -> Result<Store, StoreError> {

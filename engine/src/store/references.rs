@@ -87,7 +87,7 @@ impl Store {
         pending: &[PendingReference],
     ) -> Result<(), StoreError> {
         let referrer_key = dn_key(referrer_dn);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         sqlx::query("DELETE FROM pending_references WHERE pipe = $1 AND referrer_key = $2")
             .bind(pipe)
             .bind(&referrer_key)

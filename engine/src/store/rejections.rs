@@ -11,7 +11,7 @@ impl Store {
             message: e.to_string(),
         })?;
         let key = dn_key(&r.dn);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         sqlx::query("UPDATE rejected_operations SET status = 'superseded' WHERE pipe = $1 AND dn_key = $2 AND status = 'open'")
             .bind(&r.pipe)
             .bind(&key)

@@ -799,3 +799,40 @@ async fn config_writes_of_two_instances_on_postgres_are_serialised() {
     two.close().await;
     scratch.drop_database().await;
 }
+
+// A configuration save reads, then writes, while realtime sync writes its status and
+// checkpoint on other connections: the save waits its turn instead of failing with "database
+// is locked" (SQLite refuses to turn a read transaction into a write once another connection
+// has written since it began).
+both_backends!(
+    configuration_saves_while_other_writers_write,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        let config = crate::config::examples::directory();
+        store.replace_all(config.clone()).await.unwrap();
+        let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let writer = tokio::spawn({
+            let (store, writing) = (store.clone(), writing.clone());
+            async move {
+                let mut n = 0u64;
+                while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    store
+                        .save_realtime_status("LDAP to SCIM", &serde_json::json!({ "n": n }))
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+        for i in 0..40u64 {
+            let mut changed = config.clone();
+            changed.sync_pipes[0].polling_interval_ms = 100 + i;
+            store
+                .replace_all(changed)
+                .await
+                .unwrap_or_else(|e| panic!("save {i}: {e}"));
+        }
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        writer.await.unwrap();
+    }
+);
