@@ -4,7 +4,7 @@
 //! one (realtime opens another after losing its source). The real ones are LDAP connections;
 //! the sync core's unit tests put an in-memory directory behind the same seam.
 
-use crate::changelog::{ChangeBatch, ChangelogError, read_changes};
+use crate::changelog::{ChangeBatch, ChangePush, ChangelogError, read_changes};
 use crate::config::LdapSource;
 use crate::crypto::Cipher;
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
@@ -13,6 +13,7 @@ use crate::startpoint::ChangelogCursor;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// An answer the source gives, later (dyn-compatible async).
 pub type SourceAnswer<'a, T, E = LdapError> =
@@ -43,6 +44,10 @@ pub trait ChangeSource: Send {
     ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>>;
     /// Reads entries through the same connection (shared by parallel workers).
     fn entries(&self) -> Arc<dyn EntryReader>;
+    /// Resolves when the source pushes a new change; never while it pushes none.
+    fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Whether the source pushes its changes (else they are polled).
+    fn pushes(&self) -> bool;
 }
 
 /// Opens connections to a source's changelog.
@@ -77,6 +82,8 @@ impl SourceConnector for LdapConnector {
             Ok(Box::new(LdapChangelog {
                 conn,
                 source: self.source.clone(),
+                push: None,
+                push_asked: None,
             }) as Box<dyn ChangeSource>)
         })
     }
@@ -85,7 +92,13 @@ impl SourceConnector for LdapConnector {
 struct LdapChangelog {
     conn: LdapConnection,
     source: LdapSource,
+    push: Option<ChangePush>,
+    /// When a push was last asked for (a source that refuses is asked again now and then).
+    push_asked: Option<Instant>,
 }
+
+/// How often a source that pushes nothing is asked again.
+const ASK_PUSH_AGAIN: Duration = Duration::from_secs(300);
 
 impl ChangeSource for LdapChangelog {
     fn read_changes<'a>(
@@ -93,6 +106,15 @@ impl ChangeSource for LdapChangelog {
         from: &'a ChangelogCursor,
         max: u32,
     ) -> SourceAnswer<'a, ChangeBatch, ChangelogError> {
+        // Asked before reading, so that a change logged meanwhile still wakes the reader.
+        let ask = self.push.as_ref().is_none_or(|p| !p.is_live())
+            && self
+                .push_asked
+                .is_none_or(|at| at.elapsed() > ASK_PUSH_AGAIN);
+        if ask {
+            self.push = Some(ChangePush::start(&self.conn, &self.source, from));
+            self.push_asked = Some(Instant::now());
+        }
         Box::pin(read_changes(&mut self.conn, &self.source, from, max))
     }
 
@@ -115,5 +137,16 @@ impl ChangeSource for LdapChangelog {
 
     fn entries(&self) -> Arc<dyn EntryReader> {
         Arc::new(self.conn.clone())
+    }
+
+    fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        match &self.push {
+            Some(push) if push.is_live() => Box::pin(push.pushed()),
+            _ => Box::pin(std::future::pending()),
+        }
+    }
+
+    fn pushes(&self) -> bool {
+        self.push.as_ref().is_some_and(ChangePush::is_live)
     }
 }

@@ -138,6 +138,76 @@ async fn ds389_retro_changelog_stream_with_a_crash_in_the_middle() {
     stream_and_check(ds.port, ChangelogFlavor::DraftGood, |ldif| ds.modify(ldif)).await;
 }
 
+/// With polling set to a minute, a change still arrives within seconds: the source pushes it
+/// (persistent search on 389 DS's changelog, syncrepl on OpenLDAP's accesslog).
+async fn a_pushed_change_arrives_with_polling_set_to_a_minute(
+    ldap_port: u16,
+    flavour: ChangelogFlavor,
+    modify: impl Fn(&str),
+) {
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, mut config) =
+        setup(format!("127.0.0.1:{ldap_port}"), flavour, &scim, dir.path()).await;
+    config.sync_pipes[0].polling_interval_ms = 60_000;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    modify(&person("before", "Before"));
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
+    let progress = &run.progress;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !progress.snapshot().pushed {
+        assert!(
+            Instant::now() < deadline,
+            "the source does not push: {:#?}",
+            progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Polling would next read in a minute; the push brings it now.
+    for (uid, sn) in [("pushed", "Pushed"), ("again", "Again")] {
+        modify(&person(uid, sn));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while scim_people(&scim.base_url(), TOKEN)
+            .get(uid)
+            .map(String::as_str)
+            != Some(sn)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{uid} did not arrive: {:#?}",
+                progress.snapshot()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(!scim_people(&scim.base_url(), TOKEN).contains_key("before"));
+    assert!(progress.snapshot().pushed);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn openldap_pushes_accesslog_records_to_a_syncrepl_search() {
+    let slapd = Slapd::start();
+    a_pushed_change_arrives_with_polling_set_to_a_minute(
+        slapd.port,
+        ChangelogFlavor::OpenldapAccesslog,
+        |ldif| slapd.modify(ldif),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ds389_pushes_changelog_records_to_a_persistent_search() {
+    let ds = Ds389::start();
+    a_pushed_change_arrives_with_polling_set_to_a_minute(
+        ds.port,
+        ChangelogFlavor::DraftGood,
+        |ldif| ds.modify(ldif),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_30_second_destination_outage_pauses_the_pipe_and_loses_nothing() {
     let slapd = Slapd::start();

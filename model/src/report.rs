@@ -99,6 +99,10 @@ pub struct RealtimeStatus {
     pub backlog: Option<u64>,
     /// Changes read and not done yet (across batches: reading goes on past a slow entry).
     pub queue: u64,
+    /// The source pushes its changes as they are logged (persistent search, or syncrepl on
+    /// the accesslog); otherwise they are polled.
+    #[serde(default)]
+    pub pushed: bool,
     pub ops_per_second: f64,
     /// The pipe's last problem (source or destination unavailable, a failure), while it lasts.
     pub last_error: Option<String>,

@@ -26,6 +26,7 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload accesslog
 moduleload refint
+moduleload syncprov
 sizelimit 50
 $(if [ -n "${SCIMSYNC_SLAPD_TLS:-}" ]; then
   read -r cert key _ <<< "$SCIMSYNC_SLAPD_TLS"
@@ -42,6 +43,10 @@ index default eq
 index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
 limits dn.exact="$sync_dn" size=unlimited time=unlimited
 access to * by dn.exact="$sync_dn" read by * none
+# syncprov on the log, as for delta-syncrepl: it pushes new records to a refreshAndPersist search.
+overlay syncprov
+syncprov-nopresent TRUE
+syncprov-reloadhint TRUE
 
 database mdb
 suffix "$suffix"

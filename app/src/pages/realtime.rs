@@ -146,6 +146,16 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
                 }),
         ),
         (
+            "New changes",
+            s.as_ref().map_or("-".into(), |s| {
+                if s.pushed {
+                    "pushed by the source as they are logged".to_owned()
+                } else {
+                    "polled from the changelog".to_owned()
+                }
+            }),
+        ),
+        (
             "Position",
             s.as_ref()
                 .and_then(|s| s.cursor.clone())

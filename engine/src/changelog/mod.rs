@@ -5,6 +5,7 @@ mod accesslog;
 mod draft_good;
 mod ldif;
 mod password;
+mod push;
 mod reader;
 mod record;
 
@@ -12,5 +13,6 @@ pub use ldif::{ModOp, Modification};
 pub use password::{
     CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError,
 };
+pub use push::ChangePush;
 pub use reader::{ChangeBatch, ChangelogError, read_changes};
 pub use record::{ChangeKind, ChangeRecord};

@@ -192,6 +192,14 @@ impl ChangeSource for MemoryDirectory {
     fn entries(&self) -> Arc<dyn EntryReader> {
         Arc::new(self.clone())
     }
+
+    fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn pushes(&self) -> bool {
+        false
+    }
 }
 
 impl SourceConnector for MemoryDirectory {

@@ -25,6 +25,9 @@ use crate::startpoint::ChangelogCursor;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How soon a read after a push looks again when it found nothing yet.
+const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(20);
 use tokio::sync::watch;
 
 impl From<super::lanes::LanePanicked> for RealtimeError {
@@ -156,6 +159,9 @@ impl Follow<'_> {
         let mut source: Option<Box<dyn ChangeSource>> = None;
         let mut source_backoff = Duration::from_millis(500);
         let mut last_saved = Instant::now() - Duration::from_secs(60);
+        // After a push, a read that finds nothing yet looks again soon (the record may not be
+        // readable the very moment it is announced).
+        let mut look_again = 0u8;
         loop {
             if *stop.borrow() {
                 return self.wind_down(&mut lanes, &mut at).await;
@@ -214,13 +220,23 @@ impl Follow<'_> {
             // a change finishes or the polling interval passes.
             if failure.is_none() {
                 let room = at.checkpoint.in_flight() < read_ahead;
+                let polling = Duration::from_millis(plan.pipe.polling_interval_ms);
                 let wait = if more && room {
                     Duration::ZERO
+                } else if look_again > 0 {
+                    look_again -= 1;
+                    polling.min(LOOK_AGAIN_AFTER)
                 } else {
-                    Duration::from_millis(plan.pipe.polling_interval_ms)
+                    polling
                 };
+                let pushes = reader.pushes();
+                progress.update(|s| s.pushed = pushes);
                 let first = tokio::select! {
                     finished = tokio::time::timeout(wait, lanes.next()) => finished.ok(),
+                    () = reader.pushed(), if room => {
+                        look_again = 3;
+                        None
+                    }
                     changed = stop.changed() => {
                         if changed.is_err() {
                             failure = Some(LaneEnd::Stopped); // nobody can ask any more

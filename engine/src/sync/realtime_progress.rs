@@ -26,6 +26,7 @@ impl RealtimeProgress {
                 cursor: None,
                 backlog: None,
                 queue: 0,
+                pushed: false,
                 ops_per_second: 0.0,
                 last_error: None,
                 last_error_at: None,
