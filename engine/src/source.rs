@@ -4,7 +4,7 @@
 //! one (realtime opens another after losing its source). The real ones are LDAP connections;
 //! the sync core's unit tests put an in-memory directory behind the same seam.
 
-use crate::changelog::{ChangeBatch, ChangePush, ChangelogError, read_changes};
+use crate::changelog::{ChangeBatch, ChangePush, ChangelogError, accesslog_backlog, read_changes};
 use crate::config::LdapSource;
 use crate::crypto::Cipher;
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
@@ -41,13 +41,21 @@ pub trait ChangeSource: Send {
     fn backlog<'a>(
         &'a mut self,
         from: &'a ChangelogCursor,
-    ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Option<Backlog>> + Send + 'a>>;
     /// Reads entries through the same connection (shared by parallel workers).
     fn entries(&self) -> Arc<dyn EntryReader>;
     /// Resolves when the source pushes a new change; never while it pushes none.
     fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     /// Whether the source pushes its changes (else they are polled).
     fn pushes(&self) -> bool;
+}
+
+/// Changes waiting in the changelog after the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub changes: u64,
+    /// There are at least `changes` (counting stopped there).
+    pub at_least: bool,
 }
 
 /// Opens connections to a source's changelog.
@@ -121,16 +129,32 @@ impl ChangeSource for LdapChangelog {
     fn backlog<'a>(
         &'a mut self,
         from: &'a ChangelogCursor,
-    ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Option<Backlog>> + Send + 'a>> {
         Box::pin(async move {
             match from {
                 // Draft-good: the last change number the root DSE announces − the cursor's.
                 ChangelogCursor::DraftGood { last_change_number } => {
                     let dse = RootDse::read(&mut self.conn).await.ok()?;
-                    dse.last_change_number
-                        .map(|last| last.saturating_sub(*last_change_number))
+                    dse.last_change_number.map(|last| Backlog {
+                        changes: last.saturating_sub(*last_change_number),
+                        at_least: false,
+                    })
                 }
-                ChangelogCursor::Accesslog { .. } => None,
+                // Accesslog: the records after the cursor, counted.
+                ChangelogCursor::Accesslog {
+                    req_start,
+                    inclusive,
+                } => {
+                    let (changes, at_least) = accesslog_backlog(
+                        &mut self.conn,
+                        &self.source,
+                        req_start.as_deref(),
+                        *inclusive,
+                    )
+                    .await
+                    .ok()?;
+                    Some(Backlog { changes, at_least })
+                }
             }
         })
     }

@@ -182,3 +182,51 @@ async fn draft_good_reads_in_order_whatever_the_server_order() {
 async fn accesslog_reads_in_order_whatever_the_server_order() {
     reads_every_change_of_a_server_that_answers_out_of_order(Shape::Accesslog).await;
 }
+
+/// The backlog is what is left to read after the cursor, for both flavours: STREAM's records
+/// (and whatever the server logged with them) before reading, nothing after.
+async fn the_backlog_is_what_is_left_to_read(src: LdapSource, modify: impl Fn(&str)) {
+    use engine::source::{LdapConnector, SourceConnector};
+    let cipher = Cipher::ephemeral();
+    let mut conn = ldap::connect(&src, &cipher).await.unwrap();
+    let mut cursor = ldap::resolve_startpoint(&mut conn, &src, &StartpointRequest::EndOfChangelog)
+        .await
+        .unwrap();
+    conn.close().await;
+    modify(STREAM);
+    let connector = LdapConnector {
+        source: src,
+        cipher,
+    };
+    let mut changes = connector.connect().await.unwrap();
+    let before = changes
+        .backlog(&cursor)
+        .await
+        .expect("the backlog is known");
+    assert!(!before.at_least, "{before:?}");
+    let mut read = 0;
+    loop {
+        let batch = changes.read_changes(&cursor, 2).await.unwrap();
+        let Some(end) = batch.end else { break };
+        read += batch.records.len() as u64;
+        cursor = end;
+        let left = changes.backlog(&cursor).await.unwrap();
+        assert_eq!(left.changes, before.changes - read, "{left:?} after {read}");
+    }
+    assert!(read >= 5, "{read}");
+    assert_eq!(read, before.changes);
+}
+
+#[tokio::test]
+async fn the_accesslog_backlog_is_what_is_left_to_read() {
+    let slapd = Slapd::start();
+    let src = source(slapd.address(), ChangelogFlavor::OpenldapAccesslog);
+    the_backlog_is_what_is_left_to_read(src, |l| slapd.modify(l)).await;
+}
+
+#[tokio::test]
+async fn the_draft_good_backlog_is_what_is_left_to_read() {
+    let ds = Ds389::start();
+    let src = source(ds.address(), ChangelogFlavor::DraftGood);
+    the_backlog_is_what_is_left_to_read(src, |l| ds.modify(l)).await;
+}

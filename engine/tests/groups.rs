@@ -277,7 +277,9 @@ async fn converge(
     progress: &RealtimeProgress,
     step: &str,
 ) -> Sides {
-    let deadline = Instant::now() + Duration::from_secs(45);
+    // A bound for a hung pipe, not a speed check: scim2-server takes 10–15 s for a PATCH of 50
+    // member changes on a 5,000-member group, and the test sends three.
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let sides = compare(ldap_port, base_url);
         if sides.problems.is_empty() {

@@ -95,8 +95,11 @@ pub struct RealtimeStatus {
     pub counts: RealtimeCounts,
     /// Where the changelog has been applied up to.
     pub cursor: Option<String>,
-    /// Changes in the source changelog not applied yet (draft-good changelogs only).
+    /// Changes in the source changelog after the cursor, when the source can say.
     pub backlog: Option<u64>,
+    /// There are at least `backlog` changes (counting stopped there).
+    #[serde(default)]
+    pub backlog_at_least: bool,
     /// Changes read and not done yet (across batches: reading goes on past a slow entry).
     pub queue: u64,
     /// The source pushes its changes as they are logged (persistent search, or syncrepl on
@@ -116,6 +119,26 @@ pub struct RealtimeStatus {
 }
 
 impl RealtimeStatus {
+    /// The backlog as pages and the CLI say it ("12 changes", "10000 or more changes"), when
+    /// the source can say.
+    pub fn backlog_text(&self) -> Option<String> {
+        let more = if self.backlog_at_least {
+            " or more"
+        } else {
+            ""
+        };
+        self.backlog.map(|b| format!("{b}{more} changes"))
+    }
+
+    /// How new changes reach the pipe.
+    pub fn arrival_text(&self) -> &'static str {
+        if self.pushed {
+            "pushed by the source as they are logged"
+        } else {
+            "polled from the changelog"
+        }
+    }
+
     /// Records a problem, with when it happened.
     pub fn problem(&mut self, state: RealtimeState, error: String) {
         self.state = state;

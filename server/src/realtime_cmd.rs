@@ -154,10 +154,11 @@ fn print_status(
             stale.num_seconds()
         );
     }
-    println!("  cursor       {}", s.cursor.unwrap_or_else(|| "-".into()));
-    if let Some(b) = s.backlog {
-        println!("  backlog      {b} changes");
+    println!("  cursor       {}", s.cursor.as_deref().unwrap_or("-"));
+    if let Some(b) = s.backlog_text() {
+        println!("  backlog      {b}");
     }
+    println!("  new changes  {}", s.arrival_text());
     let c = s.counts;
     println!(
         "  changes      {} (created {}, modified {}, deleted {}, in sync {}, out of scope {}, skipped {}, dropped {}, rejected {})",

@@ -140,20 +140,13 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
         (
             "Changelog backlog",
             s.as_ref()
-                .and_then(|s| s.backlog)
-                .map_or("not known for this changelog".into(), |b| {
-                    format!("{b} changes")
-                }),
+                .and_then(RealtimeStatus::backlog_text)
+                .unwrap_or_else(|| "not known".into()),
         ),
         (
             "New changes",
-            s.as_ref().map_or("-".into(), |s| {
-                if s.pushed {
-                    "pushed by the source as they are logged".to_owned()
-                } else {
-                    "polled from the changelog".to_owned()
-                }
-            }),
+            s.as_ref()
+                .map_or("-".into(), |s| s.arrival_text().to_owned()),
         ),
         (
             "Position",

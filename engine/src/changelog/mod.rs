@@ -14,5 +14,5 @@ pub use password::{
     CarriedPasswords, ChangelogPasswordKey, ENCRYPTED_PASSWORD_ATTRIBUTE, PasswordError,
 };
 pub use push::ChangePush;
-pub use reader::{ChangeBatch, ChangelogError, read_changes};
+pub use reader::{ChangeBatch, ChangelogError, accesslog_backlog, read_changes};
 pub use record::{ChangeKind, ChangeRecord};

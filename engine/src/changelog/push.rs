@@ -6,9 +6,9 @@
 //! cursor, so nothing depends on what the push carries, and a server that pushes nothing (or
 //! a push that breaks) leaves polling as it was.
 
+use super::reader::accesslog_filter;
 use crate::config::{ChangelogFlavor, LdapSource};
 use crate::ldap::{LdapConnection, RootDse};
-use crate::ldap_filter::escape_value;
 use crate::startpoint::ChangelogCursor;
 use ldap3::controls::{MakeCritical, RawControl, RefreshMode, SyncRequest};
 use std::sync::Arc;
@@ -112,11 +112,7 @@ impl PushRequest {
             PushRequest::Accesslog { base, from } => {
                 // Only records at or after the cursor: the refresh phase sends those that
                 // exist (wakes that find what is read anyway), then each new one.
-                let mut filter = "(&(objectClass=auditWriteObject)(reqResult=0)".to_owned();
-                if let Some(start) = from {
-                    filter += &format!("(reqStart>={})", escape_value(start));
-                }
-                filter += ")";
+                let filter = accesslog_filter(from.as_deref(), None);
                 let control = SyncRequest {
                     mode: RefreshMode::RefreshAndPersist,
                     cookie: None,

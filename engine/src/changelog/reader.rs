@@ -157,14 +157,7 @@ async fn read_accesslog(
     // misses the equal record when its fraction ends in 0 (…000010Z), `(!(reqStart>=U))` does not.
     let mut before: Option<String> = None;
     for _ in 0..64 {
-        let mut filter = "(&(objectClass=auditWriteObject)(reqResult=0)".to_owned();
-        if let Some(s) = start {
-            filter += &format!("(reqStart>={})", escape_value(s));
-        }
-        if let Some(u) = &before {
-            filter += &format!("(!(reqStart>={}))", escape_value(u));
-        }
-        filter += ")";
+        let filter = accesslog_filter(start, before.as_deref());
         let (entries, truncated) = conn
             .search_limited(
                 &base,
@@ -200,6 +193,55 @@ async fn read_accesslog(
     Err(ChangelogError::Record(
         "the accesslog answers stay truncated however narrow the range".into(),
     ))
+}
+
+/// The accesslog records of successful writes from `start` on (`reqStart` at or after it),
+/// strictly before `before`.
+pub(crate) fn accesslog_filter(start: Option<&str>, before: Option<&str>) -> String {
+    let mut filter = "(&(objectClass=auditWriteObject)(reqResult=0)".to_owned();
+    if let Some(s) = start {
+        filter += &format!("(reqStart>={})", escape_value(s));
+    }
+    if let Some(u) = before {
+        filter += &format!("(!(reqStart>={}))", escape_value(u));
+    }
+    filter + ")"
+}
+
+/// Accesslog records counted for the backlog at the most: past that it is "at least".
+const BACKLOG_COUNT_LIMIT: i32 = 10_000;
+
+/// How many changes the accesslog holds after `cursor` (no attributes read); `true` when
+/// there are at least that many.
+pub async fn accesslog_backlog(
+    conn: &mut LdapConnection,
+    source: &LdapSource,
+    req_start: Option<&str>,
+    inclusive: bool,
+) -> Result<(u64, bool), LdapError> {
+    let filter = accesslog_filter(req_start, None);
+    let (entries, truncated) = conn
+        .search_limited(
+            &source.accesslog_base_dn,
+            ldap3::Scope::OneLevel,
+            &filter,
+            vec!["reqStart".into()],
+            BACKLOG_COUNT_LIMIT,
+        )
+        .await?;
+    // An exclusive cursor names the last record applied, which the filter takes too.
+    let applied = entries
+        .iter()
+        .filter(|e| {
+            !inclusive
+                && req_start.is_some_and(|s| {
+                    e.attrs
+                        .get("reqStart")
+                        .is_some_and(|v| v.iter().any(|v| v == s))
+                })
+        })
+        .count();
+    Ok(((entries.len() - applied) as u64, truncated))
 }
 
 fn parse_all(

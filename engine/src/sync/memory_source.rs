@@ -5,7 +5,7 @@
 use crate::changelog::{ChangeBatch, ChangeKind, ChangeRecord, ChangelogError};
 use crate::ldap::LdapError;
 use crate::mapping::LdapEntry;
-use crate::source::{ChangeSource, EntryReader, SourceAnswer, SourceConnector};
+use crate::source::{Backlog, ChangeSource, EntryReader, SourceAnswer, SourceConnector};
 use crate::startpoint::ChangelogCursor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -184,9 +184,14 @@ impl ChangeSource for MemoryDirectory {
     fn backlog<'a>(
         &'a mut self,
         from: &'a ChangelogCursor,
-    ) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Option<Backlog>> + Send + 'a>> {
         let total = self.state.lock().unwrap().changelog.len() as u64;
-        Box::pin(async move { Some(total.saturating_sub(number(from))) })
+        Box::pin(async move {
+            Some(Backlog {
+                changes: total.saturating_sub(number(from)),
+                at_least: false,
+            })
+        })
     }
 
     fn entries(&self) -> Arc<dyn EntryReader> {

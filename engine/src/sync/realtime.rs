@@ -202,7 +202,8 @@ impl Follow<'_> {
                         }
                         let backlog = reader.backlog(&read_from).await;
                         progress.update(|s| {
-                            s.backlog = backlog;
+                            s.backlog = backlog.map(|b| b.changes);
+                            s.backlog_at_least = backlog.is_some_and(|b| b.at_least);
                             if matches!(
                                 s.state,
                                 RealtimeState::Starting | RealtimeState::WaitingForSource

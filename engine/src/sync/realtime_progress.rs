@@ -25,6 +25,7 @@ impl RealtimeProgress {
                 counts: RealtimeCounts::default(),
                 cursor: None,
                 backlog: None,
+                backlog_at_least: false,
                 queue: 0,
                 pushed: false,
                 ops_per_second: 0.0,
