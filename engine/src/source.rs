@@ -115,7 +115,8 @@ impl ChangeSource for LdapChangelog {
         max: u32,
     ) -> SourceAnswer<'a, ChangeBatch, ChangelogError> {
         // Asked before reading, so that a change logged meanwhile still wakes the reader.
-        let ask = self.push.as_ref().is_none_or(|p| !p.is_live())
+        let ask = self.source.push_changes
+            && self.push.as_ref().is_none_or(|p| !p.is_live())
             && self
                 .push_asked
                 .is_none_or(|at| at.elapsed() > ASK_PUSH_AGAIN);

@@ -184,6 +184,26 @@ async fn a_pushed_change_arrives_with_polling_set_to_a_minute(
     assert!(!scim_people(&scim.base_url(), TOKEN).contains_key("before"));
     assert!(progress.snapshot().pushed);
     run.stop().await;
+
+    // With push-changes off, the source is not asked: changes are polled.
+    let mut config = config;
+    config.ldap_sources[0].push_changes = false;
+    config.sync_pipes[0].polling_interval_ms = 100;
+    store.replace_all(config).await.unwrap();
+    let config = store.load_config().await.unwrap();
+    let run = RealtimeRun::start(&store, &config, PIPE);
+    modify(&person("polled", "Polled"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !scim_people(&scim.base_url(), TOKEN).contains_key("polled") {
+        assert!(Instant::now() < deadline, "{:#?}", run.progress.snapshot());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !run.progress.snapshot().pushed,
+        "{:#?}",
+        run.progress.snapshot()
+    );
+    run.stop().await;
 }
 
 #[tokio::test]

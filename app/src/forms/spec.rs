@@ -265,6 +265,14 @@ pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
                 .default(LdapSource::DEFAULT_ACCESSLOG_BASE_DN)
                 .when("changelog", &["openldap-accesslog"]),
             );
+            out.push(checkbox(
+                "push-changes",
+                "Pushed changes",
+                "Ask the server to push new changelog records as they are logged (a persistent search on cn=changelog; \
+                 syncrepl on the accesslog, which needs syncprov on that database), so realtime sync need not wait \
+                 for its next poll. Polling stays the fallback when the server offers neither.",
+                true,
+            ));
             out.push(number(
                 "batch-size",
                 "Batch size",

@@ -29,6 +29,10 @@ pub struct LdapSource {
     /// Suffix of OpenLDAP's accesslog database (only for `openldap-accesslog`).
     #[serde(default = "default_accesslog_base_dn")]
     pub accesslog_base_dn: String,
+    /// Ask the server to push new changelog records (persistent search, or syncrepl on the
+    /// accesslog) instead of waiting for the next poll; polling stays the fallback.
+    #[serde(default = "super::default_true")]
+    pub push_changes: bool,
     /// Entries per page in searches and changelog records per poll.
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
