@@ -15,6 +15,34 @@ pub fn memory_mb(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time this process has used (user + system), in seconds.
+#[allow(dead_code)] // the resync bench's; common.rs is compiled into each bench
+pub fn cpu_seconds() -> f64 {
+    let ticks_per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    // /proc/self/stat: the fields after the command's closing parenthesis; utime and stime
+    // are the 14th and 15th of the whole line.
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / ticks_per_second)
+        })
+        .unwrap_or(0.0)
+}
+
 /// Runs `count` requests built by `request(i)` with `threads` in flight; returns requests/s.
 pub async fn rate(
     threads: u32,

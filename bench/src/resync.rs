@@ -8,12 +8,13 @@
 //! entry, one create; an entry in sync costs one search).
 
 mod common;
+mod zero_cost;
 
 use clap::Parser;
 use common::memory_mb;
 use engine::config::Config;
 use engine::store::Store;
-use engine::sync::{ResyncOptions, ResyncProgress, run_resync};
+use engine::sync::{PipePlan, ResyncOptions, ResyncProgress, run_resync, run_resync_planned};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,9 +31,16 @@ struct Args {
     /// Requests for each raw SCIM measurement.
     #[arg(long, default_value_t = 3_000)]
     raw_requests: u32,
+    /// Also resync into a destination that costs nothing (measures the engine alone).
+    #[arg(long)]
+    zero_cost: bool,
+    /// Leave out the passes into scim2-server (with --zero-cost: the engine alone, quickly).
+    #[arg(long)]
+    skip_scim: bool,
 }
 
 const TOKEN: &str = "bench-token";
+const PIPE: &str = "LDAP to SCIM";
 
 fn entry(i: u32) -> String {
     format!(
@@ -50,6 +58,7 @@ async fn resync_pass(
     store: &Store,
     config: &Config,
     threads: u32,
+    destination: Option<zero_cost::ZeroCost>,
 ) -> (engine::sync::ResyncCounts, Duration, Vec<f64>) {
     let started = Instant::now();
     let options = ResyncOptions {
@@ -76,15 +85,15 @@ async fn resync_pass(
             }
         })
     };
-    let counts = run_resync(
-        store,
-        config,
-        "LDAP to SCIM",
-        &options,
-        &progress,
-        Arc::new(()),
-    )
-    .await
+    let counts = match destination {
+        None => run_resync(store, config, PIPE, &options, &progress, Arc::new(())).await,
+        Some(zero) => {
+            let plan = PipePlan::build(config, PIPE, store.cipher(), None)
+                .unwrap()
+                .with_destination(zero);
+            run_resync_planned(store, plan, &options, &progress, Arc::new(())).await
+        }
+    }
     .expect("resync");
     let quarters = watcher.await.unwrap_or_default();
     (counts, started.elapsed(), quarters)
@@ -120,11 +129,11 @@ async fn main() {
     config_json["ldap-sources"][0]["batch-size"] = 500.into();
     let store = sqlite_store(&dir.path().join("bench.db")).await;
     store
-        .replace_all(serde_json::from_value(config_json).unwrap())
+        .replace_all(serde_json::from_value(config_json.clone()).unwrap())
         .await
         .unwrap();
     let config = store.load_config().await.unwrap();
-    let attrs = engine::sync::PipePlan::build(&config, "LDAP to SCIM", store.cipher(), None)
+    let attrs = PipePlan::build(&config, PIPE, store.cipher(), None)
         .unwrap()
         .ldap_attributes();
 
@@ -150,15 +159,37 @@ async fn main() {
     .await;
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
 
+    // The engine alone: a store of its own, a destination that costs nothing.
+    let zero = if args.zero_cost {
+        // Its own key too: the configuration is given as written, not as sealed by the other.
+        let store = sqlite_store(&dir.path().join("zero-cost.db")).await;
+        store
+            .replace_all(serde_json::from_value(config_json.clone()).unwrap())
+            .await
+            .unwrap();
+        let config = store.load_config().await.unwrap();
+        let cpu = common::cpu_seconds();
+        let (counts, time, _) =
+            resync_pass(&store, &config, args.threads, Some(Default::default())).await;
+        let cpu = common::cpu_seconds() - cpu;
+        assert_eq!(counts.created, u64::from(n), "{counts:?}");
+        Some((counts, time, cpu))
+    } else {
+        None
+    };
+
     let rss_before = memory_mb("VmRSS:");
-    let (first, first_time, quarters) = resync_pass(&store, &config, args.threads).await;
-    assert_eq!(first.created, u64::from(n), "{first:?}");
-    let (second, second_time, _) = resync_pass(&store, &config, args.threads).await;
-    assert_eq!(second.in_sync, u64::from(n), "{second:?}");
+    let scim_passes = if args.skip_scim {
+        None
+    } else {
+        let (first, first_time, quarters) = resync_pass(&store, &config, args.threads, None).await;
+        assert_eq!(first.created, u64::from(n), "{first:?}");
+        let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
+        assert_eq!(second.in_sync, u64::from(n), "{second:?}");
+        Some((first, first_time, quarters, second, second_time))
+    };
 
     let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
-    let first_rate = per_s(first.processed(), first_time);
-    let second_rate = per_s(second.processed(), second_time);
     println!("raw limits (measured in this run)");
     println!(
         "  LDAP paged read (ldapsearch, page 500, {} attributes) {ldap_rate:>10.0} entries/s",
@@ -176,22 +207,39 @@ async fn main() {
         "  ceiling for new entries (1 GET + 1 POST each)        {create_ceiling:>10.0} entries/s"
     );
     println!("resync");
+    if let Some((counts, time, cpu)) = zero {
+        let rate = per_s(counts.processed(), time);
+        println!(
+            "  zero-cost destination, all created: {:>7} entries in {:>6.1} s = {rate:>6.0} entries/s ({:.0}% of the LDAP read rate), {:.0} µs CPU per entry",
+            counts.processed(),
+            time.as_secs_f64(),
+            100.0 * rate / ldap_rate,
+            cpu * 1e6 / counts.processed() as f64
+        );
+    }
+    if let Some((first, first_time, quarters, second, second_time)) = scim_passes {
+        let first_rate = per_s(first.processed(), first_time);
+        let second_rate = per_s(second.processed(), second_time);
+        println!(
+            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.0}% of the ceiling)",
+            first.processed(),
+            first_time.as_secs_f64(),
+            100.0 * first_rate / create_ceiling
+        );
+        println!(
+            "  pass 2, all in sync:  {:>7} entries in {:>6.1} s = {second_rate:>6.0} entries/s ({:.0}% of the GET rate)",
+            second.processed(),
+            second_time.as_secs_f64(),
+            100.0 * second_rate / get_rate
+        );
+        let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
+        println!(
+            "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB",
+            quarters.join("/")
+        );
+    }
     println!(
-        "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.0}% of the ceiling)",
-        first.processed(),
-        first_time.as_secs_f64(),
-        100.0 * first_rate / create_ceiling
-    );
-    println!(
-        "  pass 2, all in sync:  {:>7} entries in {:>6.1} s = {second_rate:>6.0} entries/s ({:.0}% of the GET rate)",
-        second.processed(),
-        second_time.as_secs_f64(),
-        100.0 * second_rate / get_rate
-    );
-    let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
-    println!(
-        "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB; peak {:.0} MB",
-        quarters.join("/"),
+        "  peak resident memory of the benchmark process: {:.0} MB",
         memory_mb("VmHWM:")
     );
 }

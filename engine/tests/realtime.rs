@@ -138,6 +138,28 @@ async fn ds389_retro_changelog_stream_with_a_crash_in_the_middle() {
     stream_and_check(ds.port, ChangelogFlavor::DraftGood, |ldif| ds.modify(ldif)).await;
 }
 
+/// Waits up to 10 s for `uid` to be at the destination with `sn`.
+async fn arrives(
+    scim: &Scim2Server,
+    uid: &str,
+    sn: &str,
+    progress: &engine::sync::RealtimeProgress,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scim_people(&scim.base_url(), TOKEN)
+        .get(uid)
+        .map(String::as_str)
+        != Some(sn)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{uid} did not arrive: {:#?}",
+            progress.snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// With polling set to a minute, a change still arrives within seconds: the source pushes it
 /// (persistent search on 389 DS's changelog, syncrepl on OpenLDAP's accesslog).
 async fn a_pushed_change_arrives_with_polling_set_to_a_minute(
@@ -167,19 +189,7 @@ async fn a_pushed_change_arrives_with_polling_set_to_a_minute(
     // Polling would next read in a minute; the push brings it now.
     for (uid, sn) in [("pushed", "Pushed"), ("again", "Again")] {
         modify(&person(uid, sn));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while scim_people(&scim.base_url(), TOKEN)
-            .get(uid)
-            .map(String::as_str)
-            != Some(sn)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "{uid} did not arrive: {:#?}",
-                progress.snapshot()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        arrives(&scim, uid, sn, progress).await;
     }
     assert!(!scim_people(&scim.base_url(), TOKEN).contains_key("before"));
     assert!(progress.snapshot().pushed);
@@ -193,11 +203,7 @@ async fn a_pushed_change_arrives_with_polling_set_to_a_minute(
     let config = store.load_config().await.unwrap();
     let run = RealtimeRun::start(&store, &config, PIPE);
     modify(&person("polled", "Polled"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !scim_people(&scim.base_url(), TOKEN).contains_key("polled") {
-        assert!(Instant::now() < deadline, "{:#?}", run.progress.snapshot());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    arrives(&scim, "polled", "Polled", &run.progress).await;
     assert!(
         !run.progress.snapshot().pushed,
         "{:#?}",

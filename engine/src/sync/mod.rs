@@ -45,7 +45,7 @@ pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};
 pub use realtime::{RealtimeError, RealtimeProgress, run_realtime, run_realtime_as};
-pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync};
+pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync, run_resync_planned};
 pub use retry_rejection::{RetryError, retry_rejection};
 pub use set_startpoint::set_startpoint;
 pub use supervisor::{LEASE_TTL, RealtimeSupervisor, host_name};

@@ -188,7 +188,39 @@ pub async fn run_resync(
     observer: Arc<dyn ResyncObserver>,
 ) -> Result<ResyncCounts, ResyncError> {
     let started_at = chrono::Utc::now();
-    let result = resync(store, config, pipe, options, progress, observer).await;
+    let result = match PipePlan::build(config, pipe, store.cipher(), options.rate_per_second) {
+        Ok(plan) => resync(store, Arc::new(plan), options, progress, observer).await,
+        Err(e) => Err(e.into()),
+    };
+    let known = config.sync_pipes.iter().any(|p| p.name == pipe);
+    finish(store, pipe, known, options, progress, started_at, result).await
+}
+
+/// [`run_resync`] with a plan built already (e.g. with another destination: the benchmark's
+/// zero-cost one).
+pub async fn run_resync_planned(
+    store: &Store,
+    plan: PipePlan,
+    options: &ResyncOptions,
+    progress: &ResyncProgress,
+    observer: Arc<dyn ResyncObserver>,
+) -> Result<ResyncCounts, ResyncError> {
+    let started_at = chrono::Utc::now();
+    let pipe = plan.pipe.name.clone();
+    let result = resync(store, Arc::new(plan), options, progress, observer).await;
+    finish(store, &pipe, true, options, progress, started_at, result).await
+}
+
+/// Marks the run finished and records it (for a pipe that exists); its counts.
+async fn finish(
+    store: &Store,
+    pipe: &str,
+    known: bool,
+    options: &ResyncOptions,
+    progress: &ResyncProgress,
+    started_at: chrono::DateTime<chrono::Utc>,
+    result: Result<(), ResyncError>,
+) -> Result<ResyncCounts, ResyncError> {
     progress.0.finished.store(true, Ordering::Relaxed);
     let run = ResyncStatus {
         pipe: pipe.to_owned(),
@@ -199,7 +231,7 @@ pub async fn run_resync(
         counts: progress.snapshot(),
         error: result.as_ref().err().map(ToString::to_string),
     };
-    if config.sync_pipes.iter().any(|p| p.name == pipe) {
+    if known {
         store.record_resync_run(&run).await?;
     }
     result.map(|()| run.counts)
@@ -236,18 +268,12 @@ struct Pass {
 
 async fn resync(
     store: &Store,
-    config: &Config,
-    pipe: &str,
+    plan: Arc<PipePlan>,
     options: &ResyncOptions,
     progress: &ResyncProgress,
     observer: Arc<dyn ResyncObserver>,
 ) -> Result<(), ResyncError> {
-    let plan = Arc::new(PipePlan::build(
-        config,
-        pipe,
-        store.cipher(),
-        options.rate_per_second,
-    )?);
+    let pipe = plan.pipe.name.as_str();
     let filter = match &options.filter {
         Some(f) => {
             let parsed = Filter::parse(f).map_err(|e| ResyncError::Filter {
