@@ -48,6 +48,9 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   const status = page.locator(".pipe-status");
   await expect(status).toHaveAttribute("data-state", "running", { timeout: 20_000 });
   await expect(status.locator('[data-count="changes"]')).toHaveText("0");
+  // The test slapd runs syncprov on its accesslog: changes are pushed, and the backlog is known.
+  await expect(status.locator('[data-fact="New changes"]')).toContainText("pushed by the source");
+  await expect(status.locator('[data-fact="Changelog backlog"]')).toContainText("0 changes");
   await page.evaluate(() => ((window as any).__noReload = true));
 
   // A user added in LDAP appears on the counters.
