@@ -79,18 +79,15 @@ enum PushRequest {
 
 impl PushRequest {
     fn for_source(source: &LdapSource, from: &ChangelogCursor) -> PushRequest {
-        match (source.changelog, from) {
-            (ChangelogFlavor::OpenldapAccesslog, ChangelogCursor::Accesslog { req_start, .. }) => {
-                PushRequest::Accesslog {
-                    base: source.accesslog_base_dn.clone(),
-                    from: req_start.clone(),
-                }
-            }
-            (ChangelogFlavor::OpenldapAccesslog, _) => PushRequest::Accesslog {
+        match source.changelog {
+            ChangelogFlavor::OpenldapAccesslog => PushRequest::Accesslog {
                 base: source.accesslog_base_dn.clone(),
-                from: None,
+                from: match from {
+                    ChangelogCursor::Accesslog { req_start, .. } => req_start.clone(),
+                    ChangelogCursor::DraftGood { .. } => None,
+                },
             },
-            (ChangelogFlavor::DraftGood, _) => PushRequest::DraftGood,
+            ChangelogFlavor::DraftGood => PushRequest::DraftGood,
         }
     }
 

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 /// How soon a read after a push looks again when it found nothing yet.
 const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(20);
+/// How often the changelog backlog is asked for.
+const BACKLOG_EVERY: Duration = Duration::from_secs(1);
 use tokio::sync::watch;
 
 impl From<super::lanes::LanePanicked> for RealtimeError {
@@ -162,6 +164,9 @@ impl Follow<'_> {
         // After a push, a read that finds nothing yet looks again soon (the record may not be
         // readable the very moment it is announced).
         let mut look_again = 0u8;
+        // The backlog costs a request (an accesslog count reads up to 10,000 records): asked
+        // at most once a second, as often as the status is saved.
+        let mut backlog_asked = Instant::now() - BACKLOG_EVERY;
         loop {
             if *stop.borrow() {
                 return self.wind_down(&mut lanes, &mut at).await;
@@ -200,10 +205,17 @@ impl Follow<'_> {
                             read_from = end;
                             more = true;
                         }
-                        let backlog = reader.backlog(&read_from).await;
+                        let backlog = if backlog_asked.elapsed() >= BACKLOG_EVERY {
+                            backlog_asked = Instant::now();
+                            Some(reader.backlog(&read_from).await)
+                        } else {
+                            None
+                        };
                         progress.update(|s| {
-                            s.backlog = backlog.map(|b| b.changes);
-                            s.backlog_at_least = backlog.is_some_and(|b| b.at_least);
+                            if let Some(backlog) = backlog {
+                                s.backlog = backlog.map(|b| b.changes);
+                                s.backlog_at_least = backlog.is_some_and(|b| b.at_least);
+                            }
                             if matches!(
                                 s.state,
                                 RealtimeState::Starting | RealtimeState::WaitingForSource
