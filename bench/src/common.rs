@@ -107,3 +107,73 @@ pub async fn raw_scim_rates(
     .await;
     (post, get)
 }
+
+/// The SCIM server's Bulk rate: `count` creates in POST /Bulk requests of `per_request`
+/// operations, `threads` requests in flight; operations per second.
+#[allow(dead_code)] // the resync bench's
+pub async fn raw_bulk_rate(
+    base: &str,
+    token: &str,
+    threads: u32,
+    count: u32,
+    per_request: u32,
+    prefix: &str,
+) -> f64 {
+    let http = reqwest::Client::new();
+    let (b, t, p) = (base.to_owned(), token.to_owned(), prefix.to_owned());
+    let requests = count.div_ceil(per_request);
+    let started = Instant::now();
+    rate(threads, requests, move |r| {
+        let operations: Vec<serde_json::Value> = (0..per_request)
+            .map(|k| {
+                let i = r * per_request + k;
+                serde_json::json!({"method": "POST", "bulkId": format!("b{i}"), "path": "/Users",
+                    "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}{i}"),
+                        "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}}})
+            })
+            .collect();
+        http.post(format!("{b}/Bulk"))
+            .bearer_auth(&t)
+            .header("Content-Type", "application/scim+json")
+            .body(
+                serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations})
+                    .to_string(),
+            )
+    })
+    .await;
+    f64::from(requests * per_request) / started.elapsed().as_secs_f64()
+}
+
+/// The SCIM server's list rate: every user, page by page (`count` per page, only id and
+/// userName); resources per second.
+#[allow(dead_code)] // the resync bench's
+pub async fn raw_list_rate(base: &str, token: &str, per_page: u32) -> f64 {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut listed = 0u64;
+    let mut start = 1u64;
+    loop {
+        let page: serde_json::Value = http
+            .get(format!("{base}/Users"))
+            .bearer_auth(token)
+            .query(&[
+                ("attributes", "id,userName".to_owned()),
+                ("startIndex", start.to_string()),
+                ("count", per_page.to_string()),
+            ])
+            .send()
+            .await
+            .expect("raw list")
+            .json()
+            .await
+            .expect("a ListResponse");
+        let got = page["Resources"].as_array().map_or(0, Vec::len) as u64;
+        let total = page["totalResults"].as_u64().unwrap_or(0);
+        listed += got;
+        start += got;
+        if got == 0 || start > total {
+            break;
+        }
+    }
+    listed as f64 / started.elapsed().as_secs_f64()
+}

@@ -4,8 +4,9 @@
 //!     cargo run --release -p bench --bin resync-bench -- --entries 100000 --threads 4
 //!
 //! Raw limits: a paged `ldapsearch` of the same entries and attributes; the same SCIM server's
-//! POST and filtered-GET rates at the same concurrency (resync sends one search and, for a new
-//! entry, one create; an entry in sync costs one search).
+//! POST, filtered-GET and Bulk rates at the same concurrency, and its paged list rate. Resync
+//! lists each endpoint once and writes in Bulk requests where the server offers Bulk, so new
+//! entries compare with the Bulk rate and entries in sync with the list rate.
 
 mod common;
 mod zero_cost;
@@ -158,6 +159,15 @@ async fn main() {
     )
     .await;
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
+    let bulk_rate = common::raw_bulk_rate(
+        &scim.base_url(),
+        TOKEN,
+        args.threads,
+        args.raw_requests * 2,
+        500,
+        "rawbulk",
+    )
+    .await;
 
     // The engine alone: a store of its own, a destination that costs nothing.
     let zero = if args.zero_cost {
@@ -184,9 +194,11 @@ async fn main() {
     } else {
         let (first, first_time, quarters) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(first.created, u64::from(n), "{first:?}");
+        // Listed once pass 1 is done: the same resources pass 2 lists.
+        let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, 1000).await;
         let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(second.in_sync, u64::from(n), "{second:?}");
-        Some((first, first_time, quarters, second, second_time))
+        Some((first, first_time, quarters, list_rate, second, second_time))
     };
 
     let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
@@ -206,6 +218,10 @@ async fn main() {
     println!(
         "  ceiling for new entries (1 GET + 1 POST each)        {create_ceiling:>10.0} entries/s"
     );
+    println!(
+        "  SCIM POST /Bulk, 500 creates each, {} concurrent     {bulk_rate:>10.0} operations/s",
+        args.threads
+    );
     println!("resync");
     if let Some((counts, time, cpu)) = zero {
         let rate = per_s(counts.processed(), time);
@@ -217,21 +233,28 @@ async fn main() {
             cpu * 1e6 / counts.processed() as f64
         );
     }
-    if let Some((first, first_time, quarters, second, second_time)) = scim_passes {
+    if let Some((first, first_time, quarters, list_rate, second, second_time)) = scim_passes {
         let first_rate = per_s(first.processed(), first_time);
         let second_rate = per_s(second.processed(), second_time);
         println!(
-            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.0}% of the ceiling)",
-            first.processed(),
-            first_time.as_secs_f64(),
-            100.0 * first_rate / create_ceiling
+            "  SCIM GET /Users?attributes=…&count=1000, paged (after pass 1) {list_rate:>10.0} resources/s"
         );
         println!(
-            "  pass 2, all in sync:  {:>7} entries in {:>6.1} s = {second_rate:>6.0} entries/s ({:.0}% of the GET rate)",
+            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.2}× the Bulk rate, {:.0}% of the single-request ceiling)",
+            first.processed(),
+            first_time.as_secs_f64(),
+            first_rate / bulk_rate,
+            100.0 * first_rate / create_ceiling
+        );
+        println!("      paths: {}", first.paths_text());
+        println!(
+            "  pass 2, all in sync:  {:>7} entries in {:>6.1} s = {second_rate:>6.0} entries/s ({:.2}× the list rate, {:.0}% of the GET rate)",
             second.processed(),
             second_time.as_secs_f64(),
+            second_rate / list_rate,
             100.0 * second_rate / get_rate
         );
+        println!("      paths: {}", second.paths_text());
         let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
         println!(
             "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB",

@@ -4,7 +4,7 @@
 
 use engine::config::QueryMethod;
 use engine::mapping::PatchOp;
-use engine::scim::{Answer, Destination, ScimError, SentRequest};
+use engine::scim::{Answer, Destination, ListPage, ScimError, SentRequest};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +26,18 @@ fn request(method: &str, url: String, body: Option<Value>) -> SentRequest {
 impl Destination for ZeroCost {
     fn search<'a>(&'a self, _: &'a str, _: &'a str, _: QueryMethod) -> Answer<'a, Vec<Value>> {
         Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+    fn list_page<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [String],
+        _: u64,
+        _: u64,
+    ) -> Answer<'a, ListPage> {
+        Box::pin(std::future::ready(Ok(ListPage {
+            resources: Vec::new(),
+            total: Some(0),
+        })))
     }
     fn search_request(&self, endpoint: &str, filter: &str, _: QueryMethod) -> SentRequest {
         request("GET", format!("zero:/{endpoint}?filter={filter}"), None)

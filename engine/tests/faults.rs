@@ -263,17 +263,24 @@ async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
         }
     }
     let seen = Arc::new(Seen::default());
+    // A filtered resync searches per entry (it does not list the endpoint), so the broken
+    // search answer is the one the engine reads.
+    let per_entry = ResyncOptions {
+        filter: Some("(uid=*)".into()),
+        ..ResyncOptions::default()
+    };
     let counts = run_resync(
         &store,
         &config,
         PIPE,
-        &ResyncOptions::default(),
+        &per_entry,
         &ResyncProgress::default(),
         seen.clone(),
     )
     .await
     .unwrap();
     let results = seen.0.lock().unwrap();
+    assert_eq!(counts.found_by_search, 2, "{counts:#?}");
     assert_eq!(
         (counts.created, counts.rejected),
         (1, 1),
@@ -317,6 +324,12 @@ async fn entries_that_leave_their_class_lose_their_resource() {
         !people.contains_key("mover")
             && !people.contains_key("filtered")
             && people.contains_key("stays")
+    })
+    .await;
+    // The service may hold the result before the pipe has counted it (both deletes can share
+    // one Bulk request): wait for nothing in flight.
+    wait_until("both deletes counted", 30, || {
+        run.progress.snapshot().queue == 0
     })
     .await;
     let status = run.progress.snapshot();

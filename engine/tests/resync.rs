@@ -138,6 +138,9 @@ async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit
             out_of_scope: 3,
             expected: PEOPLE as u64 + 6,
             finished: true,
+            // scim2-server lists and offers Bulk: one listing, writes in Bulk requests.
+            found_by_listing: created,
+            bulk: true,
             ..Default::default()
         }
     );

@@ -25,9 +25,28 @@ pub struct ResyncCounts {
     pub references_out_of_scope: u64,
     /// References written without their target, which is not at the destination.
     pub references_pending: u64,
+    /// Entries whose resource was found in a listing of the endpoint (no search of their
+    /// own), and entries found by a search each.
+    pub found_by_listing: u64,
+    pub found_by_search: u64,
+    /// Writes went in SCIM Bulk requests.
+    pub bulk: bool,
 }
 
 impl ResyncCounts {
+    /// Which paths the resync took: how resources were found, how writes were sent.
+    pub fn paths_text(&self) -> String {
+        let writes = if self.bulk {
+            "writes in SCIM Bulk requests"
+        } else {
+            "a request per write"
+        };
+        format!(
+            "{} found from a listing of their endpoint, {} by a search each; {writes}",
+            self.found_by_listing, self.found_by_search
+        )
+    }
+
     pub fn processed(&self) -> u64 {
         self.created
             + self.modified

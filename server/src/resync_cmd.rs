@@ -224,4 +224,5 @@ fn print_summary(pipe: &str, c: &ResyncCounts, elapsed: Duration, dry_run: bool)
         "Entries per second",
         c.processed() as f64 / elapsed.as_secs_f64().max(0.001)
     );
+    println!("  Paths: {}", c.paths_text());
 }

@@ -589,6 +589,62 @@ impl FaultProxy {
     }
 }
 
+/// nginx in front of a SCIM server that shapes what it offers for Bulk and listing
+/// (scripts/testenv/nginx-bulk.sh); every request is logged.
+pub struct ShapingProxy {
+    pub port: u16,
+    server: ScriptServer,
+}
+
+/// What a [`ShapingProxy`] changes.
+pub enum ServiceShape {
+    /// Nothing: it only logs.
+    Pass,
+    /// 413 for a Bulk request body over this many kilobytes.
+    BulkBodyAtMost(u32),
+    /// No Bulk in the ServiceProviderConfig, and 501 for /Bulk.
+    NoBulk,
+    /// A listing's first page holds at most this many resources; later pages are empty.
+    CappedList(u32),
+}
+
+impl ShapingProxy {
+    pub fn start(upstream_port: u16, shape: ServiceShape) -> ShapingProxy {
+        find_binary(
+            "SCIMSYNC_NGINX",
+            &["/usr/sbin/nginx"],
+            "apt-get install nginx-light",
+        );
+        let mut args = vec![upstream_port.to_string()];
+        args.extend(match shape {
+            ServiceShape::Pass => vec!["pass".to_owned()],
+            ServiceShape::BulkBodyAtMost(kb) => vec!["max-body".to_owned(), kb.to_string()],
+            ServiceShape::NoBulk => vec!["no-bulk".to_owned()],
+            ServiceShape::CappedList(n) => vec!["capped-list".to_owned(), n.to_string()],
+        });
+        let server = ScriptServer::start("nginx-bulk.sh", "nginx", &args, &[], Stop::Term);
+        ShapingProxy {
+            port: server.port,
+            server,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.port)
+    }
+
+    /// Requests logged whose request line starts with `start` (e.g. `POST /v2/Bulk`), and
+    /// of those the ones answered with `status` (any status when `None`).
+    pub fn count(&self, start: &str, status: Option<u16>) -> usize {
+        let log =
+            std::fs::read_to_string(self.server.dir.path().join("access.log")).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains(&format!("\"{start}")))
+            .filter(|l| status.is_none_or(|s| l.contains(&format!("\" {s} "))))
+            .count()
+    }
+}
+
 /// A test certificate authority and a server certificate it issued for 127.0.0.1 (openssl).
 pub struct TestPki {
     pub ca_cert: PathBuf,

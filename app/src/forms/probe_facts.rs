@@ -1,7 +1,7 @@
 //! "Test connection" reports as label/value rows for the console.
 
 use engine::ldap::LdapProbeReport;
-use engine::scim::ScimProbeReport;
+use engine::scim::{BulkLimits, ScimProbeReport};
 
 fn row(label: &str, value: impl Into<String>) -> (String, String) {
     (label.to_owned(), value.into())
@@ -38,6 +38,24 @@ pub fn ldap(r: &LdapProbeReport) -> Vec<(String, String)> {
     facts
 }
 
+/// Whether destinations will send Bulk requests, and within which limits.
+fn bulk(r: &ScimProbeReport) -> String {
+    if !r.bulk {
+        return "not supported: destinations send a request per write".into();
+    }
+    let operations = r.bulk_max_operations.unwrap_or(0);
+    if !r.bulk_usable {
+        return format!("supported, but at most {operations} operation per request: not used");
+    }
+    let payload = r.bulk_max_payload_size.map_or(
+        format!("{} bytes (not advertised)", BulkLimits::DEFAULT_PAYLOAD),
+        |b| format!("{b} bytes"),
+    );
+    format!(
+        "supported (max {operations} operations, {payload} per request): used by destinations unless their \"Bulk requests\" is off"
+    )
+}
+
 pub fn scim(r: &ScimProbeReport) -> Vec<(String, String)> {
     let with_limit = |yes: bool, what: &str, limit: Option<u64>| {
         if yes {
@@ -49,10 +67,7 @@ pub fn scim(r: &ScimProbeReport) -> Vec<(String, String)> {
     let mut facts = vec![
         row("Service", r.base_url.clone()),
         row("PATCH", supported(r.patch)),
-        row(
-            "Bulk",
-            with_limit(r.bulk, "operations", r.bulk_max_operations),
-        ),
+        row("Bulk", bulk(r)),
         row(
             "Filter",
             with_limit(r.filter, "results", r.filter_max_results),

@@ -607,6 +607,14 @@ pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
                  AWS IAM Identity Center accepts 100 (1–10000).",
                 &ScimDestination::DEFAULT_MAX_OPERATIONS_PER_PATCH.to_string(),
             ));
+            out.push(checkbox(
+                "use-bulk",
+                "Bulk requests",
+                "When the server offers SCIM Bulk (its connection test says so), send creates, updates and deletes \
+                 of many entries in one Bulk request, within the server's maximum operations and payload size. \
+                 Each entry still gets its own result; turn this off for servers whose Bulk misbehaves.",
+                true,
+            ));
         }
         ObjectKind::SyncPipe => {
             out.extend(name_fields("pipe"));

@@ -158,6 +158,7 @@ fn Progress(status: ResyncStatus) -> impl IntoView {
             <p class="headline">{headline}</p>
             {(c.expected > 0).then(|| view! { <progress max=c.expected value=c.processed().min(c.expected)></progress> })}
             <p class="help">{format!("{} of {} entries processed", c.processed(), c.expected)}</p>
+            {c.finished.then(|| view! { <p class="help" data-testid="resync-paths">{c.paths_text()}</p> })}
             <table class="counts">
                 <tbody>
                     {rows.into_iter().map(|(key, label, n)| view! { <tr><th>{label}</th><td data-count=key>{n}</td></tr> }).collect_view()}

@@ -20,6 +20,10 @@ pub struct ScimDestination {
     /// (AWS IAM Identity Center accepts 100 membership changes per request).
     #[serde(default = "default_max_operations_per_patch")]
     pub max_operations_per_patch: u32,
+    /// Send creates, updates and deletes in SCIM Bulk requests (RFC 7644 §3.7) when the
+    /// server's ServiceProviderConfig offers Bulk; single requests otherwise.
+    #[serde(default = "super::default_true")]
+    pub use_bulk: bool,
 }
 
 /// What a destination left unset gets (the console's form starts from these).

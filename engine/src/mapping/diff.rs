@@ -32,7 +32,7 @@ impl PatchOp {
 }
 
 /// Case-insensitive member lookup (SCIM attribute names are case-insensitive).
-fn member<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+pub(super) fn member<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     object
         .as_object()?
         .iter()
@@ -208,7 +208,7 @@ fn reads(r: &Resolved, matches: &dyn Fn(&str) -> bool) -> bool {
         || r.subs.iter().any(|s| reads(s, matches))
 }
 
-fn is_empty(v: &Value) -> bool {
+pub(super) fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Array(a) => a.is_empty(),

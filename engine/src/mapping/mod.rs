@@ -6,7 +6,9 @@
 //! * [`diff`] — current resource vs wanted → PATCH operations or a PUT body.
 //! * [`search`] — the filter that finds the existing resource.
 //! * [`references`] — DN values → ids of the resources those entries became.
+//! * [`correlation`] — search keys and compared-value digests for correlating from a listing.
 
+pub mod correlation;
 mod diff;
 mod entry;
 pub mod references;

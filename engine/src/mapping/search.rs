@@ -7,7 +7,26 @@ use super::{EndpointMapper, LdapEntry};
 use serde_json::Value;
 
 pub fn search_filter(mapper: &EndpointMapper, entry: &LdapEntry) -> Result<String, MappingIssue> {
-    let mut parts = Vec::new();
+    let parts: Vec<String> = search_values(mapper, entry)?
+        .into_iter()
+        .map(|(name, value)| {
+            let literal = match value {
+                Value::String(s) => quote(&s),
+                other => other.to_string(),
+            };
+            format!("{name} eq {literal}")
+        })
+        .collect();
+    Ok(parts.join(" and "))
+}
+
+/// The entry's value for each search attribute mapping, by SCIM name: each is a string,
+/// number or boolean.
+pub(crate) fn search_values(
+    mapper: &EndpointMapper,
+    entry: &LdapEntry,
+) -> Result<Vec<(String, Value)>, MappingIssue> {
+    let mut values = Vec::new();
     for r in &mapper.search {
         let issue = |reason: &str| MappingIssue {
             mapping: r.mapping.name.clone(),
@@ -23,15 +42,14 @@ pub fn search_filter(mapper: &EndpointMapper, entry: &LdapEntry) -> Result<Strin
         let none = ResolvedReferences::default();
         let value = map_one(r, entry, None, &mut MapContext::new(&none))?
             .ok_or_else(|| issue("the entry has no usable value for this search attribute, so its SCIM resource cannot be found"))?;
-        let literal = match value {
-            Value::String(s) => quote(&s),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
+        match value {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                values.push((r.scim_name().to_owned(), value))
+            }
             _ => return Err(issue("a search attribute must have a single simple value")),
-        };
-        parts.push(format!("{} eq {literal}", r.scim_name()));
+        }
     }
-    Ok(parts.join(" and "))
+    Ok(values)
 }
 
 /// A SCIM filter string literal (JSON string rules: `"` and `\` escaped).

@@ -67,6 +67,20 @@ impl ScimClient {
         self
     }
 
+    /// The service's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Takes `slots` extra places under the rate limit (a Bulk request's further operations).
+    pub(crate) async fn pace(&self, slots: usize) {
+        if let Some(limiter) = &self.limiter {
+            for _ in 0..slots {
+                limiter.acquire().await;
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base_url, path.trim_start_matches('/'))
     }

@@ -1,7 +1,7 @@
 //! "Test connection" for a SCIM server: read /ServiceProviderConfig (what the service
 //! supports) and /ResourceTypes (which needs authorisation, so it also proves the credentials).
 
-use super::{ScimClient, ScimError};
+use super::{BulkLimits, ScimClient, ScimError};
 use crate::config::ScimServer;
 use crate::crypto::Cipher;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,11 @@ pub struct ScimProbeReport {
     pub patch: bool,
     pub bulk: bool,
     pub bulk_max_operations: Option<u64>,
+    /// Bytes of one Bulk request body.
+    pub bulk_max_payload_size: Option<u64>,
+    /// Whether destinations on this server will send writes in Bulk requests (unless their
+    /// use-bulk is off): Bulk is supported with more than one operation per request.
+    pub bulk_usable: bool,
     pub filter: bool,
     pub filter_max_results: Option<u64>,
     pub sort: bool,
@@ -87,6 +92,8 @@ pub async fn probe(server: &ScimServer, cipher: &Cipher) -> Result<ScimProbeRepo
         patch: supported("patch"),
         bulk: supported("bulk"),
         bulk_max_operations: number("bulk", "maxOperations"),
+        bulk_max_payload_size: number("bulk", "maxPayloadSize"),
+        bulk_usable: BulkLimits::offered(&spc).is_some(),
         filter: supported("filter"),
         filter_max_results: number("filter", "maxResults"),
         sort: supported("sort"),

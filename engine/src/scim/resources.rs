@@ -17,6 +17,13 @@ pub struct SentRequest {
     pub body: Option<Value>,
 }
 
+/// One page of a listing: its resources and the total the service says it holds.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    pub resources: Vec<Value>,
+    pub total: Option<u64>,
+}
+
 /// The resources of a ListResponse (RFC 7644 §3.4.2). `Resources` may be left out only when
 /// `totalResults` is 0: an answer that says nothing of what matched is invalid, never "no
 /// match" — taking it for one would create a duplicate.
@@ -145,6 +152,29 @@ impl ScimClient {
                 return Ok(ids);
             }
         }
+    }
+
+    /// One page of every resource of `endpoint`, with only `attributes` (no filter).
+    pub async fn list_page(
+        &self,
+        endpoint: &str,
+        attributes: &[String],
+        start_index: u64,
+        count: u64,
+    ) -> Result<ListPage, ScimError> {
+        let mut url =
+            url::Url::parse(&self.url(endpoint)).map_err(|e| ScimError::Client(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("attributes", &attributes.join(","))
+            .append_pair("startIndex", &start_index.to_string())
+            .append_pair("count", &count.to_string());
+        let url = url.to_string();
+        let response = self.send(Method::GET, &url, None).await?;
+        let list = read_json("GET", &url, response).await?;
+        Ok(ListPage {
+            resources: resources(&list, "GET", &url)?,
+            total: list.get("totalResults").and_then(Value::as_u64),
+        })
     }
 
     pub fn create_request(&self, endpoint: &str, body: &Value) -> SentRequest {

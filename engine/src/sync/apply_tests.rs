@@ -43,7 +43,17 @@ async fn write_entry(
         phase: Phase::Resync,
         entry,
     };
-    write(plan, class, mapper, entry, references, dry_run, &fail)
+    let writing = EntryWrite {
+        plan,
+        class,
+        mapper,
+        entry,
+        references,
+        dry_run,
+        fail: &fail,
+    };
+    writing
+        .write(None)
         .await
         .unwrap_or_else(|f| Applied::bare(f.into_outcome(), None))
 }

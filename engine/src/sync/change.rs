@@ -3,7 +3,7 @@
 //! its resource deleted), and what the result teaches is kept — rejections, correlations,
 //! pending references — and the entries waiting for it are applied again.
 
-use super::apply::{Applied, create, modify, synchronising};
+use super::apply::{Applied, EntryWrite, synchronising};
 use super::failure::Fail;
 use super::find::{Found, find_by_search};
 use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
@@ -267,22 +267,18 @@ impl ChangeContext<'_> {
             {
                 current = Some(found);
             }
+            let writing = EntryWrite {
+                plan,
+                class,
+                mapper,
+                entry: &entry,
+                references: &references,
+                dry_run: false,
+                fail: &fail,
+            };
             match current {
-                Some(current) => {
-                    modify(
-                        plan,
-                        class,
-                        mapper,
-                        &entry,
-                        &current,
-                        &touched,
-                        &references,
-                        false,
-                        &fail,
-                    )
-                    .await
-                }
-                None => create(plan, class, mapper, &entry, &references, false, &fail).await,
+                Some(current) => writing.modify(&current, &touched).await,
+                None => writing.create().await,
             }
         }
         .await;

@@ -17,6 +17,7 @@ mod failure;
 mod find;
 pub mod jobs;
 mod lanes;
+mod listed;
 #[cfg(test)]
 mod memory_destination;
 #[cfg(test)]

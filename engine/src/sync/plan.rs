@@ -3,13 +3,13 @@
 
 use crate::changelog::ChangelogPasswordKey;
 use crate::config::{
-    Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe,
+    Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe, WORKERS,
 };
 use crate::crypto::{Cipher, CryptoError};
 use crate::dn::Dn;
 use crate::ldap_filter::Filter;
 use crate::mapping::{EndpointMapper, LdapEntry};
-use crate::scim::{Destination, RateLimiter, RetryPolicy, ScimClient, ScimError};
+use crate::scim::{BulkWriter, Destination, RateLimiter, RetryPolicy, ScimClient, ScimError};
 use crate::source::{LdapConnector, SourceConnector};
 use std::sync::Arc;
 
@@ -48,7 +48,8 @@ pub struct PipePlan {
     pub source: LdapSource,
     pub destination: ScimDestination,
     pub classes: Vec<ClassPlan>,
-    /// The destination's SCIM service (a [`ScimClient`] with the pipe's retries and rate).
+    /// The destination's SCIM service (a [`ScimClient`] with the pipe's retries and rate, in a
+    /// [`BulkWriter`] unless the destination's use-bulk is off).
     pub client: Box<dyn Destination>,
     /// Opens the source's changelog (an [`LdapConnector`] to the sync source's servers).
     pub changes: Arc<dyn SourceConnector>,
@@ -147,6 +148,12 @@ impl PipePlan {
             )),
             None => None,
         };
+        let client: Box<dyn Destination> = if destination.use_bulk {
+            let requests_at_once = pipe.worker_count.clamp(*WORKERS.start(), *WORKERS.end());
+            Box::new(BulkWriter::new(client, requests_at_once as usize))
+        } else {
+            Box::new(client)
+        };
         let mut endpoints: Vec<String> = Vec::new();
         for m in classes.iter().filter_map(|c| c.mapper.as_ref()) {
             if !endpoints.contains(&m.endpoint.name) {
@@ -167,7 +174,7 @@ impl PipePlan {
             source,
             destination,
             classes,
-            client: Box::new(client),
+            client,
             password_key,
             levels,
         })

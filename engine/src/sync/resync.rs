@@ -15,6 +15,7 @@
 
 use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
+use super::listed::Listings;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use super::record::{Origin, record_result};
@@ -27,6 +28,7 @@ use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
 use crate::rejection::{FailedStep, Rejection};
 use crate::report::{ResyncCounts, ResyncStatus};
+use crate::scim::WritePath;
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -79,6 +81,9 @@ struct Counters {
     members_removed: AtomicU64,
     references_out_of_scope: AtomicU64,
     references_pending: AtomicU64,
+    found_by_listing: AtomicU64,
+    found_by_search: AtomicU64,
+    bulk: AtomicBool,
 }
 
 impl ResyncProgress {
@@ -99,6 +104,9 @@ impl ResyncProgress {
             members_removed: get(&c.members_removed),
             references_out_of_scope: get(&c.references_out_of_scope),
             references_pending: get(&c.references_pending),
+            found_by_listing: get(&c.found_by_listing),
+            found_by_search: get(&c.found_by_search),
+            bulk: c.bulk.load(Ordering::Relaxed),
         }
     }
 
@@ -251,6 +259,9 @@ struct Run {
     previously_rejected: HashSet<String>,
     progress: ResyncProgress,
     observer: Arc<dyn ResyncObserver>,
+    /// Each endpoint's listing, once listed (see `listed`), and how entries were found.
+    listings: Listings,
+    may_list: bool,
 }
 
 /// One read of the source: which entries it applies and whether they may wait.
@@ -322,21 +333,33 @@ async fn resync(
             .expected
             .store(targets.len() as u64, Ordering::Relaxed);
     }
+    let writes = plan.client.write_path().await;
+    tracing::info!("resync of \"{pipe}\": writes go in {writes}");
+    progress
+        .0
+        .bulk
+        .store(matches!(writes, WritePath::Bulk(_)), Ordering::Relaxed);
     let run = Arc::new(Run {
         store: store.clone(),
         lookup: reader.clone(),
         attrs: plan.ldap_attributes(),
         plan: plan.clone(),
         filter,
-        workers: Workers::of(&plan.pipe, options.threads),
+        workers: Workers::of(&plan.pipe, options.threads).carrying(writes.writes_per_request()),
         dry_run: options.dry_run,
         previously_rejected: store.open_rejection_dns(pipe).await?,
         progress: progress.clone(),
         observer,
+        listings: Listings::default(),
+        // Listing an endpoint pays off for the whole source, not for a few entries.
+        may_list: options.dns.is_none() && options.filter.is_none(),
     });
     let started = Instant::now();
     let outcome = async {
         for (i, level) in plan.levels.iter().enumerate() {
+            if run.may_list {
+                run.listings.list_level(&plan, level).await;
+            }
             let mut pass = Pass {
                 level: level.clone(),
                 first: i == 0,
@@ -360,6 +383,15 @@ async fn resync(
         Ok::<(), ResyncError>(())
     }
     .await;
+    let found = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    progress
+        .0
+        .found_by_listing
+        .store(found(&run.listings.by_listing), Ordering::Relaxed);
+    progress
+        .0
+        .found_by_search
+        .store(found(&run.listings.by_search), Ordering::Relaxed);
     tracing::debug!("resync of \"{pipe}\" finished in {:?}", started.elapsed());
     reader.close().await;
     outcome
@@ -464,7 +496,15 @@ async fn resync_entry(
         dry_run: run.dry_run,
         unwritten: defer_within,
     };
-    let result = apply_entry(&run.plan, &resolver, &entry, Phase::Resync, defer_within).await;
+    let result = apply_entry(
+        &run.plan,
+        &resolver,
+        &entry,
+        Phase::Resync,
+        defer_within,
+        &run.listings,
+    )
+    .await;
     if matches!(result.outcome, EntryOutcome::Deferred) {
         deferred.lock().expect("deferred list").push(entry.dn);
         return Ok(());

@@ -27,6 +27,19 @@ impl Workers {
         }
     }
 
+    /// These workers with room for `writes_per_request` entries each in flight: when a
+    /// request carries the writes of many entries (SCIM Bulk), a worker is a request, and the
+    /// destination holds requests to the worker count itself. Held to a bound so memory stays
+    /// flat.
+    pub(crate) fn carrying(self, writes_per_request: usize) -> Workers {
+        const MOST_PER_WORKER: usize = 250;
+        let in_flight = self.count * writes_per_request.clamp(1, MOST_PER_WORKER);
+        Workers {
+            permits: Arc::new(Semaphore::new(in_flight)),
+            count: self.count,
+        }
+    }
+
     pub(crate) fn count(&self) -> usize {
         self.count
     }
