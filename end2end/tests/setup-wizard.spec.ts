@@ -136,7 +136,7 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
   const scimProbe = f.locator(".probe");
   await expect(scimProbe.locator(".headline")).toHaveText("Connected — ready.");
   await expect(scimProbe).toContainText("User at /Users");
-  await expect(scimProbe).toContainText("supported (max 1000 operations)");
+  await expect(scimProbe).toContainText("supported (max 1000 operations, 1048576 bytes per request)");
   await create(page, "SCIM Service");
 
   // Step 4: one mapping of each of the seven types. The first one is submitted without an
