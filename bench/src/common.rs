@@ -70,37 +70,47 @@ pub async fn rate(
     f64::from(count) / started.elapsed().as_secs_f64()
 }
 
+/// The `n`th user a raw measurement creates: its body, whose `userName` the GET rate asks for.
+pub type RawUser = Arc<dyn Fn(u32) -> serde_json::Value + Send + Sync>;
+
+/// A small user named `<prefix><n>`.
+#[allow(dead_code)] // the realtime bench's
+pub fn small_user(prefix: &str) -> RawUser {
+    let prefix = prefix.to_owned();
+    Arc::new(move |i| {
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{prefix}{i}"),
+            "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}})
+    })
+}
+
 /// The SCIM server's own limits at `threads` concurrent requests: (POST /Users per second,
-/// GET /Users?filter=userName eq … per second), with users named `<prefix><n>`.
+/// GET /Users?filter=userName eq … per second), with the users `user` makes.
 pub async fn raw_scim_rates(
     base: &str,
     token: &str,
     threads: u32,
     count: u32,
-    prefix: &str,
+    user: RawUser,
 ) -> (f64, f64) {
     let http = reqwest::Client::new();
-    let (b, h, t, p) = (
+    let (b, h, t, u) = (
         base.to_owned(),
         http.clone(),
         token.to_owned(),
-        prefix.to_owned(),
+        user.clone(),
     );
     let post = rate(threads, count, move |i| {
         h.post(format!("{b}/Users"))
             .bearer_auth(&t)
             .header("Content-Type", "application/scim+json")
-            .body(
-                serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}{i}"),
-                    "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}})
-                .to_string(),
-            )
+            .body(u(i).to_string())
     })
     .await;
-    let (b, h, t, p) = (base.to_owned(), http, token.to_owned(), prefix.to_owned());
+    let (b, h, t) = (base.to_owned(), http, token.to_owned());
     let get = rate(threads, count, move |i| {
+        let name = user(i)["userName"].as_str().unwrap_or_default().to_owned();
         h.get(format!("{b}/Users")).bearer_auth(&t).query(&[
-            ("filter", format!("userName eq \"{p}{i}\"")),
+            ("filter", format!("userName eq \"{name}\"")),
             ("count", "2".into()),
         ])
     })
@@ -108,8 +118,8 @@ pub async fn raw_scim_rates(
     (post, get)
 }
 
-/// The SCIM server's Bulk rate: `count` creates in POST /Bulk requests of `per_request`
-/// operations, `threads` requests in flight; operations per second.
+/// The SCIM server's Bulk rate: `count` creates of the users `user` makes in POST /Bulk
+/// requests of `per_request` operations, `threads` requests in flight; operations per second.
 #[allow(dead_code)] // the resync bench's
 pub async fn raw_bulk_rate(
     base: &str,
@@ -117,10 +127,10 @@ pub async fn raw_bulk_rate(
     threads: u32,
     count: u32,
     per_request: u32,
-    prefix: &str,
+    user: RawUser,
 ) -> f64 {
     let http = reqwest::Client::new();
-    let (b, t, p) = (base.to_owned(), token.to_owned(), prefix.to_owned());
+    let (b, t) = (base.to_owned(), token.to_owned());
     let requests = count.div_ceil(per_request);
     let started = Instant::now();
     rate(threads, requests, move |r| {
@@ -128,8 +138,7 @@ pub async fn raw_bulk_rate(
             .map(|k| {
                 let i = r * per_request + k;
                 serde_json::json!({"method": "POST", "bulkId": format!("b{i}"), "path": "/Users",
-                    "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}{i}"),
-                        "name": {"givenName": "Raw", "familyName": format!("Nr{i}")}}})
+                    "data": user(i)})
             })
             .collect();
         http.post(format!("{b}/Bulk"))
@@ -147,7 +156,7 @@ pub async fn raw_bulk_rate(
 /// The SCIM server's list rate: every user, page by page (`count` per page, only id and
 /// userName); resources per second.
 #[allow(dead_code)] // the resync bench's
-pub async fn raw_list_rate(base: &str, token: &str, per_page: u32) -> f64 {
+pub async fn raw_list_rate(base: &str, token: &str, attributes: &[String], per_page: u32) -> f64 {
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut listed = 0u64;
@@ -157,7 +166,7 @@ pub async fn raw_list_rate(base: &str, token: &str, per_page: u32) -> f64 {
             .get(format!("{base}/Users"))
             .bearer_auth(token)
             .query(&[
-                ("attributes", "id,userName".to_owned()),
+                ("attributes", attributes.join(",")),
                 ("startIndex", start.to_string()),
                 ("count", per_page.to_string()),
             ])

@@ -65,8 +65,14 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |p| p.get())
     );
 
-    let (post_rate, get_rate) =
-        common::raw_scim_rates(&scim.base_url(), TOKEN, args.threads, 2_000, "raw").await;
+    let (post_rate, get_rate) = common::raw_scim_rates(
+        &scim.base_url(),
+        TOKEN,
+        args.threads,
+        2_000,
+        common::small_user("raw"),
+    )
+    .await;
 
     let (conn, mut ldap) = ldap3::LdapConnAsync::new(&format!("ldap://{}", slapd.address()))
         .await

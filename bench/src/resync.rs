@@ -4,9 +4,11 @@
 //!     cargo run --release -p bench --bin resync-bench -- --entries 100000 --threads 4
 //!
 //! Raw limits: a paged `ldapsearch` of the same entries and attributes; the same SCIM server's
-//! POST, filtered-GET and Bulk rates at the same concurrency, and its paged list rate. Resync
-//! lists each endpoint once and writes in Bulk requests where the server offers Bulk, so new
-//! entries compare with the Bulk rate and entries in sync with the list rate.
+//! POST, filtered-GET and Bulk rates at the same concurrency, sending the resources resync
+//! sends (Bulk again once resync has filled the service), and its paged list rate of the
+//! attributes resync lists. Resync lists each endpoint once and writes in Bulk requests where
+//! the server offers Bulk, so new entries compare with the Bulk rate and entries in sync with
+//! the list rate.
 
 mod common;
 mod zero_cost;
@@ -14,6 +16,8 @@ mod zero_cost;
 use clap::Parser;
 use common::memory_mb;
 use engine::config::Config;
+use engine::mapping::correlation::listed_attributes;
+use engine::mapping::{EndpointMapper, LdapEntry, Phase, Purpose};
 use engine::store::Store;
 use engine::sync::{PipePlan, ResyncOptions, ResyncProgress, run_resync, run_resync_planned};
 use std::io::Write;
@@ -43,15 +47,58 @@ struct Args {
 const TOKEN: &str = "bench-token";
 const PIPE: &str = "LDAP to SCIM";
 
+/// The generated entry `i`: its DN and attributes.
+fn entry_attributes(i: u32) -> (String, Vec<(&'static str, String)>) {
+    let dn = format!("uid=user{i:06},ou=people,{SUFFIX}");
+    let attributes = vec![
+        ("objectClass", "inetOrgPerson".to_owned()),
+        ("objectClass", "scimsyncTestUser".to_owned()),
+        ("uid", format!("user{i:06}")),
+        ("cn", format!("User {i:06}")),
+        ("givenName", "User".to_owned()),
+        ("sn", format!("Nr{i:06}")),
+        ("departmentNumber", format!("D{}", i % 50)),
+        ("businessCategory", format!("CC{}", i % 7)),
+        ("testHireDate", "20240301083000+0100".to_owned()),
+        ("employeeNumber", i.to_string()),
+        ("postalAddress", format!("{i} Main St$Springfield")),
+        ("testLocked", "FALSE".to_owned()),
+        (
+            "testEmailJSON",
+            format!("{{\"value\":\"user{i:06}@example.com\",\"type\":\"work\",\"primary\":true}}"),
+        ),
+    ];
+    (dn, attributes)
+}
+
+/// Entry `i` as LDIF.
 fn entry(i: u32) -> String {
-    format!(
-        "dn: uid=user{i:06},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\nuid: user{i:06}\n\
-         cn: User {i:06}\ngivenName: User\nsn: Nr{i:06}\ndepartmentNumber: D{}\nbusinessCategory: CC{}\n\
-         testHireDate: 20240301083000+0100\nemployeeNumber: {i}\npostalAddress: {i} Main St$Springfield\ntestLocked: FALSE\n\
-         testEmailJSON: {{\"value\":\"user{i:06}@example.com\",\"type\":\"work\",\"primary\":true}}\n\n",
-        i % 50,
-        i % 7
-    )
+    let (dn, attributes) = entry_attributes(i);
+    let mut ldif = format!("dn: {dn}\n");
+    for (name, value) in attributes {
+        ldif.push_str(&format!("{name}: {value}\n"));
+    }
+    ldif + "\n"
+}
+
+/// For the raw SCIM measurements: the resource resync creates for entry `first + n`, so the
+/// service does the same work per resource as for resync's writes.
+fn mapped_user(mapper: Arc<EndpointMapper>, first: u32) -> common::RawUser {
+    Arc::new(move |n| {
+        let (dn, attributes) = entry_attributes(first + n);
+        let mut entry = LdapEntry::new(dn);
+        for (name, value) in attributes {
+            entry
+                .attributes
+                .entry(name.to_ascii_lowercase())
+                .or_default()
+                .push(value);
+        }
+        mapper
+            .map(&entry, Purpose::Create, Phase::Resync, &Default::default())
+            .expect("a generated entry maps")
+            .resource
+    })
 }
 
 /// Runs one resync; also returns the resident memory seen when each quarter of the entries was done.
@@ -86,15 +133,21 @@ async fn resync_pass(
             }
         })
     };
-    let counts = match destination {
-        None => run_resync(store, config, PIPE, &options, &progress, Arc::new(())).await,
-        Some(zero) => {
-            let plan = PipePlan::build(config, PIPE, store.cipher(), None)
-                .unwrap()
-                .with_destination(zero);
-            run_resync_planned(store, plan, &options, &progress, Arc::new(())).await
+    // In a task of its own, as the console runs a resync.
+    let (store, config, job_progress) = (store.clone(), config.clone(), progress.clone());
+    let counts = tokio::spawn(async move {
+        match destination {
+            None => run_resync(&store, &config, PIPE, &options, &job_progress, Arc::new(())).await,
+            Some(zero) => {
+                let plan = PipePlan::build(&config, PIPE, store.cipher(), None)
+                    .unwrap()
+                    .with_destination(zero);
+                run_resync_planned(&store, plan, &options, &job_progress, Arc::new(())).await
+            }
         }
-    }
+    })
+    .await
+    .expect("resync task")
     .expect("resync");
     let quarters = watcher.await.unwrap_or_default();
     (counts, started.elapsed(), quarters)
@@ -134,9 +187,16 @@ async fn main() {
         .await
         .unwrap();
     let config = store.load_config().await.unwrap();
-    let attrs = PipePlan::build(&config, PIPE, store.cipher(), None)
-        .unwrap()
-        .ldap_attributes();
+    let plan = PipePlan::build(&config, PIPE, store.cipher(), None).unwrap();
+    let attrs = plan.ldap_attributes();
+    // What resync lists of each user: the raw list rate asks for the same.
+    let users = plan
+        .classes
+        .iter()
+        .filter_map(|c| c.mapper.clone())
+        .find(|m| m.endpoint.endpoint_path == "Users")
+        .expect("a Users endpoint");
+    let listed = listed_attributes(&users);
 
     // Raw LDAP: the same subtree and attributes, paged, with OpenLDAP's own client.
     let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
@@ -150,12 +210,13 @@ async fn main() {
     let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
 
     // Raw SCIM, same server, same concurrency: creates, then searches by userName.
+    // Users numbered from 10,000,000 on: none of them is in the directory.
     let (post_rate, get_rate) = common::raw_scim_rates(
         &scim.base_url(),
         TOKEN,
         args.threads,
         args.raw_requests,
-        "raw",
+        mapped_user(users.clone(), 10_000_000),
     )
     .await;
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
@@ -165,7 +226,7 @@ async fn main() {
         args.threads,
         args.raw_requests * 2,
         500,
-        "rawbulk",
+        mapped_user(users.clone(), 20_000_000),
     )
     .await;
 
@@ -194,11 +255,29 @@ async fn main() {
     } else {
         let (first, first_time, quarters) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(first.created, u64::from(n), "{first:?}");
-        // Listed once pass 1 is done: the same resources pass 2 lists.
-        let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, 1000).await;
+        // Measured again once pass 1 is done: the service slows as it fills.
+        let bulk_rate_full = common::raw_bulk_rate(
+            &scim.base_url(),
+            TOKEN,
+            args.threads,
+            args.raw_requests * 2,
+            500,
+            mapped_user(users.clone(), 30_000_000),
+        )
+        .await;
+        // The same resources and attributes pass 2 lists.
+        let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, &listed, 1000).await;
         let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(second.in_sync, u64::from(n), "{second:?}");
-        Some((first, first_time, quarters, list_rate, second, second_time))
+        Some((
+            first,
+            first_time,
+            quarters,
+            bulk_rate_full,
+            list_rate,
+            second,
+            second_time,
+        ))
     };
 
     let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
@@ -233,17 +312,24 @@ async fn main() {
             cpu * 1e6 / counts.processed() as f64
         );
     }
-    if let Some((first, first_time, quarters, list_rate, second, second_time)) = scim_passes {
+    if let Some((first, first_time, quarters, bulk_rate_full, list_rate, second, second_time)) =
+        scim_passes
+    {
         let first_rate = per_s(first.processed(), first_time);
         let second_rate = per_s(second.processed(), second_time);
         println!(
-            "  SCIM GET /Users?attributes=…&count=1000, paged (after pass 1) {list_rate:>10.0} resources/s"
+            "  SCIM POST /Bulk as above, after pass 1 ({n} more resources) {bulk_rate_full:>10.0} operations/s"
         );
         println!(
-            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.2}× the Bulk rate, {:.0}% of the single-request ceiling)",
+            "  SCIM GET /Users?attributes=<the {} resync lists>&count=1000, paged (after pass 1) {list_rate:>10.0} resources/s",
+            listed.len()
+        );
+        println!(
+            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.2}× the Bulk rate before, {:.2}× after; {:.0}% of the single-request ceiling)",
             first.processed(),
             first_time.as_secs_f64(),
             first_rate / bulk_rate,
+            first_rate / bulk_rate_full,
             100.0 * first_rate / create_ceiling
         );
         println!("      paths: {}", first.paths_text());

@@ -47,18 +47,7 @@ impl Dn {
 
     /// Normalised key used for equality and ancestry checks.
     fn normalised(&self) -> Vec<Vec<(String, String)>> {
-        self.rdns
-            .iter()
-            .map(|rdn| {
-                let mut avas: Vec<(String, String)> = rdn
-                    .0
-                    .iter()
-                    .map(|a| (a.attr.clone(), normalise_value(&a.value)))
-                    .collect();
-                avas.sort();
-                avas
-            })
-            .collect()
+        self.rdns.iter().map(normalised_rdn).collect()
     }
 
     /// The normalised form as one string: equal for DNs that name the same entry, whatever
@@ -83,17 +72,54 @@ impl Dn {
 
     /// True when `self` is `base` or an entry below it.
     pub fn is_within(&self, base: &Dn) -> bool {
-        let (mine, theirs) = (self.normalised(), base.normalised());
-        mine.len() >= theirs.len() && mine[mine.len() - theirs.len()..] == theirs[..]
+        // Asked for every entry a resync reads, once per class base: compared in place.
+        let Some(start) = self.rdns.len().checked_sub(base.rdns.len()) else {
+            return false;
+        };
+        self.rdns[start..]
+            .iter()
+            .zip(&base.rdns)
+            .all(|(mine, theirs)| same_rdn(mine, theirs))
     }
 }
 
+/// Whether two RDNs are equal once normalised, without building their normalised forms
+/// for the usual single-valued RDN.
+fn same_rdn(a: &Rdn, b: &Rdn) -> bool {
+    match (a.0.as_slice(), b.0.as_slice()) {
+        ([one], [other]) => {
+            one.attr == other.attr
+                && normalised_chars(&one.value).eq(normalised_chars(&other.value))
+        }
+        (many, others) if many.len() != others.len() => false,
+        _ => normalised_rdn(a) == normalised_rdn(b),
+    }
+}
+
+/// An RDN's (type, normalised value) pairs in a fixed order.
+fn normalised_rdn(rdn: &Rdn) -> Vec<(String, String)> {
+    let mut avas: Vec<(String, String)> = rdn
+        .0
+        .iter()
+        .map(|a| (a.attr.clone(), normalise_value(&a.value)))
+        .collect();
+    avas.sort();
+    avas
+}
+
+/// [`normalise_value`]'s characters, one by one (compared without building the string).
+fn normalised_chars(value: &str) -> impl Iterator<Item = char> + '_ {
+    value.split_whitespace().enumerate().flat_map(|(i, word)| {
+        (i > 0)
+            .then_some(' ')
+            .into_iter()
+            .chain(word.chars().flat_map(char::to_lowercase))
+    })
+}
+
+/// A value as compared: lower case, runs of spaces as one, none at either end.
 fn normalise_value(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    normalised_chars(value).collect()
 }
 
 impl fmt::Display for Dn {
@@ -358,6 +384,12 @@ mod tests {
         assert!(dn("dc=example,dc=com").is_within(&base));
         assert!(!dn("dc=com").is_within(&base));
         assert!(!dn("uid=a,dc=other,dc=com").is_within(&base));
+        // Case, spacing and the order of a multi-valued RDN's values do not matter.
+        assert!(dn("uid=a,DC=Example ,  dc=COM").is_within(&base));
+        assert!(!dn("uid=a,dc=exa mple,dc=com").is_within(&base));
+        let multi = dn("ou=a+cn=B  c,dc=example,dc=com");
+        assert!(dn("uid=x,cn=b c+ou=A,dc=example,dc=com").is_within(&multi));
+        assert!(!dn("uid=x,cn=b c,dc=example,dc=com").is_within(&multi));
     }
 
     #[test]

@@ -13,6 +13,12 @@
 //! * [`sync`] — applying entries to the SCIM destination: resync now, realtime next.
 #![forbid(unsafe_code)]
 
+/// Every program that runs the engine (the server, the benchmarks, the tests) allocates with
+/// mimalloc: a resync allocates for every entry on several threads at once, where glibc's
+/// allocator cost a fifth of the engine's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod changelog;
 pub mod config;
 pub mod crypto;

@@ -148,6 +148,21 @@ async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit
 
     let users = scim_users(&s).await;
     assert_eq!(users.len() as u64, created);
+    // Each is kept as the entry's resource, for later deletes, renames and references.
+    let pipe = &s.config.sync_pipes[0].name;
+    for user in &users {
+        let id = user["id"].as_str().unwrap();
+        let kept = s
+            .store
+            .find_resource_by_scim_id(pipe, "Users", id)
+            .await
+            .unwrap();
+        let kept = kept.unwrap_or_else(|| panic!("no correlation kept for {user}"));
+        assert!(
+            kept.dn
+                .starts_with(&format!("uid={},", user["userName"].as_str().unwrap()))
+        );
+    }
     for i in 0..PEOPLE {
         let u = find(&users, &format!("user{i:03}"));
         assert_eq!(u["name"]["givenName"], "User");

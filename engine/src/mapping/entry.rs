@@ -46,11 +46,9 @@ impl LdapEntry {
 impl From<ldap3::SearchEntry> for LdapEntry {
     fn from(e: ldap3::SearchEntry) -> Self {
         let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in e.attrs {
-            attributes
-                .entry(k.to_ascii_lowercase())
-                .or_default()
-                .extend(v);
+        for (mut name, values) in e.attrs {
+            name.make_ascii_lowercase();
+            attributes.entry(name).or_default().extend(values);
         }
         LdapEntry {
             dn: e.dn,

@@ -47,6 +47,10 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+/// Rows per correlation upsert, 9 parameters each. Few: SQLite finds a parameter by name
+/// in a list (each bind costs as many steps as the statement has parameters).
+const REMEMBER_CHUNK: usize = 25;
+
 const CURSOR_UPSERT: &str =
     "ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
@@ -54,25 +58,99 @@ fn cursor_text(cursor: &ChangelogCursor) -> Result<String, StoreError> {
     serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))
 }
 
+/// The upsert of `rows` correlations (see [`bind_correlations`] for the parameters' order);
+/// that of a full chunk is built once.
+fn upsert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if rows == REMEMBER_CHUNK {
+        return FULL_CHUNK
+            .get_or_init(|| build_upsert_sql(rows))
+            .as_str()
+            .into();
+    }
+    build_upsert_sql(rows).into()
+}
+
+fn build_upsert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=9).map(|n| format!("${}", row * 9 + n)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at, dn_key, display) \
+         VALUES {} ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
+         endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at, \
+         dn_key = excluded.dn_key, display = excluded.display",
+        values.join(", ")
+    )
+}
+
+fn bind_correlations<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    pipe: &'q str,
+    rows: &[&'q Correlation],
+    updated_at: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for c in rows {
+        query = query
+            .bind(pipe)
+            .bind(&c.entry_id)
+            .bind(&c.dn)
+            .bind(&c.endpoint)
+            .bind(&c.scim_id)
+            .bind(&c.class)
+            .bind(updated_at)
+            .bind(dn_key(&c.dn))
+            .bind(&c.display);
+    }
+    query
+}
+
 impl Store {
     pub async fn remember_resource(&self, pipe: &str, c: &Correlation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at, dn_key, display) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
-             endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at, \
-             dn_key = excluded.dn_key, display = excluded.display",
-        )
-        .bind(pipe)
-        .bind(&c.entry_id)
-        .bind(&c.dn)
-        .bind(&c.endpoint)
-        .bind(&c.scim_id)
-        .bind(&c.class)
-        .bind(now())
-        .bind(dn_key(&c.dn))
-        .bind(&c.display)
-        .execute(&self.pool)
-        .await?;
+        self.remember_resources(pipe, std::slice::from_ref(c)).await
+    }
+
+    /// Several correlations at once (a resync keeps them in batches): one statement per
+    /// [`REMEMBER_CHUNK`] rows, all in one transaction. For an entry named twice, the last wins.
+    pub async fn remember_resources(
+        &self,
+        pipe: &str,
+        batch: &[Correlation],
+    ) -> Result<(), StoreError> {
+        // One row per entry: an upsert may not touch the same row twice in one statement.
+        let mut last_of: std::collections::HashMap<&str, usize> = Default::default();
+        for (i, c) in batch.iter().enumerate() {
+            last_of.insert(&c.entry_id, i);
+        }
+        let rows: Vec<&Correlation> = batch
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| last_of[c.entry_id.as_str()] == *i)
+            .map(|(_, c)| c)
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let updated_at = now();
+        if rows.len() <= REMEMBER_CHUNK {
+            // One statement is atomic by itself.
+            let sql = upsert_sql(rows.len());
+            bind_correlations(sqlx::query(&sql), pipe, &rows, &updated_at)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
+        let mut tx = self.write_transaction().await?;
+        for chunk in rows.chunks(REMEMBER_CHUNK) {
+            let sql = upsert_sql(chunk.len());
+            bind_correlations(sqlx::query(&sql), pipe, chunk, &updated_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

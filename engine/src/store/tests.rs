@@ -545,19 +545,51 @@ both_backends!(
     }
 );
 
+/// Entry `n` of class People, synchronised to `scim_id` at Users.
+fn user_correlation(n: u32, dn: &str, scim_id: &str) -> Correlation {
+    Correlation {
+        entry_id: format!("uuid-{n}"),
+        dn: dn.to_owned(),
+        endpoint: "Users".into(),
+        scim_id: scim_id.to_owned(),
+        class: "People".into(),
+        display: Some(format!("User {n}")),
+    }
+}
+
+both_backends!(
+    correlations_in_batches_cross_statements_and_keep_the_last_of_an_entry,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        let pipe = "P";
+        let user = |n: u32, scim_id: &str| {
+            user_correlation(n, &format!("uid=u{n},ou=people,dc=example,dc=com"), scim_id)
+        };
+        store
+            .remember_resource(pipe, &user(7, "old"))
+            .await
+            .unwrap();
+        // 250 rows: several statements in one transaction; entry 7 is named twice, the last wins.
+        let mut batch: Vec<Correlation> = (0..249).map(|n| user(n, &format!("id-{n}"))).collect();
+        batch.push(user(7, "newest"));
+        store.remember_resources(pipe, &batch).await.unwrap();
+        store.remember_resources(pipe, &[]).await.unwrap();
+        let keys: Vec<String> = (0..249)
+            .map(|n| dn_key(&format!("uid=u{n},ou=people,dc=example,dc=com")))
+            .collect();
+        let found = store.find_resources_by_dn(pipe, &keys).await.unwrap();
+        assert_eq!(found.len(), 249);
+        assert_eq!(found[&keys[7]].scim_id, "newest");
+        assert_eq!(found[&keys[248]].scim_id, "id-248");
+    }
+);
+
 both_backends!(
     correlations_by_dn_and_id_and_pending_references,
     |store, url, cipher| {
         let _ = (&url, &cipher);
         let pipe = "LDAP to SCIM";
-        let user = |n: u32, dn: &str| Correlation {
-            entry_id: format!("uuid-{n}"),
-            dn: dn.to_owned(),
-            endpoint: "Users".into(),
-            scim_id: format!("id-{n}"),
-            class: "People".into(),
-            display: Some(format!("User {n}")),
-        };
+        let user = |n: u32, dn: &str| user_correlation(n, dn, &format!("id-{n}"));
         store
             .remember_resource(pipe, &user(1, "uid=a,ou=People,dc=example,dc=com"))
             .await

@@ -192,8 +192,15 @@ pub(crate) fn synchronising<'p>(
     plan: &'p PipePlan,
     entry: &LdapEntry,
 ) -> Result<(&'p ClassPlan, &'p EndpointMapper), Box<EntryResult>> {
-    let class = plan
-        .classify(entry)
+    synchronising_in(plan.classify(entry), entry)
+}
+
+/// [`synchronising`] with the entry's class already known (`None`: no class holds it).
+fn synchronising_in<'p>(
+    class: Option<&'p ClassPlan>,
+    entry: &LdapEntry,
+) -> Result<(&'p ClassPlan, &'p EndpointMapper), Box<EntryResult>> {
+    let class = class
         .ok_or_else(|| Box::new(EntryResult::new(&entry.dn, None, EntryOutcome::OutOfScope)))?;
     match &class.mapper {
         Some(mapper) => Ok((class, mapper)),
@@ -287,19 +294,20 @@ impl EntryWrite<'_> {
     }
 }
 
-/// Brings the entry's SCIM resource in line with the entry, finding it in `listings` or by
-/// search. With
+/// Brings the entry's SCIM resource in line with the entry (of `class`, as the plan
+/// classified it), finding it in `listings` or by search. With
 /// `defer_within`, an entry whose pending references go to one of those endpoint mappings is
 /// not written but [`EntryOutcome::Deferred`] (resync writes it once they exist).
 pub(crate) async fn apply_entry(
     plan: &PipePlan,
     resolver: &Resolver<'_>,
     entry: &LdapEntry,
+    class: Option<&ClassPlan>,
     phase: Phase,
     defer_within: &[String],
     listings: &Listings,
 ) -> EntryResult {
-    let (class, mapper) = match synchronising(plan, entry) {
+    let (class, mapper) = match synchronising_in(class, entry) {
         Ok(found) => found,
         Err(none) => return *none,
     };

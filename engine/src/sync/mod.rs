@@ -12,6 +12,7 @@
 
 pub mod apply;
 mod change;
+mod correlation_batch;
 pub mod dn_list;
 mod failure;
 mod find;

@@ -58,6 +58,9 @@ pub struct PipePlan {
     /// The classes' endpoint mappings in writing order: each level refers only to earlier
     /// ones and to itself (see `Config::endpoint_order`). Never empty.
     pub levels: Vec<Vec<String>>,
+    /// The endpoint mappings a Reference mapping of this pipe may resolve DNs to (asked for
+    /// every entry written, so found once).
+    referenced: Vec<String>,
 }
 
 impl PipePlan {
@@ -164,6 +167,16 @@ impl PipePlan {
         if levels.is_empty() {
             levels.push(Vec::new());
         }
+        let referenced = endpoints
+            .iter()
+            .filter(|e| {
+                classes
+                    .iter()
+                    .filter_map(|c| c.mapper.as_ref())
+                    .any(|m| !m.reference_paths(e).is_empty())
+            })
+            .cloned()
+            .collect();
         let changes = Arc::new(LdapConnector {
             source: source.clone(),
             cipher: cipher.clone(),
@@ -177,6 +190,7 @@ impl PipePlan {
             client,
             password_key,
             levels,
+            referenced,
         })
     }
 
@@ -208,10 +222,21 @@ impl PipePlan {
 
     /// Whether a Reference mapping of this pipe may resolve DNs to `endpoint_mapping`.
     pub fn is_referenced(&self, endpoint_mapping: &str) -> bool {
+        self.referenced.iter().any(|e| e == endpoint_mapping)
+    }
+
+    /// Whether an entry of `level` may reference another entry of the same level (nested
+    /// groups, managers): their correlations must then be in the store as soon as known.
+    pub fn references_within(&self, level: &[String]) -> bool {
         self.classes
             .iter()
             .filter_map(|c| c.mapper.as_ref())
-            .any(|m| !m.reference_paths(endpoint_mapping).is_empty())
+            .filter(|m| level.contains(&m.endpoint.name))
+            .any(|m| {
+                level
+                    .iter()
+                    .any(|target| !m.reference_paths(target).is_empty())
+            })
     }
 
     /// The class called `name`.
@@ -221,8 +246,13 @@ impl PipePlan {
 
     /// The first class, in evaluation order, whose base DNs and filter match the entry.
     pub fn classify(&self, entry: &LdapEntry) -> Option<&ClassPlan> {
+        self.class_index(entry).map(|i| &self.classes[i])
+    }
+
+    /// [`Self::classify`] as a position in `classes` (kept by tasks that outlive a borrow).
+    pub(crate) fn class_index(&self, entry: &LdapEntry) -> Option<usize> {
         let dn = Dn::parse(&entry.dn).ok();
-        self.classes.iter().find(|c| c.matches(&dn, entry))
+        self.classes.iter().position(|c| c.matches(&dn, entry))
     }
 
     /// LDAP attributes to read: those the mappings and the class filters use, objectClass,

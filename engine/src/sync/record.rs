@@ -3,6 +3,7 @@
 //! synchronised to — or no longer, once deleted — so later deletes, renames and references
 //! find it.
 
+use super::correlation_batch::CorrelationBatch;
 use super::outcome::{EntryOutcome, EntryResult};
 use crate::changelog::ChangeRecord;
 use crate::store::{Correlation, Store, StoreError, dn_key};
@@ -17,6 +18,9 @@ pub(crate) struct Origin<'a> {
     /// The DN keys with an open rejection, when known (resync reads them once): the others
     /// have nothing to resolve.
     pub open_rejections: Option<&'a HashSet<String>>,
+    /// Where correlations wait to be written together (a resync pass); else each is
+    /// written at once.
+    pub batch: Option<&'a CorrelationBatch>,
 }
 
 pub(crate) async fn record_result(
@@ -52,7 +56,7 @@ pub(crate) async fn record_result(
             for dn in dns {
                 if origin
                     .open_rejections
-                    .is_none_or(|open| open.contains(&dn_key(dn)))
+                    .is_none_or(|open| !open.is_empty() && open.contains(&dn_key(dn)))
                 {
                     store.resolve_rejection(pipe, dn).await?;
                 }
@@ -67,7 +71,10 @@ pub(crate) async fn record_result(
                         class: class.clone(),
                         display: resource.display.clone(),
                     };
-                    store.remember_resource(pipe, &c).await
+                    match origin.batch {
+                        Some(batch) => batch.remember(store, pipe, c).await,
+                        None => store.remember_resource(pipe, &c).await,
+                    }
                 }
                 _ => Ok(()),
             }

@@ -15,6 +15,7 @@
 
 use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
+use super::correlation_batch::CorrelationBatch;
 use super::listed::Listings;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
@@ -166,10 +167,15 @@ pub enum ResyncError {
 /// Keeps what a result teaches: rejections, resolved rejections, which resource the entry is
 /// synchronised to (so later deletes, renames and references find it) and the references it
 /// left pending; then applies the entries that were waiting for it.
-async fn keep(run: &Run, result: &EntryResult) -> Result<ReferenceReport, ResyncError> {
+async fn keep(
+    run: &Run,
+    pass: &Pass,
+    result: &EntryResult,
+) -> Result<ReferenceReport, ResyncError> {
     let store = &run.store;
     let origin = Origin {
         open_rejections: Some(&run.previously_rejected),
+        batch: pass.batch_correlations.then_some(&run.correlations),
         ..Origin::default()
     };
     record_result(store, &run.plan.pipe.name, result, origin).await?;
@@ -262,6 +268,8 @@ struct Run {
     /// Each endpoint's listing, once listed (see `listed`), and how entries were found.
     listings: Listings,
     may_list: bool,
+    /// Correlations of passes that keep them in batches.
+    correlations: CorrelationBatch,
 }
 
 /// One read of the source: which entries it applies and whether they may wait.
@@ -275,6 +283,8 @@ struct Pass {
     /// Entries waiting for entries of their own level are deferred (else written with those
     /// references pending).
     may_defer: bool,
+    /// No entry of the level references another: correlations are written in batches.
+    batch_correlations: bool,
 }
 
 async fn resync(
@@ -351,6 +361,7 @@ async fn resync(
         progress: progress.clone(),
         observer,
         listings: Listings::default(),
+        correlations: CorrelationBatch::default(),
         // Listing an endpoint pays off for the whole source, not for a few entries.
         may_list: options.dns.is_none() && options.filter.is_none(),
     });
@@ -365,6 +376,7 @@ async fn resync(
                 first: i == 0,
                 // A dry run writes nothing, so waiting would never end.
                 may_defer: !options.dry_run,
+                batch_correlations: !plan.references_within(level),
             };
             let mut deferred =
                 run_pass(&run, &mut reader, &targets, &Arc::new(pass.clone())).await?;
@@ -433,9 +445,9 @@ async fn run_pass(
                     }
                     Err(e) => return Err(ResyncError::from(e)),
                 };
-                if !pass.takes(plan, &entry) {
+                let Some(class) = pass.takes(plan, &entry) else {
                     continue;
-                }
+                };
                 let worker = run.workers.acquire().await;
                 // A worker that failed ends the pass as soon as it is seen.
                 while let Some(joined) = tasks.try_join_next() {
@@ -444,7 +456,7 @@ async fn run_pass(
                 let (run, pass, deferred) = (run.clone(), pass.clone(), deferred.clone());
                 tasks.spawn(async move {
                     let _worker = worker;
-                    resync_entry(&run, &pass, entry, &deferred).await
+                    resync_entry(&run, &pass, entry, class, &deferred).await
                 });
             }
         }
@@ -458,7 +470,10 @@ async fn run_pass(
             ended = ended.and(Err(e));
         }
     }
+    // The next level's references, and whoever reads the store next, find them.
+    let flushed = run.correlations.flush(&run.store, &plan.pipe.name).await;
     ended?;
+    flushed?;
     let deferred = std::mem::take(&mut *deferred.lock().expect("deferred list"));
     Ok(deferred)
 }
@@ -471,12 +486,15 @@ fn worker_ended(
 
 impl Pass {
     /// Whether `entry` is this pass's: its endpoint is of the pass's level; entries no
-    /// endpoint takes are the first pass's, which counts them.
-    fn takes(&self, plan: &PipePlan, entry: &LdapEntry) -> bool {
-        match plan.classify(entry).and_then(|c| c.mapper.as_ref()) {
+    /// endpoint takes are the first pass's, which counts them. If so, the position of the
+    /// class that holds it (`None`: no class does).
+    fn takes(&self, plan: &PipePlan, entry: &LdapEntry) -> Option<Option<usize>> {
+        let class = plan.class_index(entry);
+        let taken = match class.and_then(|i| plan.classes[i].mapper.as_ref()) {
             Some(mapper) => self.level.contains(&mapper.endpoint.name),
             None => self.first,
-        }
+        };
+        taken.then_some(class)
     }
 }
 
@@ -485,6 +503,7 @@ async fn resync_entry(
     run: &Run,
     pass: &Pass,
     entry: LdapEntry,
+    class: Option<usize>,
     deferred: &std::sync::Mutex<Vec<String>>,
 ) -> Result<(), ResyncError> {
     let defer_within: &[String] = if pass.may_defer { &pass.level } else { &[] };
@@ -500,6 +519,7 @@ async fn resync_entry(
         &run.plan,
         &resolver,
         &entry,
+        class.map(|i| &run.plan.classes[i]),
         Phase::Resync,
         defer_within,
         &run.listings,
@@ -512,7 +532,7 @@ async fn resync_entry(
     run.progress.0.retrieved.fetch_add(1, Ordering::Relaxed);
     // A dry run changes nothing, the list of rejected operations included.
     if !run.dry_run {
-        let unblocked = keep(run, &result).await?;
+        let unblocked = keep(run, pass, &result).await?;
         run.progress.count_references(&unblocked);
     }
     run.progress.count(&result.outcome);
