@@ -58,7 +58,7 @@ fn cursor_text(cursor: &ChangelogCursor) -> Result<String, StoreError> {
     serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))
 }
 
-/// The upsert of `rows` correlations (see [`bind_correlations`] for the parameters' order);
+/// The upsert of `rows` correlations (see [`upsert_correlations`] for the parameters' order);
 /// that of a full chunk is built once.
 fn upsert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
     static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -87,12 +87,15 @@ fn build_upsert_sql(rows: usize) -> String {
     )
 }
 
-fn bind_correlations<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    pipe: &'q str,
-    rows: &[&'q Correlation],
-    updated_at: &'q str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+/// Upserts `rows` (at most [`REMEMBER_CHUNK`]) in one statement.
+async fn upsert_correlations<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    pipe: &str,
+    rows: &[&Correlation],
+    updated_at: &str,
+) -> Result<(), sqlx::Error> {
+    let sql = upsert_sql(rows.len());
+    let mut query = sqlx::query(&sql);
     for c in rows {
         query = query
             .bind(pipe)
@@ -105,7 +108,8 @@ fn bind_correlations<'q>(
             .bind(dn_key(&c.dn))
             .bind(&c.display);
     }
-    query
+    query.execute(executor).await?;
+    Ok(())
 }
 
 impl Store {
@@ -137,18 +141,12 @@ impl Store {
         let updated_at = now();
         if rows.len() <= REMEMBER_CHUNK {
             // One statement is atomic by itself.
-            let sql = upsert_sql(rows.len());
-            bind_correlations(sqlx::query(&sql), pipe, &rows, &updated_at)
-                .execute(&self.pool)
-                .await?;
+            upsert_correlations(&self.pool, pipe, &rows, &updated_at).await?;
             return Ok(());
         }
         let mut tx = self.write_transaction().await?;
         for chunk in rows.chunks(REMEMBER_CHUNK) {
-            let sql = upsert_sql(chunk.len());
-            bind_correlations(sqlx::query(&sql), pipe, chunk, &updated_at)
-                .execute(&mut *tx)
-                .await?;
+            upsert_correlations(&mut *tx, pipe, chunk, &updated_at).await?;
         }
         tx.commit().await?;
         Ok(())
