@@ -15,6 +15,13 @@ pub fn memory_mb(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Starts the peak resident memory (VmHWM) over from the present resident memory.
+#[allow(dead_code)] // the resync bench's
+pub fn reset_peak_memory() {
+    // Linux: writing 5 to clear_refs resets the peak RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// CPU time this process has used (user + system), in seconds.
 #[allow(dead_code)] // the resync bench's; common.rs is compiled into each bench
 pub fn cpu_seconds() -> f64 {
@@ -74,7 +81,6 @@ pub async fn rate(
 pub type RawUser = Arc<dyn Fn(u32) -> serde_json::Value + Send + Sync>;
 
 /// A small user named `<prefix><n>`.
-#[allow(dead_code)] // the realtime bench's
 pub fn small_user(prefix: &str) -> RawUser {
     let prefix = prefix.to_owned();
     Arc::new(move |i| {

@@ -8,9 +8,16 @@
 //! sends (Bulk again once resync has filled the service), and its paged list rate of the
 //! attributes resync lists. Resync lists each endpoint once and writes in Bulk requests where
 //! the server offers Bulk, so new entries compare with the Bulk rate and entries in sync with
-//! the list rate.
+//! the list rate. Then, with a slapd and a scim2-server of their own, the realtime figures
+//! (realtime_figures.rs).
+//!
+//! With --zero-cost, the engine alone first: all created into a destination that costs
+//! nothing, then all in sync with that destination listing every user (the index a real
+//! listing builds, so its memory shows: --entries 1000000 --zero-cost --skip-scim
+//! --skip-realtime is the million-entry memory check).
 
 mod common;
+mod realtime_figures;
 mod zero_cost;
 
 use clap::Parser;
@@ -24,6 +31,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::*;
+use zero_cost::ZeroCost;
 
 #[derive(Parser)]
 struct Args {
@@ -42,6 +50,58 @@ struct Args {
     /// Leave out the passes into scim2-server (with --zero-cost: the engine alone, quickly).
     #[arg(long)]
     skip_scim: bool,
+    /// Leave out the realtime figures.
+    #[arg(long)]
+    skip_realtime: bool,
+    #[command(flatten)]
+    realtime: realtime_figures::RealtimeOptions,
+}
+
+/// A zero-cost pass: its counts, time, CPU seconds, resident memory at each quarter (MB) and
+/// the peak during the pass (MB).
+struct ZeroCostPass {
+    counts: engine::sync::ResyncCounts,
+    time: Duration,
+    cpu: f64,
+    quarters: Vec<f64>,
+    peak: f64,
+}
+
+impl ZeroCostPass {
+    async fn run(store: &Store, config: &Config, threads: u32, destination: ZeroCost) -> Self {
+        common::reset_peak_memory();
+        let cpu = common::cpu_seconds();
+        let (counts, time, quarters) = resync_pass(store, config, threads, Some(destination)).await;
+        ZeroCostPass {
+            counts,
+            time,
+            cpu: common::cpu_seconds() - cpu,
+            quarters,
+            peak: memory_mb("VmHWM:"),
+        }
+    }
+
+    fn print(&self, what: &str, ldap_rate: f64) {
+        let processed = self.counts.processed();
+        let rate = processed as f64 / self.time.as_secs_f64();
+        println!(
+            "  zero-cost destination, {what}: {processed:>7} entries in {:>6.1} s = {rate:>6.0} entries/s ({:.0}% of the LDAP read rate), {:.0} µs CPU per entry",
+            self.time.as_secs_f64(),
+            100.0 * rate / ldap_rate,
+            self.cpu * 1e6 / processed as f64
+        );
+        println!("      paths: {}", self.counts.paths_text());
+        println!(
+            "      resident memory at 25/50/75/100 % {} MB, peak during the pass {:.0} MB",
+            quarters_text(&self.quarters),
+            self.peak
+        );
+    }
+}
+
+fn quarters_text(quarters: &[f64]) -> String {
+    let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
+    quarters.join("/")
 }
 
 const TOKEN: &str = "bench-token";
@@ -106,7 +166,7 @@ async fn resync_pass(
     store: &Store,
     config: &Config,
     threads: u32,
-    destination: Option<zero_cost::ZeroCost>,
+    destination: Option<ZeroCost>,
 ) -> (engine::sync::ResyncCounts, Duration, Vec<f64>) {
     let started = Instant::now();
     let options = ResyncOptions {
@@ -201,12 +261,13 @@ async fn main() {
     // Raw LDAP: the same subtree and attributes, paged, with OpenLDAP's own client.
     let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
     let started = Instant::now();
-    ldapsearch_as_sync_user(
+    let read = count_as_sync_user(
         slapd.port,
         &format!("ou=people,{SUFFIX}"),
         "(objectClass=*)",
         &attrs,
     );
+    assert!(read >= u64::from(n), "ldapsearch read {read} entries");
     let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
 
     // Raw SCIM, same server, same concurrency: creates, then searches by userName.
@@ -239,17 +300,18 @@ async fn main() {
             .await
             .unwrap();
         let config = store.load_config().await.unwrap();
-        let cpu = common::cpu_seconds();
-        let (counts, time, _) =
-            resync_pass(&store, &config, args.threads, Some(Default::default())).await;
-        let cpu = common::cpu_seconds() - cpu;
-        assert_eq!(counts.created, u64::from(n), "{counts:?}");
-        Some((counts, time, cpu))
+        let created = ZeroCostPass::run(&store, &config, args.threads, ZeroCost::default()).await;
+        assert_eq!(created.counts.created, u64::from(n), "{:?}", created.counts);
+        let listing = ZeroCost::listing(u64::from(n), mapped_user(users.clone(), 0));
+        let in_sync = ZeroCostPass::run(&store, &config, args.threads, listing).await;
+        assert_eq!(in_sync.counts.in_sync, u64::from(n), "{:?}", in_sync.counts);
+        Some((created, in_sync))
     } else {
         None
     };
 
     let rss_before = memory_mb("VmRSS:");
+    common::reset_peak_memory();
     let scim_passes = if args.skip_scim {
         None
     } else {
@@ -269,7 +331,9 @@ async fn main() {
         let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, &listed, 1000).await;
         let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(second.in_sync, u64::from(n), "{second:?}");
+        let peak = memory_mb("VmHWM:");
         Some((
+            peak,
             first,
             first_time,
             quarters,
@@ -302,18 +366,23 @@ async fn main() {
         args.threads
     );
     println!("resync");
-    if let Some((counts, time, cpu)) = zero {
-        let rate = per_s(counts.processed(), time);
-        println!(
-            "  zero-cost destination, all created: {:>7} entries in {:>6.1} s = {rate:>6.0} entries/s ({:.0}% of the LDAP read rate), {:.0} µs CPU per entry",
-            counts.processed(),
-            time.as_secs_f64(),
-            100.0 * rate / ldap_rate,
-            cpu * 1e6 / counts.processed() as f64
+    if let Some((created, in_sync)) = &zero {
+        created.print("all created", ldap_rate);
+        in_sync.print(
+            "all in sync, listed (CPU includes generating the listing)",
+            ldap_rate,
         );
     }
-    if let Some((first, first_time, quarters, bulk_rate_full, list_rate, second, second_time)) =
-        scim_passes
+    if let Some((
+        peak,
+        first,
+        first_time,
+        quarters,
+        bulk_rate_full,
+        list_rate,
+        second,
+        second_time,
+    )) = scim_passes
     {
         let first_rate = per_s(first.processed(), first_time);
         let second_rate = per_s(second.processed(), second_time);
@@ -341,14 +410,16 @@ async fn main() {
             100.0 * second_rate / get_rate
         );
         println!("      paths: {}", second.paths_text());
-        let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
         println!(
-            "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB",
-            quarters.join("/")
+            "  resident memory of the benchmark process: {rss_before:.0} MB before pass 1; at 25/50/75/100 % of it {} MB; peak during passes 1 and 2 {peak:.0} MB",
+            quarters_text(&quarters)
         );
     }
-    println!(
-        "  peak resident memory of the benchmark process: {:.0} MB",
-        memory_mb("VmHWM:")
-    );
+    // Realtime on servers of its own, once these are gone.
+    if !args.skip_realtime {
+        drop((scim, slapd));
+        realtime_figures::measure(args.realtime, args.threads)
+            .await
+            .print();
+    }
 }

@@ -1,7 +1,10 @@
 //! A destination that costs nothing: searches match nothing, creates answer with an id (all
 //! the engine reads of the answer), everything else succeeds. With it, a resync measures the engine (reading,
-//! classifying, mapping, the store) and never a SCIM service.
+//! classifying, mapping, the store) and never a SCIM service. Its users may also be listed as
+//! if they were already there, so that a resync finds them all in sync and holds an index of
+//! them all: the id of a user is its userName, whether created or listed.
 
+use crate::common::RawUser;
 use engine::config::QueryMethod;
 use engine::mapping::PatchOp;
 use engine::scim::{Answer, Destination, ListPage, ScimError, SentRequest};
@@ -13,6 +16,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Default)]
 pub struct ZeroCost {
     ids: AtomicU64,
+    listed: Option<(u64, RawUser)>,
+}
+
+impl ZeroCost {
+    /// Lists `count` users, the `n`th made by `user(n)`; other endpoints list nothing.
+    pub fn listing(count: u64, user: RawUser) -> ZeroCost {
+        ZeroCost {
+            ids: AtomicU64::default(),
+            listed: Some((count, user)),
+        }
+    }
+}
+
+/// The id of a user: its userName.
+fn id_of(resource: &Value) -> Option<String> {
+    resource["userName"].as_str().map(str::to_owned)
 }
 
 fn request(method: &str, url: String, body: Option<Value>) -> SentRequest {
@@ -29,15 +48,32 @@ impl Destination for ZeroCost {
     }
     fn list_page<'a>(
         &'a self,
-        _: &'a str,
+        endpoint: &'a str,
         _: &'a [String],
-        _: u64,
-        _: u64,
+        start: u64,
+        count: u64,
     ) -> Answer<'a, ListPage> {
-        Box::pin(std::future::ready(Ok(ListPage {
-            resources: Vec::new(),
-            total: Some(0),
-        })))
+        let page = match &self.listed {
+            Some((total, user)) if endpoint == "Users" => {
+                let first = start.saturating_sub(1).min(*total);
+                let resources = (first..(first + count).min(*total))
+                    .map(|n| {
+                        let mut resource = user(n as u32);
+                        resource["id"] = id_of(&resource).unwrap_or_default().into();
+                        resource
+                    })
+                    .collect();
+                ListPage {
+                    resources,
+                    total: Some(*total),
+                }
+            }
+            _ => ListPage {
+                resources: Vec::new(),
+                total: Some(0),
+            },
+        };
+        Box::pin(std::future::ready(Ok(page)))
     }
     fn search_request(&self, endpoint: &str, filter: &str, _: QueryMethod) -> SentRequest {
         request("GET", format!("zero:/{endpoint}?filter={filter}"), None)
@@ -48,8 +84,9 @@ impl Destination for ZeroCost {
     fn get_resource<'a>(&'a self, _: &'a str, _: &'a str) -> Answer<'a, Value> {
         Box::pin(std::future::ready(Ok(Value::Null)))
     }
-    fn create<'a>(&'a self, _: &'a str, _: &'a Value) -> Answer<'a, Value> {
-        let id = self.ids.fetch_add(1, Ordering::Relaxed).to_string();
+    fn create<'a>(&'a self, _: &'a str, body: &'a Value) -> Answer<'a, Value> {
+        let id =
+            id_of(body).unwrap_or_else(|| self.ids.fetch_add(1, Ordering::Relaxed).to_string());
         Box::pin(std::future::ready(Ok(serde_json::json!({ "id": id }))))
     }
     fn create_request(&self, endpoint: &str, body: &Value) -> SentRequest {

@@ -37,7 +37,7 @@ database mdb
 suffix "cn=accesslog"
 rootdn "cn=accesslog"
 directory $dir/accesslog
-maxsize 1073741824
+maxsize 8589934592
 dbnosync
 index default eq
 index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
@@ -53,7 +53,7 @@ suffix "$suffix"
 rootdn "cn=Manager,$suffix"
 rootpw secret
 directory $dir/data
-maxsize 1073741824
+maxsize 8589934592
 dbnosync
 index objectClass,entryUUID,entryCSN eq
 index uid,mail,cn eq

@@ -41,9 +41,17 @@ pub fn free_port() -> u16 {
     panic!("no free port in {FIRST}..{}", FIRST + COUNT)
 }
 
+/// How long a server may take to listen, unless it loads data first.
+const STARTUP: Duration = Duration::from_secs(30);
+
 /// Waits until `child` listens on `port`; fails the test if it exits first or takes over 30 s.
 pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_for_port_within(port, what, child, STARTUP)
+}
+
+/// Waits until `child` listens on `port`; fails if it exits first or takes over `within`.
+fn wait_for_port_within(port: u16, what: &str, child: &mut Child, within: Duration) {
+    let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             // The port answers; make sure it is our server and not one that was there first.
@@ -60,7 +68,10 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{what} did not listen on port {port} within 30 s");
+    panic!(
+        "{what} did not listen on port {port} within {} s",
+        within.as_secs()
+    );
 }
 
 /// Realtime sync of one pipe, running as a task of the test's runtime.
@@ -209,13 +220,13 @@ impl ScriptServer {
         env: &[(&str, String)],
         stop: Stop,
     ) -> ScriptServer {
-        Self::launch(script, what, args, env, stop, free_port())
+        Self::launch(script, what, args, env, stop, free_port(), STARTUP)
     }
 
     /// Like [`ScriptServer::start`] for scripts that prepare the server after it listens:
     /// waits for DIR/ready too, and stops the script with TERM.
     fn start_and_wait_ready(script: &str, what: &str, args: &[String]) -> ScriptServer {
-        let server = Self::launch(script, what, args, &[], Stop::Term, free_port());
+        let server = Self::launch(script, what, args, &[], Stop::Term, free_port(), STARTUP);
         let deadline = Instant::now() + Duration::from_secs(120);
         while !server.dir.path().join("ready").exists() {
             assert!(
@@ -234,6 +245,7 @@ impl ScriptServer {
         env: &[(&str, String)],
         stop: Stop,
         port: u16,
+        startup: Duration,
     ) -> ScriptServer {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scripts/testenv")
@@ -253,7 +265,7 @@ impl ScriptServer {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-        wait_for_port(port, what, &mut child);
+        wait_for_port_within(port, what, &mut child, startup);
         ScriptServer {
             port,
             dir,
@@ -391,7 +403,21 @@ impl Slapd {
             .map(|f| ("SCIMSYNC_SLAPD_LDIF", f.display().to_string()))
             .into_iter()
             .collect();
-        let server = ScriptServer::start("slapd.sh", "slapd", &[], &env, Stop::Kill);
+        // A bulk load comes first: a million entries take minutes.
+        let startup = if ldif.is_some() {
+            Duration::from_secs(1800)
+        } else {
+            STARTUP
+        };
+        let server = ScriptServer::launch(
+            "slapd.sh",
+            "slapd",
+            &[],
+            &env,
+            Stop::Kill,
+            free_port(),
+            startup,
+        );
         Slapd {
             port: server.port,
             _server: server,
@@ -461,8 +487,15 @@ impl RateLimitingProxy {
             "apt-get install nginx-light",
         );
         let args = [upstream_port.to_string(), rate.to_string()];
-        let server =
-            ScriptServer::launch("nginx-ratelimit.sh", "nginx", &args, &[], Stop::Term, port);
+        let server = ScriptServer::launch(
+            "nginx-ratelimit.sh",
+            "nginx",
+            &args,
+            &[],
+            Stop::Term,
+            port,
+            STARTUP,
+        );
         RateLimitingProxy {
             port: server.port,
             server,
@@ -533,7 +566,15 @@ impl AuthProxy {
             client_id.into(),
             client_secret.into(),
         ];
-        let server = ScriptServer::launch("nginx-auth.sh", "nginx", &args, &[], Stop::Term, port);
+        let server = ScriptServer::launch(
+            "nginx-auth.sh",
+            "nginx",
+            &args,
+            &[],
+            Stop::Term,
+            port,
+            STARTUP,
+        );
         AuthProxy {
             port: server.port,
             server,
@@ -819,12 +860,7 @@ pub fn ldap_search(port: u16, base: &str, filter: &str, attrs: &[&str]) -> Vec<L
 /// `ldapsearch` as the sync user, paged by 500, unwrapped: the LDIF it prints. Panics with
 /// ldapsearch's own message when it fails.
 pub fn ldapsearch_as_sync_user(port: u16, base: &str, filter: &str, attrs: &[&str]) -> String {
-    let out = Command::new("ldapsearch")
-        .args(["-x", "-LLL", "-o", "ldif-wrap=no"])
-        .args(["-H", &format!("ldap://127.0.0.1:{port}")])
-        .args(["-D", SYNC_DN, "-w", SYNC_PASSWORD])
-        .args(["-b", base, "-E", "pr=500/noprompt", filter])
-        .args(attrs)
+    let out = ldapsearch_command(port, base, filter, attrs)
         .output()
         .expect("ldapsearch (apt-get install ldap-utils)");
     assert!(
@@ -833,6 +869,37 @@ pub fn ldapsearch_as_sync_user(port: u16, base: &str, filter: &str, attrs: &[&st
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The same search, its answer read as it comes and not kept (benchmarks of large
+/// directories): how many entries it returned.
+pub fn count_as_sync_user(port: u16, base: &str, filter: &str, attrs: &[&str]) -> u64 {
+    use std::io::BufRead;
+    let mut child = ldapsearch_command(port, base, filter, attrs)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ldapsearch (apt-get install ldap-utils)");
+    let out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let mut entries = 0;
+    for line in out.split(b'\n') {
+        if line.expect("ldapsearch output").starts_with(b"dn: ") {
+            entries += 1;
+        }
+    }
+    let status = child.wait().expect("ldapsearch");
+    assert!(status.success(), "ldapsearch: {status}");
+    entries
+}
+
+fn ldapsearch_command(port: u16, base: &str, filter: &str, attrs: &[&str]) -> Command {
+    let mut command = Command::new("ldapsearch");
+    command
+        .args(["-x", "-LLL", "-o", "ldif-wrap=no"])
+        .args(["-H", &format!("ldap://127.0.0.1:{port}")])
+        .args(["-D", SYNC_DN, "-w", SYNC_PASSWORD])
+        .args(["-b", base, "-E", "pr=500/noprompt", filter])
+        .args(attrs);
+    command
 }
 
 /// uid → sn of every inetOrgPerson under the suffix, read as the sync user.

@@ -369,7 +369,8 @@ async fn resync(
     let outcome = async {
         for (i, level) in plan.levels.iter().enumerate() {
             if run.may_list {
-                run.listings.list_level(&plan, level).await;
+                let entries = progress.0.expected.load(Ordering::Relaxed);
+                run.listings.list_level(&plan, level, entries).await;
             }
             let mut pass = Pass {
                 level: level.clone(),
