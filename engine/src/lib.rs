@@ -26,6 +26,7 @@ pub mod dn;
 pub mod ldap;
 pub mod ldap_filter;
 pub mod mapping;
+pub mod metrics;
 pub mod rejection;
 pub mod report;
 pub mod scim;

@@ -3,5 +3,5 @@
 //! console can use it without depending on how sync runs.
 
 pub use model::report::{
-    RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
+    ChangeOutcome, RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };

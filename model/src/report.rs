@@ -82,6 +82,23 @@ pub struct RealtimeCounts {
 }
 
 identifiers! {
+    /// What came of a change the engine handled, as metrics and the logs of changes name it.
+    ChangeOutcome {
+        Created = "created",
+        Modified = "modified",
+        Deleted = "deleted",
+        InSync = "in-sync",
+        /// No sync class takes the entry.
+        OutOfScope = "out-of-scope",
+        /// Its class does not synchronise that operation.
+        Skipped = "skipped",
+        /// Nothing to do (the entry was gone again, or had no resource to delete).
+        Dropped = "dropped",
+        Rejected = "rejected",
+    }
+}
+
+identifiers! {
     /// Where a pipe's realtime sync is; `as_str` is its name in JSON and on pages
     /// (`waiting-for-destination`).
     RealtimeState {
@@ -121,6 +138,10 @@ pub struct RealtimeStatus {
     pub backlog_at_least: bool,
     /// Changes read and not done yet (across batches: reading goes on past a slow entry).
     pub queue: u64,
+    /// Seconds from the source logging the latest change done to its being done (when the
+    /// source gives its changes' times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
     /// The source pushes its changes as they are logged (persistent search, or syncrepl on
     /// the accesslog); otherwise they are polled.
     #[serde(default)]

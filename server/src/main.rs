@@ -5,10 +5,13 @@ mod cli;
 mod config_cmd;
 mod instance;
 mod live;
+mod observe;
 mod realtime_cmd;
 mod rejections_cmd;
 mod resync_cmd;
 mod serve;
+#[cfg(test)]
+mod test_console;
 mod tls;
 mod users_cmd;
 

@@ -116,6 +116,8 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         .with_state(options)
         .merge(sign_in)
         .layer(axum::middleware::from_fn_with_state(access, access::guard))
+        // Health and metrics answer without a console session.
+        .merge(crate::observe::router(state))
 }
 
 async fn shutdown_signal() {

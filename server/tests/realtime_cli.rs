@@ -30,7 +30,8 @@ fn ok(out: Output) -> String {
     stdout
 }
 
-fn serve(data: &Path) -> Child {
+/// `scimsync serve` on a port of its own: the process and the port.
+fn serve(data: &Path) -> (Child, u16) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
         .env("SCIMSYNC_DATA_DIR", data)
@@ -40,7 +41,95 @@ fn serve(data: &Path) -> Child {
         .spawn()
         .unwrap();
     wait_for_port(port, "scimsync serve", &mut child);
-    child
+    (child, port)
+}
+
+/// GETs `path` of the server without a session: the status and the body.
+fn get(port: u16, path: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            &format!("http://127.0.0.1:{port}{path}"),
+        ])
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or_default();
+    (status.to_owned(), body.to_owned())
+}
+
+/// The server's metrics as a Prometheus parser reads them: the sum of the samples named
+/// `name` whose labels include `labels`.
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+            _ => f64::NAN,
+        })
+        .sum()
+}
+
+/// What the first server's metrics say once the first changes are in: four adds and three
+/// modifies done in realtime, their SCIM requests, the pipe running.
+fn check_metrics(port: u16) {
+    assert_eq!(get(port, "/healthz"), ("200".into(), "ok\n".into()));
+    assert_eq!(get(port, "/readyz"), ("200".into(), "ready\n".into()));
+    let changes = |text: &str, outcome| {
+        metric(
+            text,
+            "scimsync_changes_total",
+            &[("pipe", PIPE), ("phase", "realtime"), ("outcome", outcome)],
+        )
+    };
+    // The resources are there; the changes are counted just after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let (status, text) = get(port, "/metrics");
+        assert_eq!(status, "200", "{text}");
+        if changes(&text, "created") + changes(&text, "modified") >= 7.0
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let changes = |outcome| changes(&text, outcome);
+    assert_eq!(changes("created"), 4.0, "{text}");
+    assert_eq!(changes("modified"), 3.0, "{text}");
+    assert_eq!(changes("rejected"), 0.0, "{text}");
+    let posts = metric(
+        &text,
+        "scimsync_scim_requests_total",
+        &[("method", "POST"), ("status", "201")],
+    );
+    assert!(posts >= 4.0, "{text}");
+    assert_eq!(
+        metric(
+            &text,
+            "scimsync_pipe_state",
+            &[("pipe", PIPE), ("state", "running")]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "scimsync_rejections_open", &[("pipe", PIPE)]),
+        0.0,
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "scimsync_changelog_lag_seconds{{pipe=\"{PIPE}\"}} "
+        )),
+        "{text}"
+    );
 }
 
 fn person(uid: &str, sn: &str) -> String {
@@ -104,10 +193,11 @@ fn run(ldap_port: u16, flavour: &str, modify: impl Fn(&str)) {
     assert!(set.contains("end of changelog"), "{set}");
     ok(scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]));
 
-    let mut server = serve(&data);
+    let (mut server, port) = serve(&data);
     modify(&((0..4).map(|i| person(&format!("n{i}"), "New")).collect::<String>()
         + &(0..3).map(|i| format!("dn: uid=p{i},ou=people,{SUFFIX}\nchangetype: modify\nreplace: sn\nsn: Changed\n\n")).collect::<String>()));
     wait_until_equal(ldap_port, &scim, &data);
+    check_metrics(port);
 
     // SIGKILL in the middle: changes keep coming while nothing runs.
     server.kill().unwrap();
@@ -118,7 +208,7 @@ fn run(ldap_port: u16, flavour: &str, modify: impl Fn(&str)) {
          dn: uid=p5,ou=people,{SUFFIX}\nchangetype: delete\n\n\
          dn: uid=n0,ou=people,{SUFFIX}\nchangetype: delete\n\n"
     ));
-    let mut server = serve(&data);
+    let (mut server, _) = serve(&data);
     wait_until_equal(ldap_port, &scim, &data);
 
     std::thread::sleep(Duration::from_millis(1500));

@@ -186,6 +186,21 @@ pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
             },
             default: String::new(),
         });
+        out.push(Field {
+            spec: FieldSpec {
+                key: "metrics-bearer-token".into(),
+                label: "Metrics bearer token".into(),
+                help: "When set, /metrics answers only requests with the header Authorization: Bearer <token> \
+                       (Prometheus: authorization.credentials). /healthz and /readyz stay open. \
+                       Stored encrypted; leave blank to keep the current token."
+                    .into(),
+                widget: Widget::Secret { is_set: false, clearable: true },
+                required: false,
+                create_only: false,
+                show_when: None,
+            },
+            default: String::new(),
+        });
         return out;
     };
     match kind {

@@ -75,7 +75,9 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
         other => return Err(format!("record {start}: unknown reqType \"{other}\"")),
     };
     let raw = super::record::masked_raw(entry);
+    let logged_at = super::record::logged_time(Some(&start));
     Ok(ChangeRecord {
+        logged_at,
         cursor: ChangelogCursor::Accesslog {
             req_start: Some(start),
             inclusive: false,

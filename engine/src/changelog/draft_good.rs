@@ -71,6 +71,7 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
             last_change_number: number,
         },
         kind,
+        logged_at: super::record::logged_time(first(entry, "changeTime")),
         dn,
         entry_id: first(entry, "targetUniqueId").map(str::to_owned),
         modifications,

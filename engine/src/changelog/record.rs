@@ -27,6 +27,9 @@ pub struct ChangeRecord {
     /// Where the changelog stands once this record is handled.
     pub cursor: ChangelogCursor,
     pub kind: ChangeKind,
+    /// When the source logged it (changeTime, reqStart), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The entry's DN when the change was made (before a rename).
     pub dn: String,
     /// The entry's stable identity (targetUniqueId / reqEntryUUID), which survives renames.
@@ -40,6 +43,13 @@ pub struct ChangeRecord {
     pub passwords: CarriedPasswords,
 }
 
+/// A time the changelog gives (generalized time), as UTC.
+pub(super) fn logged_time(text: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
+    crate::mapping::values::parse_generalized(text?)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 impl ChangeRecord {
     /// A synthetic change that synchronises the entry at `dn` as it is now (retries, entries
     /// waiting for a reference): a modify, applied like any other.
@@ -49,6 +59,7 @@ impl ChangeRecord {
                 last_change_number: 0,
             },
             kind: ChangeKind::Modify,
+            logged_at: None,
             dn: dn.to_owned(),
             entry_id,
             modifications: Vec::new(),

@@ -1,4 +1,5 @@
-//! Step 2: instance-wide settings (the optional changelog password decryption key).
+//! Step 2: instance-wide settings (the optional changelog password decryption key, the
+//! optional bearer token of `/metrics`).
 
 use super::Secret;
 use super::validate::Issues;
@@ -12,12 +13,18 @@ pub struct GlobalSettings {
     /// in realtime (format: `engine::changelog::ChangelogPasswordKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changelog_password_decryption_key: Option<Secret>,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_bearer_token: Option<Secret>,
 }
 
 impl GlobalSettings {
     pub fn validate(&self, issues: &mut Issues<'_>) {
         if let Some(key) = &self.changelog_password_decryption_key {
             issues.secret("changelog-password-decryption-key", key);
+        }
+        if let Some(token) = &self.metrics_bearer_token {
+            issues.secret("metrics-bearer-token", token);
         }
     }
 }

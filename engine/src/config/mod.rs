@@ -289,6 +289,9 @@ impl Config {
                 key,
             ));
         }
+        if let Some(token) = self.global.metrics_bearer_token.as_mut() {
+            out.push(("global settings: metrics-bearer-token".to_owned(), token));
+        }
         collect(&mut self.ldap_sources, &mut out);
         collect(&mut self.scim_servers, &mut out);
         out

@@ -157,7 +157,14 @@ impl ScimClient {
                     .header(reqwest::header::CONTENT_TYPE, SCIM_MEDIA_TYPE)
                     .body(b.to_string());
             }
-            let response = request.send().await.map_err(|e| ScimError::Transport {
+            let sent = std::time::Instant::now();
+            let response = request.send().await;
+            crate::metrics::counters().request(
+                method.as_str(),
+                response.as_ref().ok().map(|r| r.status().as_u16()),
+                sent.elapsed(),
+            );
+            let response = response.map_err(|e| ScimError::Transport {
                 method: method.to_string(),
                 url: url.to_owned(),
                 message: describe_transport(&e),

@@ -132,6 +132,12 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Whether the store answers a query now (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn check_key(&self) -> Result<(), StoreError> {
         let row: Option<(String,)> = sqlx::query_as("SELECT body FROM settings WHERE name = $1")
             .bind(KEY_CHECK)

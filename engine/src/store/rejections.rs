@@ -50,6 +50,19 @@ impl Store {
         Ok(rows.into_iter().map(|(key,)| key).collect())
     }
 
+    /// How many open rejections each pipe has (pipes without any are left out).
+    pub async fn open_rejection_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT pipe, COUNT(*) FROM rejected_operations WHERE status = 'open' GROUP BY pipe",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, n)| (p, n.max(0) as u64))
+            .collect())
+    }
+
     /// Marks a DN's open rejection resolved (its entry has since been synchronized).
     pub async fn resolve_rejection(&self, pipe: &str, dn: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn_key = $2 AND status = 'open'")

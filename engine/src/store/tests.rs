@@ -299,17 +299,20 @@ both_backends!(global_settings_and_startpoints, |store, url, cipher| {
     import_example(&store).await;
     let global = crate::config::GlobalSettings {
         changelog_password_decryption_key: Some(Secret::plain("decrypt-me")),
+        metrics_bearer_token: Some(Secret::plain("scrape-me")),
     };
     store.set_global(global).await.unwrap();
-    let key = store
-        .load_config()
-        .await
-        .unwrap()
-        .global
-        .changelog_password_decryption_key
-        .unwrap();
-    assert!(matches!(key, Secret::Sealed(_)));
-    assert_eq!(key.expose(&cipher).unwrap(), "decrypt-me");
+    let global = store.load_config().await.unwrap().global;
+    for (secret, clear) in [
+        (
+            global.changelog_password_decryption_key.unwrap(),
+            "decrypt-me",
+        ),
+        (global.metrics_bearer_token.unwrap(), "scrape-me"),
+    ] {
+        assert!(matches!(secret, Secret::Sealed(_)));
+        assert_eq!(secret.expose(&cipher).unwrap(), clear);
+    }
 
     let sp = Startpoint {
         request: StartpointRequest::ChangeNumber { change_number: 42 },

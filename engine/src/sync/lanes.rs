@@ -276,7 +276,7 @@ async fn apply_one(
             }
         }
         change.record(record, &result).await.map_err(ended)?;
-        progress.count(&result.outcome);
+        progress.count(&result.outcome, record.logged_at);
         progress.count_references(&result.references);
         // Entries waiting for this one's resource gain their references now.
         let report = change.apply_waiting(&result).await.map_err(ended)?;

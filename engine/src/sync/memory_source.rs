@@ -57,6 +57,7 @@ impl MemoryDirectory {
                 last_change_number: n,
             },
             kind,
+            logged_at: Some(chrono::Utc::now()),
             dn: dn.to_owned(),
             entry_id: None,
             modifications: Vec::new(),

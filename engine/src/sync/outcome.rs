@@ -4,6 +4,7 @@ use super::plan::ClassPlan;
 use crate::mapping::PatchOp;
 use crate::mapping::references::ReferenceReport;
 use crate::rejection::Rejection;
+use crate::report::ChangeOutcome;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -94,6 +95,24 @@ impl EntryResult {
 }
 
 impl EntryOutcome {
+    /// What came of the change, once it is done (`None`: deferred, not done yet). A change
+    /// the destination could not take is a rejection.
+    pub fn kind(&self) -> Option<ChangeOutcome> {
+        Some(match self {
+            EntryOutcome::Created { .. } => ChangeOutcome::Created,
+            EntryOutcome::Modified { .. } => ChangeOutcome::Modified,
+            EntryOutcome::Deleted => ChangeOutcome::Deleted,
+            EntryOutcome::InSync => ChangeOutcome::InSync,
+            EntryOutcome::OutOfScope => ChangeOutcome::OutOfScope,
+            EntryOutcome::Skipped { .. } => ChangeOutcome::Skipped,
+            EntryOutcome::Dropped { .. } => ChangeOutcome::Dropped,
+            EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. } => {
+                ChangeOutcome::Rejected
+            }
+            EntryOutcome::Deferred => return None,
+        })
+    }
+
     /// An unavailable destination's failure kept as a refusal (it serves everything else).
     pub(crate) fn refused(self) -> EntryOutcome {
         match self {

@@ -3,6 +3,8 @@
 
 use super::outcome::EntryOutcome;
 use crate::mapping::references::ReferenceReport;
+use crate::metrics::{self, PipeChanges};
+use crate::rejection::Phase;
 use crate::report::{RealtimeCounts, RealtimeState, RealtimeStatus};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,8 @@ use std::time::{Duration, Instant};
 pub struct RealtimeProgress {
     status: Arc<Mutex<RealtimeStatus>>,
     samples: Arc<Mutex<VecDeque<(Instant, u64)>>>,
+    /// The process's count of the pipe's changes (metrics).
+    changes: Arc<PipeChanges>,
 }
 
 impl RealtimeProgress {
@@ -26,6 +30,7 @@ impl RealtimeProgress {
                 cursor: None,
                 backlog: None,
                 backlog_at_least: false,
+                lag_seconds: None,
                 queue: 0,
                 pushed: false,
                 ops_per_second: 0.0,
@@ -36,6 +41,7 @@ impl RealtimeProgress {
                 updated_at: now,
             })),
             samples: Arc::default(),
+            changes: metrics::counters().pipe(pipe),
         }
     }
 
@@ -83,8 +89,18 @@ impl RealtimeProgress {
         });
     }
 
-    pub(super) fn count(&self, outcome: &EntryOutcome) {
+    /// Counts a change done, logged by the source at `logged_at`.
+    pub(super) fn count(
+        &self,
+        outcome: &EntryOutcome,
+        logged_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        self.changes.count(Phase::Realtime, outcome.kind());
         self.update(|s| {
+            if let Some(logged) = logged_at {
+                let lag = (chrono::Utc::now() - logged).num_milliseconds().max(0);
+                s.lag_seconds = Some(lag as f64 / 1000.0);
+            }
             let c = &mut s.counts;
             c.changes += 1;
             match outcome {

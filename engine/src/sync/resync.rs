@@ -27,6 +27,7 @@ use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
+use crate::metrics::{self, PipeChanges};
 use crate::rejection::{FailedStep, Rejection};
 use crate::report::{ResyncCounts, ResyncStatus};
 use crate::scim::WritePath;
@@ -270,6 +271,19 @@ struct Run {
     may_list: bool,
     /// Correlations of passes that keep them in batches.
     correlations: CorrelationBatch,
+    /// The process's count of the pipe's changes (metrics).
+    changes: Arc<PipeChanges>,
+}
+
+impl Run {
+    /// Counts an entry's outcome in the run's progress and, unless nothing is changed (a dry
+    /// run), in the process's metrics.
+    fn count(&self, outcome: &EntryOutcome) {
+        self.progress.count(outcome);
+        if !self.dry_run {
+            self.changes.count(Phase::Resync, outcome.kind());
+        }
+    }
 }
 
 /// One read of the source: which entries it applies and whether they may wait.
@@ -362,6 +376,7 @@ async fn resync(
         observer,
         listings: Listings::default(),
         correlations: CorrelationBatch::default(),
+        changes: metrics::counters().pipe(pipe),
         // Listing an endpoint pays off for the whole source, not for a few entries.
         may_list: options.dns.is_none() && options.filter.is_none(),
     });
@@ -536,7 +551,7 @@ async fn resync_entry(
         let unblocked = keep(run, pass, &result).await?;
         run.progress.count_references(&unblocked);
     }
-    run.progress.count(&result.outcome);
+    run.count(&result.outcome);
     run.progress.count_references(&result.references);
     run.observer.entry(&result);
     Ok(())
@@ -562,7 +577,7 @@ async fn missing_entry(run: &Run, dn: String) -> Result<(), ResyncError> {
             rejection: Box::new(rejection),
         },
     );
-    run.progress.count(&result.outcome);
+    run.count(&result.outcome);
     run.observer.entry(&result);
     Ok(())
 }
