@@ -291,6 +291,32 @@ async fn main() {
     )
     .await;
 
+    // What keeping the log of changes costs: as many rows as entries, in the batches resync
+    // writes, into a store of their own.
+    let log_cost = {
+        let store = sqlite_store(&dir.path().join("log-cost.db")).await;
+        let row = |i: u32| engine::store::LoggedChange {
+            id: String::new(),
+            at: chrono::Utc::now(),
+            pipe: PIPE.into(),
+            phase: engine::rejection::Phase::Resync,
+            dn: entry_attributes(i).0,
+            endpoint: Some("Users".into()),
+            resource_id: Some(format!("user{i:06}")),
+            outcome: engine::report::ChangeOutcome::Created,
+            summary: "POST with userName, name, displayName, emails, active".into(),
+            duration_ms: 1,
+        };
+        let cpu = common::cpu_seconds();
+        let started = Instant::now();
+        for first in (0..n).step_by(500) {
+            let batch: Vec<_> = (first..(first + 500).min(n)).map(row).collect();
+            store.log_changes(&batch).await.unwrap();
+        }
+        let time = started.elapsed();
+        (time, common::cpu_seconds() - cpu)
+    };
+
     // The engine alone: a store of its own, a destination that costs nothing.
     let zero = if args.zero_cost {
         // Its own key too: the configuration is given as written, not as sealed by the other.
@@ -364,6 +390,11 @@ async fn main() {
     println!(
         "  SCIM POST /Bulk, 500 creates each, {} concurrent     {bulk_rate:>10.0} operations/s",
         args.threads
+    );
+    println!(
+        "  log of changes: {n} rows in batches of 500          {:>10.0} rows/s, {:.1} µs CPU per row",
+        f64::from(n) / log_cost.0.as_secs_f64(),
+        log_cost.1 * 1e6 / f64::from(n)
     );
     println!("resync");
     if let Some((created, in_sync)) = &zero {

@@ -3,8 +3,9 @@
 //! long they took. Counted for the whole process (a Prometheus target is a process) and read
 //! as a snapshot; counters only grow.
 
-use crate::rejection::Phase;
-use crate::report::ChangeOutcome;
+// From the shared model directly: `rejection` reaches the SCIM client, which counts here.
+use model::rejection::Phase;
+use model::report::ChangeOutcome;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};

@@ -110,6 +110,31 @@ async fn stream_and_check(ldap_port: u16, flavour: ChangelogFlavor, modify: impl
     assert_eq!(status.counts.rejected, 0, "{status:#?}");
     assert!(store.rejections(None, 10).await.unwrap().is_empty());
     run.stop().await;
+    // The log of changes has the stream: each new entry, each delete.
+    let logged = store
+        .logged_changes(&engine::store::SyncLogFilter {
+            pipe: Some(PIPE.into()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let realtime = |dn: &str| {
+        logged
+            .iter()
+            .filter(|c| c.phase == engine::rejection::Phase::Realtime && c.dn.starts_with(dn))
+            .map(|c| c.outcome)
+            .collect::<Vec<_>>()
+    };
+    for i in 0..5 {
+        assert!(!realtime(&format!("uid=new{i},")).is_empty(), "{logged:#?}");
+    }
+    for i in 10..13 {
+        assert!(
+            realtime(&format!("uid=p{i:02},")).contains(&engine::report::ChangeOutcome::Deleted),
+            "{logged:#?}"
+        );
+    }
     // The checkpoint moved past everything: another run finds nothing to do.
     let run = RealtimeRun::start(&store, &config, PIPE);
     let progress = &run.progress;

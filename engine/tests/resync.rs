@@ -163,6 +163,32 @@ async fn resync_creates_then_finds_everything_in_sync_then_patches_only_the_edit
                 .starts_with(&format!("uid={},", user["userName"].as_str().unwrap()))
         );
     }
+    // Every change is in the log of changes, with its resource and what was sent.
+    let logged = s
+        .store
+        .logged_changes(&engine::store::SyncLogFilter {
+            pipe: Some(pipe.clone()),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(logged.len() as u64, counts.processed(), "{logged:#?}");
+    let count = |outcome| logged.iter().filter(|c| c.outcome == outcome).count() as u64;
+    use engine::report::ChangeOutcome;
+    assert_eq!(count(ChangeOutcome::Created), created);
+    assert_eq!(count(ChangeOutcome::Rejected), 1);
+    assert_eq!(count(ChangeOutcome::OutOfScope), 3);
+    for user in &users {
+        let id = user["id"].as_str().unwrap();
+        let row = logged
+            .iter()
+            .find(|c| c.resource_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("{user} is not in the log"));
+        assert_eq!(row.outcome, ChangeOutcome::Created);
+        assert_eq!(row.phase, engine::rejection::Phase::Resync);
+        assert!(row.summary.starts_with("POST with "), "{row:?}");
+    }
     for i in 0..PEOPLE {
         let u = find(&users, &format!("user{i:03}"));
         assert_eq!(u["name"]["givenName"], "User");

@@ -39,3 +39,4 @@ pub mod kind;
 pub mod rejection;
 pub mod report;
 pub mod steps;
+pub mod sync_log;

@@ -46,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         action: RealtimeAction,
     },
+    /// The log of changes: every change resync and realtime sync handled, newest first.
+    Log(LogArgs),
     /// Operations that could not be applied: list, inspect, retry, dismiss.
     Rejections {
         #[command(subcommand)]
@@ -170,6 +172,28 @@ pub struct StartpointArgs {
     /// Start with the first change at or after this time (RFC 3339, or "YYYY-MM-DD HH:MM" UTC).
     #[arg(long)]
     pub startpoint_time: Option<String>,
+}
+
+/// Which logged changes to list.
+#[derive(Args, Clone)]
+pub struct LogArgs {
+    #[arg(long)]
+    pub pipe: Option<String>,
+    /// Part of the entry DN (case-insensitive).
+    #[arg(long)]
+    pub dn: Option<String>,
+    /// created, modified, deleted, in-sync, out-of-scope, skipped, dropped or rejected.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Only changes from this time on (RFC 3339, or "YYYY-MM-DD HH:MM" UTC).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which open rejections a command applies to.

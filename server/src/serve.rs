@@ -27,6 +27,7 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         .clone()
         .unwrap_or_else(|| format!("{}:{}", engine::sync::host_name(), addr.port()));
     let realtime = engine::sync::RealtimeSupervisor::spawn_as(store.clone(), &instance_name);
+    let pruning = tokio::spawn(engine::sync::prune_log_periodically(store.clone()));
     let state = AppState {
         store: store.clone(),
         resyncs: Default::default(),
@@ -61,6 +62,7 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         }
     }
     realtime.shutdown().await;
+    pruning.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

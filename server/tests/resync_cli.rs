@@ -135,6 +135,32 @@ fn resync_reports_writes_failed_dns_and_takes_them_back() {
     let out = scimsync(&data, &["resync", "--pipe", PIPE]);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains(&format!("  {:<40} {:>10}", "Entries already in sync", 6)));
+
+    // The log of changes: the dry run left nothing, each resync its changes.
+    let log = |args: &[&str]| {
+        let out = scimsync(&data, &[&["log", "--pipe", PIPE][..], args].concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let created: Vec<serde_json::Value> = log(&["--outcome", "created", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(created.len(), 6, "{created:#?}");
+    assert!(created.iter().all(|c| c["phase"] == "resync"
+        && c["endpoint"] == "Users"
+        && c["summary"].as_str().unwrap().starts_with("POST with ")));
+    let broken = log(&["--dn", "UID=BROKEN"]);
+    assert!(broken.contains("rejected"), "{broken}");
+    assert!(broken.contains("created"), "{broken}");
+    assert!(broken.contains("in-sync"), "{broken}");
+    let out = scimsync(&data, &["log", "--outcome", "made"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--outcome \"made\" is not an outcome (use one of: created,"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

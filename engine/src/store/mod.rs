@@ -10,6 +10,7 @@ mod references;
 mod rejections;
 mod resync_runs;
 mod startpoints;
+mod sync_log;
 
 pub use audit::AuditEntry;
 pub use config_store::SaveError;
@@ -19,6 +20,7 @@ pub use realtime::Correlation;
 pub(crate) use realtime::dn_key;
 pub use references::PendingReferenceRow;
 pub use rejections::RejectionFilter;
+pub use sync_log::{LoggedChange, SyncLogFilter};
 
 use crate::crypto::Cipher;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -300,6 +300,7 @@ both_backends!(global_settings_and_startpoints, |store, url, cipher| {
     let global = crate::config::GlobalSettings {
         changelog_password_decryption_key: Some(Secret::plain("decrypt-me")),
         metrics_bearer_token: Some(Secret::plain("scrape-me")),
+        ..Default::default()
     };
     store.set_global(global).await.unwrap();
     let global = store.load_config().await.unwrap().global;
@@ -869,5 +870,114 @@ both_backends!(
         }
         writing.store(false, std::sync::atomic::Ordering::Relaxed);
         writer.await.unwrap();
+    }
+);
+
+both_backends!(
+    the_log_of_changes_filters_pages_and_prunes,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        use crate::report::ChangeOutcome;
+        use crate::store::{LoggedChange, SyncLogFilter};
+        let start = chrono::Utc::now() - chrono::Duration::hours(1);
+        let change = |n: i64, pipe: &str, outcome: ChangeOutcome| LoggedChange {
+            id: String::new(),
+            at: start + chrono::Duration::seconds(n),
+            pipe: pipe.into(),
+            phase: if n % 2 == 0 {
+                Phase::Resync
+            } else {
+                Phase::Realtime
+            },
+            dn: format!("uid=U{n},ou=People,dc=example,dc=com"),
+            endpoint: Some("Users".into()),
+            resource_id: Some(format!("id-{n}")),
+            outcome,
+            summary: format!("POST with userName ({n})"),
+            duration_ms: n as u64,
+        };
+        // More rows than one statement takes, several per microsecond.
+        let changes: Vec<LoggedChange> = (0..100)
+            .map(|n| {
+                let outcome = if n % 10 == 0 {
+                    ChangeOutcome::Rejected
+                } else {
+                    ChangeOutcome::Created
+                };
+                change(n, if n < 90 { "A" } else { "B" }, outcome)
+            })
+            .collect();
+        store.log_changes(&changes).await.unwrap();
+        let list = |f: SyncLogFilter| {
+            let store = store.clone();
+            async move { store.logged_changes(&f).await.unwrap() }
+        };
+        let all = list(SyncLogFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(all.len(), 100);
+        assert_eq!(
+            all[0].dn, "uid=U99,ou=People,dc=example,dc=com",
+            "newest first"
+        );
+        assert_eq!(all[0].phase, Phase::Realtime);
+        assert_eq!(all[0].resource_id.as_deref(), Some("id-99"));
+        assert_eq!(all[0].duration_ms, 99);
+        let rejected_in_a = list(SyncLogFilter {
+            pipe: Some("A".into()),
+            outcome: Some(ChangeOutcome::Rejected),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(rejected_in_a.len(), 9);
+        let by_dn = list(SyncLogFilter {
+            dn: Some("uid=u42,OU=people".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(by_dn.len(), 1, "{by_dn:?}");
+        let since = list(SyncLogFilter {
+            since: Some(start + chrono::Duration::seconds(95)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(since.len(), 5);
+        // Paging: the next page starts after the last one shown.
+        let first = list(SyncLogFilter {
+            limit: 30,
+            ..Default::default()
+        })
+        .await;
+        let second = list(SyncLogFilter {
+            before: Some(first[29].id.clone()),
+            limit: 30,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(second[0].dn, "uid=U69,ou=People,dc=example,dc=com");
+        assert!(first.iter().all(|c| !second.contains(c)));
+
+        // Older than 80 s after the start: 80 go; then a cap of 15 leaves 15 of the 20.
+        let removed = store
+            .prune_sync_log(start + chrono::Duration::seconds(80), 1_000)
+            .await
+            .unwrap();
+        assert_eq!(removed, 80);
+        assert_eq!(store.prune_sync_log(start, 15).await.unwrap(), 5);
+        let left = list(SyncLogFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(left.len(), 15);
+        assert_eq!(
+            left[14].dn, "uid=U85,ou=People,dc=example,dc=com",
+            "the newest stay"
+        );
     }
 );

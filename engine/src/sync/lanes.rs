@@ -3,6 +3,7 @@
 //! and the checkpoint, the cursor up to which every change read is done.
 
 use super::change::{ApplyError, ChangeContext};
+use super::change_log::ChangeLogBatch;
 use super::outcome::EntryOutcome;
 use super::pause::{MAX_BACKOFF, pause};
 use super::plan::PipePlan;
@@ -90,6 +91,8 @@ pub(crate) struct LaneContext {
     pub attrs: Vec<String>,
     pub stop: watch::Receiver<bool>,
     pub progress: RealtimeProgress,
+    /// The log of changes, kept in batches.
+    pub log: ChangeLogBatch,
 }
 
 /// The open lanes: an entry with changes in flight has one, fed in changelog order.
@@ -115,6 +118,11 @@ fn entry_key(record: &ChangeRecord) -> String {
 }
 
 impl Lanes {
+    /// Writes the log of the changes done so far.
+    pub(crate) async fn flush_log(&self) -> Result<(), StoreError> {
+        self.context.log.flush(&self.context.store).await
+    }
+
     pub(crate) fn new(context: LaneContext, workers: Workers) -> Lanes {
         let (finished_tx, finished_rx) = mpsc::unbounded_channel();
         Lanes {
@@ -254,6 +262,7 @@ async fn apply_one(
         ApplyError::Store(e) => LaneEnd::Store(e),
     };
     let mut backoff = Duration::from_millis(500);
+    let started = std::time::Instant::now();
     loop {
         let mut result = change.apply(record).await.map_err(ended)?;
         if let EntryOutcome::Unavailable { throttled, .. } = result.outcome {
@@ -277,6 +286,17 @@ async fn apply_one(
         }
         change.record(record, &result).await.map_err(ended)?;
         progress.count(&result.outcome, record.logged_at);
+        context
+            .log
+            .keep(
+                &context.store,
+                &context.plan.pipe.name,
+                Phase::Realtime,
+                &result,
+                started.elapsed(),
+            )
+            .await
+            .map_err(LaneEnd::Store)?;
         progress.count_references(&result.references);
         // Entries waiting for this one's resource gain their references now.
         let report = change.apply_waiting(&result).await.map_err(ended)?;

@@ -12,6 +12,7 @@
 
 pub mod apply;
 mod change;
+mod change_log;
 mod correlation_batch;
 pub mod dn_list;
 mod failure;
@@ -43,6 +44,7 @@ pub use crate::rejection::Rejection;
 pub use crate::report::{
     RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };
+pub use change_log::prune_log_periodically;
 pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};

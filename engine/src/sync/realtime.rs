@@ -145,6 +145,7 @@ impl Follow<'_> {
                 attrs: plan.ldap_attributes(),
                 stop: stop.clone(),
                 progress: progress.clone(),
+                log: Default::default(),
             },
             workers,
         );
@@ -277,6 +278,10 @@ impl Follow<'_> {
             // status with it, and at most once a second while polling.
             let due = last_saved.elapsed() > Duration::from_secs(1);
             let idle = at.checkpoint.in_flight() == 0;
+            if idle || due {
+                // What the checkpoint passes is in the log of changes first.
+                lanes.flush_log().await?;
+            }
             let moved = (idle || due) && self.save_reached(&mut at).await?;
             progress.update(|s| s.queue = at.checkpoint.in_flight() as u64);
             if moved || due {
@@ -338,6 +343,7 @@ impl Follow<'_> {
             Ok(()) | Err(RealtimeError::LeaseLost(_)) => {}
             Err(e) => return Err(e),
         }
+        lanes.flush_log().await?;
         self.progress.update(|s| s.queue = 0);
         Ok(())
     }

@@ -15,6 +15,7 @@
 
 use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
+use super::change_log::ChangeLogBatch;
 use super::correlation_batch::CorrelationBatch;
 use super::listed::Listings;
 use super::outcome::{EntryOutcome, EntryResult};
@@ -35,7 +36,7 @@ use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Default)]
 pub struct ResyncOptions {
@@ -273,16 +274,23 @@ struct Run {
     correlations: CorrelationBatch,
     /// The process's count of the pipe's changes (metrics).
     changes: Arc<PipeChanges>,
+    /// The log of changes, kept in batches.
+    log: ChangeLogBatch,
 }
 
 impl Run {
-    /// Counts an entry's outcome in the run's progress and, unless nothing is changed (a dry
-    /// run), in the process's metrics.
-    fn count(&self, outcome: &EntryOutcome) {
-        self.progress.count(outcome);
-        if !self.dry_run {
-            self.changes.count(Phase::Resync, outcome.kind());
+    /// Counts an entry's result in the run's progress and, unless nothing is changed (a dry
+    /// run), in the process's metrics and the log of changes.
+    async fn count(&self, result: &EntryResult, took: Duration) -> Result<(), StoreError> {
+        self.progress.count(&result.outcome);
+        if self.dry_run {
+            return Ok(());
         }
+        self.changes.count(Phase::Resync, result.outcome.kind());
+        let pipe = &self.plan.pipe.name;
+        self.log
+            .keep(&self.store, pipe, Phase::Resync, result, took)
+            .await
     }
 }
 
@@ -377,6 +385,7 @@ async fn resync(
         listings: Listings::default(),
         correlations: CorrelationBatch::default(),
         changes: metrics::counters().pipe(pipe),
+        log: ChangeLogBatch::default(),
         // Listing an endpoint pays off for the whole source, not for a few entries.
         may_list: options.dns.is_none() && options.filter.is_none(),
     });
@@ -488,6 +497,7 @@ async fn run_pass(
     }
     // The next level's references, and whoever reads the store next, find them.
     let flushed = run.correlations.flush(&run.store, &plan.pipe.name).await;
+    let flushed = flushed.and(run.log.flush(&run.store).await);
     ended?;
     flushed?;
     let deferred = std::mem::take(&mut *deferred.lock().expect("deferred list"));
@@ -522,6 +532,7 @@ async fn resync_entry(
     class: Option<usize>,
     deferred: &std::sync::Mutex<Vec<String>>,
 ) -> Result<(), ResyncError> {
+    let started = Instant::now();
     let defer_within: &[String] = if pass.may_defer { &pass.level } else { &[] };
     let resolver = Resolver {
         plan: &run.plan,
@@ -551,7 +562,7 @@ async fn resync_entry(
         let unblocked = keep(run, pass, &result).await?;
         run.progress.count_references(&unblocked);
     }
-    run.count(&result.outcome);
+    run.count(&result, started.elapsed()).await?;
     run.progress.count_references(&result.references);
     run.observer.entry(&result);
     Ok(())
@@ -577,7 +588,7 @@ async fn missing_entry(run: &Run, dn: String) -> Result<(), ResyncError> {
             rejection: Box::new(rejection),
         },
     );
-    run.count(&result.outcome);
+    run.count(&result, Duration::ZERO).await?;
     run.observer.entry(&result);
     Ok(())
 }

@@ -1,0 +1,165 @@
+//! The log of changes as stored: written in batches, read newest first with filters and
+//! paging, pruned to its retention period and row cap.
+
+use super::{Store, StoreError, dn_key};
+use crate::rejection::Phase;
+use crate::report::ChangeOutcome;
+pub use model::sync_log::LoggedChange;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Rows per INSERT statement (11 values each, well within every backend's bind limit).
+const ROWS_PER_STATEMENT: usize = 40;
+
+/// Which logged changes to list.
+#[derive(Debug, Clone, Default)]
+pub struct SyncLogFilter {
+    pub pipe: Option<String>,
+    /// Case-insensitive part of the DN.
+    pub dn: Option<String>,
+    pub outcome: Option<ChangeOutcome>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Paging: only changes older than the one with this id.
+    pub before: Option<String>,
+    pub limit: u32,
+}
+
+fn micros(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// Keeps `changes`, in one transaction.
+    pub async fn log_changes(&self, changes: &[LoggedChange]) -> Result<(), StoreError> {
+        // Ordered by time, then by a per-process sequence (many changes per microsecond).
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_transaction().await?;
+        for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO sync_log (id, at, pipe, phase, dn, dn_key, endpoint, resource_id, outcome, summary, duration_ms) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 11;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for k in 1..=11 {
+                    if k > 1 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", n + k));
+                }
+                sql.push(')');
+            }
+            let mut query = sqlx::query(&sql);
+            for c in chunk {
+                let at = micros(&c.at);
+                let id = format!("{at}-{:012x}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+                query = query
+                    .bind(id)
+                    .bind(at)
+                    .bind(c.pipe.clone())
+                    .bind(c.phase.as_str())
+                    .bind(c.dn.clone())
+                    .bind(dn_key(&c.dn))
+                    .bind(c.endpoint.clone())
+                    .bind(c.resource_id.clone())
+                    .bind(c.outcome.as_str())
+                    .bind(c.summary.clone())
+                    .bind(i64::try_from(c.duration_ms).unwrap_or(i64::MAX));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Logged changes matching the filter, newest first.
+    pub async fn logged_changes(&self, f: &SyncLogFilter) -> Result<Vec<LoggedChange>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms \
+             FROM sync_log WHERE ($1 = '' OR pipe = $1) \
+             AND ($2 = '' OR LOWER(dn) LIKE '%' || LOWER($2) || '%') \
+             AND ($3 = '' OR outcome = $3) \
+             AND ($4 = '' OR at >= $4) \
+             AND ($5 = '' OR id < $5) \
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(f.pipe.clone().unwrap_or_default())
+        .bind(f.dn.clone().unwrap_or_default())
+        .bind(f.outcome.map(|o| o.as_str()).unwrap_or_default())
+        .bind(f.since.as_ref().map(micros).unwrap_or_default())
+        .bind(f.before.clone().unwrap_or_default())
+        .bind(i64::from(f.limit.max(1)))
+        .fetch_all(&self.pool)
+        .await?;
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt {
+            what: "logged change".into(),
+            message: format!("{what} \"{value}\""),
+        };
+        rows.into_iter()
+            .map(
+                |(id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, ms)| {
+                    Ok(LoggedChange {
+                        at: chrono::DateTime::parse_from_rfc3339(&at)
+                            .map_err(|_| corrupt("time", &at))?
+                            .with_timezone(&chrono::Utc),
+                        phase: Phase::parse(&phase).ok_or_else(|| corrupt("phase", &phase))?,
+                        outcome: ChangeOutcome::parse(&outcome)
+                            .ok_or_else(|| corrupt("outcome", &outcome))?,
+                        id,
+                        pipe,
+                        dn,
+                        endpoint,
+                        resource_id,
+                        summary,
+                        duration_ms: ms.max(0) as u64,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Removes logged changes older than `older_than`, then all but the newest `keep`; how
+    /// many were removed.
+    pub async fn prune_sync_log(
+        &self,
+        older_than: chrono::DateTime<chrono::Utc>,
+        keep: u64,
+    ) -> Result<u64, StoreError> {
+        let old = sqlx::query("DELETE FROM sync_log WHERE at < $1")
+            .bind(micros(&older_than))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let boundary: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM sync_log ORDER BY id DESC LIMIT 1 OFFSET $1")
+                .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                .fetch_optional(&self.pool)
+                .await?;
+        let over = match boundary {
+            Some((id,)) => sqlx::query("DELETE FROM sync_log WHERE id <= $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+            None => 0,
+        };
+        Ok(old + over)
+    }
+}
