@@ -7,12 +7,9 @@ CREATE TABLE sync_log (
     pipe        TEXT NOT NULL,
     phase       TEXT NOT NULL,
     dn          TEXT NOT NULL,
-    dn_key      TEXT NOT NULL,
     endpoint    TEXT,
     resource_id TEXT,
     outcome     TEXT NOT NULL,
     summary     TEXT NOT NULL,
     duration_ms BIGINT NOT NULL
 );
-CREATE INDEX sync_log_by_pipe ON sync_log (pipe, id);
-CREATE INDEX sync_log_by_dn_key ON sync_log (dn_key, id);
