@@ -5,8 +5,9 @@ pub use model::access::Role;
 pub use model::kind::{FormKind, ObjectKind};
 pub use model::rejection::{FailedStep, Phase};
 pub use model::report::{
-    RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
+    ChangeOutcome, RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };
+pub use model::sync_log::LoggedChange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

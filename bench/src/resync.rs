@@ -99,6 +99,20 @@ impl ZeroCostPass {
     }
 }
 
+/// The two passes into scim2-server and what was measured between them.
+struct ScimPasses {
+    /// Peak resident memory during both passes (MB).
+    peak: f64,
+    first: engine::sync::ResyncCounts,
+    first_time: Duration,
+    /// Resident memory at each quarter of pass 1 (MB).
+    quarters: Vec<f64>,
+    bulk_rate_full: f64,
+    list_rate: f64,
+    second: engine::sync::ResyncCounts,
+    second_time: Duration,
+}
+
 fn quarters_text(quarters: &[f64]) -> String {
     let quarters: Vec<String> = quarters.iter().map(|m| format!("{m:.0}")).collect();
     quarters.join("/")
@@ -357,9 +371,8 @@ async fn main() {
         let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, &listed, 1000).await;
         let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(second.in_sync, u64::from(n), "{second:?}");
-        let peak = memory_mb("VmHWM:");
-        Some((
-            peak,
+        Some(ScimPasses {
+            peak: memory_mb("VmHWM:"),
             first,
             first_time,
             quarters,
@@ -367,7 +380,7 @@ async fn main() {
             list_rate,
             second,
             second_time,
-        ))
+        })
     };
 
     let per_s = |c: u64, d: Duration| c as f64 / d.as_secs_f64();
@@ -404,7 +417,7 @@ async fn main() {
             ldap_rate,
         );
     }
-    if let Some((
+    if let Some(ScimPasses {
         peak,
         first,
         first_time,
@@ -413,7 +426,7 @@ async fn main() {
         list_rate,
         second,
         second_time,
-    )) = scim_passes
+    }) = scim_passes
     {
         let first_rate = per_s(first.processed(), first_time);
         let second_rate = per_s(second.processed(), second_time);

@@ -94,5 +94,22 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
     await hydrated(page);
     await expect(page.locator('nav.steps li[data-step="11"]')).toHaveAttribute("data-state", "done", { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
+
+  // The log of changes has both realtime changes; filtered by outcome, only the rejected one.
+  await page.getByRole("link", { name: "Log of changes" }).click();
+  await hydrated(page);
+  const live1 = page.locator('table.sync-log tr[data-dn="uid=live1,ou=people,dc=example,dc=com"]');
+  await expect(live1).toHaveAttribute("data-outcome", "created");
+  await expect(live1).toContainText("realtime");
+  await expect(live1).toContainText("POST with ");
+  await expect(page.locator('tr[data-dn="uid=broken,ou=people,dc=example,dc=com"][data-outcome="rejected"]')).toBeVisible();
+  await page.locator('select[name="outcome"]').selectOption("rejected");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(live1).toHaveCount(0);
+  await expect(page.locator('table.sync-log tbody tr:not([data-outcome="rejected"])')).toHaveCount(0);
+  const csv = await (await page.request.get(`${scimsync.url}/api/log?format=csv&outcome=created`)).text();
+  expect(csv.split("\r\n")[0]).toBe("at,pipe,phase,outcome,dn,endpoint,resource_id,summary,duration_ms");
+  expect(csv).toContain(',realtime,created,"uid=live1,ou=people,dc=example,dc=com",Users,');
+  await page.screenshot({ path: "test-results/log-page.png", fullPage: true });
   expect(errors).toEqual([]);
 });

@@ -358,7 +358,9 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
     "Current startpoint — end of changelog: after reqStart",
   );
   await gotoStep(page, 2);
-  await expect(page.locator("form.object-form input[type=password]")).toHaveAttribute("placeholder", /stored/);
+  await expect(
+    field(page.locator("form.object-form"), "changelog-password-decryption-key").locator("input[type=password]"),
+  ).toHaveAttribute("placeholder", /stored/);
 
   expect(errors).toEqual([]);
 });

@@ -1,7 +1,6 @@
 //! `scimsync log`: the log of changes, newest first, as a table or JSON lines.
 
 use crate::cli::{InstanceArgs, LogArgs};
-use engine::report::ChangeOutcome;
 use engine::store::SyncLogFilter;
 use std::process::ExitCode;
 
@@ -38,30 +37,14 @@ pub async fn run(instance: &InstanceArgs, args: LogArgs) -> anyhow::Result<ExitC
 }
 
 fn filter(args: &LogArgs) -> anyhow::Result<SyncLogFilter> {
-    let outcome = match &args.outcome {
-        Some(o) => Some(ChangeOutcome::parse(o).ok_or_else(|| {
-            let known: Vec<&str> = ChangeOutcome::ALL.iter().map(|o| o.as_str()).collect();
-            anyhow::anyhow!(
-                "--outcome \"{o}\" is not an outcome (use one of: {})",
-                known.join(", ")
-            )
-        })?),
-        None => None,
-    };
-    let since = match &args.since {
-        Some(t) => Some(engine::startpoint::parse_time(t).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--since \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)"
-            )
-        })?),
-        None => None,
-    };
-    Ok(SyncLogFilter {
-        pipe: args.pipe.clone(),
-        dn: args.dn.clone(),
-        outcome,
-        since,
-        before: None,
-        limit: args.limit,
-    })
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    SyncLogFilter::from_text(
+        "--",
+        &text(&args.pipe),
+        &text(&args.dn),
+        &text(&args.outcome),
+        &text(&args.since),
+        args.limit,
+    )
+    .map_err(anyhow::Error::msg)
 }

@@ -6,6 +6,7 @@ mod config_cmd;
 mod instance;
 mod live;
 mod log_cmd;
+mod log_export;
 mod observe;
 mod realtime_cmd;
 mod rejections_cmd;

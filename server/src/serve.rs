@@ -86,6 +86,7 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
     let routes = console_routes();
     let jobs = state.resyncs.clone();
     let live_state = state.clone();
+    let log_store = state.store.clone();
     let sign_in = Router::new()
         .route(
             "/login",
@@ -97,6 +98,10 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         .route(
             "/api/resync/events",
             get(move |query| crate::live::resync_events(jobs.clone(), query)),
+        )
+        .route(
+            "/api/log",
+            get(move |query| crate::log_export::download(log_store.clone(), query)),
         )
         .route(
             "/api/realtime/events",

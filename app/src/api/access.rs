@@ -16,6 +16,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
     "whoami",
     "audit_entries",
     "endpoint_graph",
+    "logged_changes",
 ];
 
 #[server]

@@ -9,10 +9,12 @@ mod access;
 mod realtime;
 mod rejections;
 mod resync;
+mod sync_log;
 pub use access::*;
 pub use realtime::*;
 pub use rejections::*;
 pub use resync::*;
+pub use sync_log::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

@@ -68,6 +68,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <h2>"Operations"</h2>
                 <ol class="operations">
                     <li><A href="/step/11">"Pipes and realtime sync"</A></li>
+                    <li><A href="/log">"Log of changes"</A></li>
                     <li><A href="/rejections">"Rejected operations"</A></li>
                     <li><A href="/audit">"Audit log"</A></li>
                 </ol>

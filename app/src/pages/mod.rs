@@ -10,3 +10,4 @@ pub mod rejections;
 pub mod resync;
 pub mod startpoint;
 pub mod step;
+pub mod sync_log;

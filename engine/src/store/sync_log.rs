@@ -20,6 +20,48 @@ pub struct SyncLogFilter {
     pub limit: u32,
 }
 
+impl SyncLogFilter {
+    /// A filter from what an admin typed (blank matches everything); an outcome or time
+    /// that is not one is named in the error, with the field it was given for (`field` +
+    /// `outcome` / `since`).
+    pub fn from_text(
+        field: &str,
+        pipe: &str,
+        dn: &str,
+        outcome: &str,
+        since: &str,
+        limit: u32,
+    ) -> Result<SyncLogFilter, String> {
+        let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let outcome = match some(outcome) {
+            Some(o) => Some(ChangeOutcome::parse(&o).ok_or_else(|| {
+                let known: Vec<&str> = ChangeOutcome::ALL.iter().map(|o| o.as_str()).collect();
+                format!(
+                    "{field}outcome \"{o}\" is not an outcome (use one of: {})",
+                    known.join(", ")
+                )
+            })?),
+            None => None,
+        };
+        let since = match some(since) {
+            Some(t) => Some(crate::startpoint::parse_time(&t).ok_or_else(|| {
+                format!(
+                    "{field}since \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)"
+                )
+            })?),
+            None => None,
+        };
+        Ok(SyncLogFilter {
+            pipe: some(pipe),
+            dn: some(dn),
+            outcome,
+            since,
+            before: None,
+            limit,
+        })
+    }
+}
+
 fn micros(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
