@@ -1,6 +1,7 @@
 //! Pieces shared by several pages.
 
 pub mod field;
+pub mod filter_field;
 pub mod layout;
 pub mod live;
 pub mod object_editor;

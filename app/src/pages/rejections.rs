@@ -3,6 +3,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{DismissRejections, RetryRejections, rejected_operations};
+use crate::components::filter_field::FilterField;
 use crate::components::references::RejectionDetail;
 use crate::model::RejectedOperation;
 use leptos::prelude::*;
@@ -48,25 +49,14 @@ pub fn RejectionsPage() -> impl IntoView {
     });
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
-    let field = |label: &'static str,
-                 name: &'static str,
-                 placeholder: &'static str,
-                 signal: RwSignal<String>| {
-        view! {
-            <div class="field">
-                <label>{label}</label>
-                <input type="text" name=name placeholder=placeholder prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
-            </div>
-        }
-    };
     view! {
         <h1 data-hydrated=move || hydrated.get().to_string()>"Rejected operations"</h1>
         <p class="lead">"Changes and entries that could not be applied. Fix the cause, then retry: the entry is synchronized again as it is now."</p>
         <form class="filters" on:submit=move |ev| { ev.prevent_default(); applied.update(|n| *n += 1); }>
-            {field("Pipe", "pipe", "any", pipe)}
-            {field("DN contains", "dn", "", dn)}
-            {field("Reason contains", "reason", "", reason)}
-            {field("Since (UTC)", "since", "2026-11-23 10:00", since)}
+            <FilterField label="Pipe" name="pipe" placeholder="any" value=pipe/>
+            <FilterField label="DN contains" name="dn" value=dn/>
+            <FilterField label="Reason contains" name="reason" value=reason/>
+            <FilterField label="Since (UTC)" name="since" placeholder="2026-11-23 10:00" value=since/>
             <div class="actions"><button type="submit" class="secondary">"Filter"</button></div>
         </form>
         {move || (!report.get().is_empty()).then(|| view! {

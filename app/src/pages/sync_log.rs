@@ -2,6 +2,7 @@
 //! pipe, DN, outcome and time, a page at a time, and downloadable as CSV or JSON.
 
 use crate::api::{LOG_PAGE, logged_changes};
+use crate::components::filter_field::FilterField;
 use crate::model::{ChangeOutcome, LoggedChange};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -46,23 +47,12 @@ pub fn SyncLogPage() -> impl IntoView {
             .collect();
         format!("/api/log?{}", query.join("&"))
     };
-    let text_field = |label: &'static str,
-                      name: &'static str,
-                      placeholder: &'static str,
-                      signal: RwSignal<String>| {
-        view! {
-            <div class="field">
-                <label>{label}</label>
-                <input type="text" name=name placeholder=placeholder prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/>
-            </div>
-        }
-    };
     view! {
         <h1 data-hydrated=move || hydrated.get().to_string()>"Log of changes"</h1>
         <p class="lead">"Every change resync and realtime sync handled, newest first: what came of it, what was sent, how long it took."</p>
         <form class="filters" on:submit=move |ev| { ev.prevent_default(); pages.set(vec![String::new()]); applied.update(|n| *n += 1); }>
-            {text_field("Pipe", "pipe", "any", pipe)}
-            {text_field("DN contains", "dn", "", dn)}
+            <FilterField label="Pipe" name="pipe" placeholder="any" value=pipe/>
+            <FilterField label="DN contains" name="dn" value=dn/>
             <div class="field">
                 <label>"Outcome"</label>
                 <select name="outcome" prop:value=move || outcome.get() on:change=move |ev| outcome.set(event_target_value(&ev))>
@@ -70,7 +60,7 @@ pub fn SyncLogPage() -> impl IntoView {
                     {ChangeOutcome::ALL.iter().map(|o| view! { <option value=o.as_str()>{o.as_str()}</option> }).collect_view()}
                 </select>
             </div>
-            {text_field("Since (UTC)", "since", "2026-11-23 10:00", since)}
+            <FilterField label="Since (UTC)" name="since" placeholder="2026-11-23 10:00" value=since/>
             <div class="actions">
                 <button type="submit" class="secondary">"Filter"</button>
                 <a class="button link" href=move || download("csv") download="scimsync-log.csv">"Download CSV"</a>
