@@ -96,6 +96,16 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     .map(|n| n.and_utc())
 }
 
+/// [`parse_time`] of what was typed for `field`; an error naming the field, the value and
+/// the forms taken when it is not a time.
+pub fn parse_time_of(field: &str, text: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(text).ok_or_else(|| {
+        format!(
+            "{field} \"{text}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)"
+        )
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Startpoint {

@@ -105,9 +105,8 @@ fn request(args: &StartpointArgs) -> anyhow::Result<StartpointRequest> {
     } else if let Some(n) = args.change_number {
         StartpointRequest::ChangeNumber { change_number: n }
     } else if let Some(t) = &args.startpoint_time {
-        let time = engine::startpoint::parse_time(t).ok_or_else(|| {
-            anyhow::anyhow!("--startpoint-time \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)")
-        })?;
+        let time = engine::startpoint::parse_time_of("--startpoint-time", t)
+            .map_err(anyhow::Error::msg)?;
         StartpointRequest::Time { time }
     } else {
         unreachable!("clap requires one position")

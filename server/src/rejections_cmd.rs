@@ -88,10 +88,9 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
 
 fn filter(s: &RejectionSelect) -> anyhow::Result<RejectionFilter> {
     let since = match &s.since {
-        Some(t) => Some(
-            engine::startpoint::parse_time(t)
-                .ok_or_else(|| anyhow::anyhow!("--since \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)"))?,
-        ),
+        Some(t) => {
+            Some(engine::startpoint::parse_time_of("--since", t).map_err(anyhow::Error::msg)?)
+        }
         None => None,
     };
     Ok(RejectionFilter {

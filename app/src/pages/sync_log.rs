@@ -3,7 +3,7 @@
 
 use crate::api::{LOG_PAGE, logged_changes};
 use crate::components::filter_field::FilterField;
-use crate::model::{ChangeOutcome, LoggedChange};
+use crate::model::{ChangeOutcome, LoggedChange, encode_segment};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -43,7 +43,7 @@ pub fn SyncLogPage() -> impl IntoView {
         let query: Vec<String> = params
             .iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", percent_encoded(v)))
+            .map(|(k, v)| format!("{k}={}", encode_segment(v)))
             .collect();
         format!("/api/log?{}", query.join("&"))
     };
@@ -114,17 +114,4 @@ fn Row(change: LoggedChange) -> impl IntoView {
             <td class="number">{change.duration_ms}</td>
         </tr>
     }
-}
-
-/// `text` for a URL query: letters, digits and `-._~` as they are, the rest as %XX.
-fn percent_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

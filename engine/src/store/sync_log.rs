@@ -44,11 +44,10 @@ impl SyncLogFilter {
             None => None,
         };
         let since = match some(since) {
-            Some(t) => Some(crate::startpoint::parse_time(&t).ok_or_else(|| {
-                format!(
-                    "{field}since \"{t}\" is not a time (use 2026-11-23T10:00:00Z or \"2026-11-23 10:00\", UTC)"
-                )
-            })?),
+            Some(t) => Some(crate::startpoint::parse_time_of(
+                &format!("{field}since"),
+                &t,
+            )?),
             None => None,
         };
         Ok(SyncLogFilter {

@@ -896,7 +896,7 @@ both_backends!(
             summary: format!("POST with userName ({n})"),
             duration_ms: n as u64,
         };
-        // More rows than one statement takes, several per microsecond.
+        // A hundred rows in one call, several per microsecond.
         let changes: Vec<LoggedChange> = (0..100)
             .map(|n| {
                 let outcome = if n % 10 == 0 {

@@ -1,6 +1,6 @@
 //! The log of changes, kept in batches: each change a resync or realtime sync handled becomes
 //! a row (time, pipe, DN, resource, outcome, what was sent, how long it took), written with
-//! others in one store transaction so that keeping the log does not slow sync. A batch is
+//! others in one store statement so that keeping the log costs little per change. A batch is
 //! written once full or a second old, and whenever its run says (the end of a resync pass,
 //! each realtime checkpoint).
 
