@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/step/:number/edit/:name") view=pages::edit::EditPage/>
                     <Route path=path!("/pipes/:name") view=pages::realtime::PipePage/>
                     <Route path=path!("/rejections") view=pages::rejections::RejectionsPage/>
+                    <Route path=path!("/deletes") view=pages::held_deletes::HeldDeletesPage/>
                     <Route path=path!("/audit") view=pages::audit::AuditPage/>
                     <Route path=path!("/log") view=pages::sync_log::SyncLogPage/>
                 </Routes>

@@ -2,6 +2,7 @@
 //! appear here: a secret field only says whether a value is stored.
 
 pub use model::access::Role;
+pub use model::held_delete::HeldDelete;
 pub use model::kind::{FormKind, ObjectKind};
 pub use model::rejection::{FailedStep, Phase};
 pub use model::report::{
@@ -279,6 +280,9 @@ pub struct PipeRealtime {
     /// References waiting for their target's resource (from the store).
     #[serde(default)]
     pub pending: PendingReferences,
+    /// Deletes held back by the pipe's deletion limit (from the store).
+    #[serde(default)]
+    pub held_deletes: u64,
 }
 
 impl PipeRealtime {

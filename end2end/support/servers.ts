@@ -155,7 +155,7 @@ export function scimsyncCli(dataDir: string, args: string[], env: Record<string,
 }
 
 /** The engine's resync test configuration, pointed at these servers. */
-export function testConfig(ldapPort: number, scimBaseUrl: string, token: string): string {
+export function testConfig(ldapPort: number, scimBaseUrl: string, token: string, adjust: (config: any) => void = () => {}): string {
   const { readFileSync } = require("node:fs") as typeof import("node:fs");
   const text = readFileSync(join(repo, "engine/tests/fixtures/resync-config.json"), "utf8")
     .replace("${LDAP}", `127.0.0.1:${ldapPort}`)
@@ -163,6 +163,7 @@ export function testConfig(ldapPort: number, scimBaseUrl: string, token: string)
     .replace("${TOKEN}", token);
   const config = JSON.parse(text);
   config["sync-classes"][0]["include-base-dns"] = [];
+  adjust(config);
   return JSON.stringify(config);
 }
 
@@ -171,12 +172,13 @@ export function testConfig(ldapPort: number, scimBaseUrl: string, token: string)
 export async function startConfigured(
   token: string,
   prepare: (dataDir: string) => void = () => {},
+  adjust: (config: any) => void = () => {},
 ): Promise<{ scimsync: Scimsync; slapd: Proc & { dir: string }; scim: Proc & { baseUrl: string } }> {
   const [slapd, scim] = await Promise.all([startSlapd(), startScim2Server(token)]);
   const scimsync = new Scimsync();
   const { writeFileSync } = require("node:fs") as typeof import("node:fs");
   const file = join(scimsync.dataDir, "config.json");
-  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, token));
+  writeFileSync(file, testConfig(slapd.port, scim.baseUrl, token, adjust));
   scimsyncCli(scimsync.dataDir, ["config", "import", file]);
   prepare(scimsync.dataDir);
   await scimsync.start();

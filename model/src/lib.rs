@@ -35,6 +35,7 @@ macro_rules! identifiers {
 }
 
 pub mod access;
+pub mod held_delete;
 pub mod kind;
 pub mod rejection;
 pub mod report;

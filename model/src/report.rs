@@ -15,6 +15,11 @@ pub struct ResyncCounts {
     /// In scope, but the class does not synchronise that operation.
     pub skipped: u64,
     pub rejected: u64,
+    /// Reconciliation (`--delete-missing`): managed resources whose entries are gone or out
+    /// of scope, deleted, deactivated, or held by the pipe's deletion limit.
+    pub deleted: u64,
+    pub deactivated: u64,
+    pub held: u64,
     /// Entries expected (from a count before the run), for progress.
     pub expected: u64,
     pub finished: bool,
@@ -65,6 +70,9 @@ pub struct RealtimeCounts {
     pub created: u64,
     pub modified: u64,
     pub deleted: u64,
+    pub deactivated: u64,
+    /// Deletes held back by the deletion limit.
+    pub held: u64,
     pub in_sync: u64,
     pub out_of_scope: u64,
     /// The class does not synchronise that operation.
@@ -87,6 +95,10 @@ identifiers! {
         Created = "created",
         Modified = "modified",
         Deleted = "deleted",
+        /// Its resource was deactivated (`active: false`) instead of deleted.
+        Deactivated = "deactivated",
+        /// A delete held back by the pipe's deletion limit until an admin decides.
+        Held = "held",
         InSync = "in-sync",
         /// No sync class takes the entry.
         OutOfScope = "out-of-scope",

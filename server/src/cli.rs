@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RejectionAction,
     },
+    /// Deletes held back by a pipe's deletion limit: list, approve (apply), discard.
+    Deletes {
+        #[command(subcommand)]
+        action: DeleteAction,
+    },
     /// Configuration as code.
     Config {
         #[command(subcommand)]
@@ -126,6 +131,11 @@ pub struct ResyncArgs {
         i64::from(*engine::config::WORKERS.start())..=i64::from(*engine::config::WORKERS.end())
     ))]
     pub threads: Option<u32>,
+    /// Afterwards, delete (or deactivate, as their class says) the resources scimsync manages
+    /// whose entries are gone or out of scope; the pipe's deletion limit applies. With
+    /// --dry-run, lists them.
+    #[arg(long, conflicts_with_all = ["filter", "source_input_file"])]
+    pub delete_missing: bool,
     /// Where DNs that could not be synchronized are written (only when there are some).
     #[arg(long, default_value = "resync-failed-DNs.ldif")]
     pub failed_dns_file: PathBuf,
@@ -240,6 +250,33 @@ pub enum RejectionAction {
         #[command(flatten)]
         select: RejectionSelect,
     },
+}
+
+#[derive(Subcommand)]
+pub enum DeleteAction {
+    /// Held deletes, oldest first.
+    List {
+        #[arg(long)]
+        pipe: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply held deletes (as each entry is now: one back in scope is synchronised instead).
+    Approve(HeldSelect),
+    /// Drop held deletes: their resources stay at the destination.
+    Discard(HeldSelect),
+}
+
+/// Which held deletes an approve or discard takes.
+#[derive(clap::Args)]
+pub struct HeldSelect {
+    /// Held deletes' ids (from `list`); or --all, with --pipe.
+    #[arg(required_unless_present = "all")]
+    pub ids: Vec<String>,
+    #[arg(long, conflicts_with = "ids", requires = "pipe")]
+    pub all: bool,
+    #[arg(long)]
+    pub pipe: Option<String>,
 }
 
 #[derive(Subcommand)]

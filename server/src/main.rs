@@ -3,6 +3,7 @@
 mod access;
 mod cli;
 mod config_cmd;
+mod deletes_cmd;
 mod instance;
 mod live;
 mod log_cmd;
@@ -38,6 +39,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Resync(resync_args) => resync_cmd::run(&args.instance, resync_args).await,
         cli::Command::RealtimeSync { action } => realtime_cmd::run(&args.instance, action).await,
         cli::Command::Rejections { action } => rejections_cmd::run(&args.instance, action).await,
+        cli::Command::Deletes { action } => deletes_cmd::run(&args.instance, action).await,
         cli::Command::Log(log_args) => log_cmd::run(&args.instance, log_args).await,
         cli::Command::Users { action } => users_cmd::run(&args.instance, action).await,
     };

@@ -54,7 +54,7 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                         failed += 1;
                         println!("{id} {}: rejected again: {}", result.dn, rejection.reason);
                     }
-                    outcome => println!("{id} {}: {}", result.dn, describe(outcome)),
+                    outcome => println!("{id} {}: {}", result.dn, outcome.describe()),
                 }
             }
             return Ok(if failed > 0 {
@@ -118,21 +118,6 @@ async fn ids(
             .collect(),
         (None, false) => unreachable!("clap requires an id or --all"),
     })
-}
-
-fn describe(outcome: &EntryOutcome) -> String {
-    match outcome {
-        EntryOutcome::Created { .. } => "created".into(),
-        EntryOutcome::Modified { .. } => "modified".into(),
-        EntryOutcome::InSync => "already in sync".into(),
-        EntryOutcome::Deleted => "deleted".into(),
-        EntryOutcome::OutOfScope => "out of scope now".into(),
-        EntryOutcome::Deferred => "deferred".into(),
-        EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
-        EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
-            rejection.reason.clone()
-        }
-    }
 }
 
 fn print_one(r: &Rejection, status: &RejectionStatus) {

@@ -41,6 +41,7 @@ pub async fn run(instance: &InstanceArgs, args: ResyncArgs) -> anyhow::Result<Ex
         dns,
         rate_per_second: args.rate_per_second,
         threads: args.threads,
+        delete_missing: args.delete_missing,
     };
     let observer = Arc::new(CliObserver {
         dry_run: args.dry_run,
@@ -107,6 +108,20 @@ impl ResyncObserver for CliObserver {
                 if let Some(f) = file.as_mut() {
                     let _ = f.write_all(failed_dn_record(&result.dn, &rejection.reason).as_bytes());
                 }
+            }
+            EntryOutcome::Deleted | EntryOutcome::Deactivated | EntryOutcome::Held { .. } => {
+                clear_progress_line();
+                let resource = result
+                    .resource
+                    .as_ref()
+                    .map(|r| format!(" ({} {})", r.endpoint, r.id))
+                    .unwrap_or_default();
+                let what = match (&result.outcome, self.dry_run) {
+                    (EntryOutcome::Deleted, true) => "would delete".to_owned(),
+                    (EntryOutcome::Deactivated, true) => "would deactivate".to_owned(),
+                    (outcome, _) => outcome.describe(),
+                };
+                println!("missing {}{resource}: {what}", result.dn);
             }
             EntryOutcome::Created { resource } if self.dry_run => {
                 clear_progress_line();
@@ -205,6 +220,23 @@ fn print_summary(pipe: &str, c: &ResyncCounts, elapsed: Duration, dry_run: bool)
         ("Entries out of scope", c.out_of_scope),
         ("Entries not synchronized by their class", c.skipped),
         ("Entries rejected", c.rejected),
+        (
+            if dry_run {
+                "Missing: resources that would be deleted"
+            } else {
+                "Missing: resources deleted"
+            },
+            c.deleted,
+        ),
+        (
+            if dry_run {
+                "Missing: would be deactivated"
+            } else {
+                "Missing: resources deactivated"
+            },
+            c.deactivated,
+        ),
+        ("Missing: deletes held by the limit", c.held),
         ("Members added", c.members_added),
         ("Members removed", c.members_removed),
         (

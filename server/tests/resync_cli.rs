@@ -136,6 +136,52 @@ fn resync_reports_writes_failed_dns_and_takes_them_back() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains(&format!("  {:<40} {:>10}", "Entries already in sync", 6)));
 
+    // An entry deleted while nothing runs: --delete-missing lists it in a dry run, then
+    // deletes its resource.
+    slapd.modify(&format!(
+        "dn: uid=cli5,ou=people,{SUFFIX}\nchangetype: delete\n\n"
+    ));
+    let gone = "missing uid=cli5,ou=people,dc=example,dc=com (Users ";
+    let out = scimsync(
+        &data,
+        &["resync", "--pipe", PIPE, "--delete-missing", "--dry-run"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(gone) && stdout.contains("): would delete\n"),
+        "{stdout}"
+    );
+    let row = |label: &str, n: u64| format!("  {label:<40} {n:>10}");
+    assert!(
+        stdout.contains(&row("Missing: resources that would be deleted", 1)),
+        "{stdout}"
+    );
+    assert!(scim_people(&scim.base_url(), "cli-token").contains_key("cli5"));
+    let out = scimsync(&data, &["resync", "--pipe", PIPE, "--delete-missing"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(gone) && stdout.contains("): deleted\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&row("Missing: resources deleted", 1)),
+        "{stdout}"
+    );
+    assert!(!scim_people(&scim.base_url(), "cli-token").contains_key("cli5"));
+    let out = scimsync(
+        &data,
+        &[
+            "resync",
+            "--pipe",
+            PIPE,
+            "--delete-missing",
+            "--filter",
+            "(uid=*)",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "clap refuses the combination");
+
     // The log of changes: the dry run left nothing, each resync its changes.
     let log = |args: &[&str]| {
         let out = scimsync(&data, &[&["log", "--pipe", PIPE][..], args].concat());
@@ -147,6 +193,7 @@ fn resync_reports_writes_failed_dns_and_takes_them_back() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(created.len(), 6, "{created:#?}");
+    assert!(log(&["--outcome", "deleted"]).contains("uid=cli5,"));
     assert!(created.iter().all(|c| c["phase"] == "resync"
         && c["endpoint"] == "Users"
         && c["summary"].as_str().unwrap().starts_with("POST with ")));

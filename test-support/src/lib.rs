@@ -921,8 +921,8 @@ pub fn ldap_people(port: u16) -> std::collections::BTreeMap<String, String> {
     people
 }
 
-/// userName → name.familyName of every user in a SCIM service.
-pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<String, String> {
+/// Every user in a SCIM service, as it answers them.
+pub fn scim_users(base_url: &str, token: &str) -> Vec<serde_json::Value> {
     let out = Command::new("curl")
         .args([
             "-sf",
@@ -933,10 +933,13 @@ pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<St
         .output()
         .expect("curl");
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    body["Resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    body["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+/// userName → name.familyName of every user in a SCIM service.
+pub fn scim_people(base_url: &str, token: &str) -> std::collections::BTreeMap<String, String> {
+    scim_users(base_url, token)
+        .iter()
         .map(|u| {
             (
                 u["userName"].as_str().unwrap_or_default().to_owned(),

@@ -17,6 +17,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
     "audit_entries",
     "endpoint_graph",
     "logged_changes",
+    "held_deletes",
 ];
 
 #[server]

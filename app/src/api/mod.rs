@@ -6,11 +6,13 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 mod access;
+mod held_deletes;
 mod realtime;
 mod rejections;
 mod resync;
 mod sync_log;
 pub use access::*;
+pub use held_deletes::*;
 pub use realtime::*;
 pub use rejections::*;
 pub use resync::*;

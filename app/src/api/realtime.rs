@@ -25,6 +25,7 @@ pub async fn pipe_realtime(
         status: live.or_else(|| stored.and_then(realtime_view)),
         runs_on,
         pending: pending_references(st, pipe).await?,
+        held_deletes: st.store.held_delete_count(pipe).await?,
     })
 }
 

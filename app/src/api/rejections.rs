@@ -59,11 +59,7 @@ pub async fn retry_rejections(ids: Vec<String>) -> Result<Vec<String>, ServerFnE
                     | EntryOutcome::Unavailable { rejection, .. } => {
                         format!("{}: rejected again: {}", r.dn, rejection.reason)
                     }
-                    EntryOutcome::Created { .. } => format!("{}: created", r.dn),
-                    EntryOutcome::Modified { .. } => format!("{}: modified", r.dn),
-                    EntryOutcome::InSync => format!("{}: already in sync", r.dn),
-                    EntryOutcome::Deleted => format!("{}: deleted", r.dn),
-                    other => format!("{}: {other:?}", r.dn),
+                    other => format!("{}: {}", r.dn, other.describe()),
                 },
                 Err(e) => format!("{id}: {e}"),
             },

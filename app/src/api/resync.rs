@@ -68,6 +68,7 @@ pub async fn start_resync(
     dry_run: bool,
     rate: String,
     filter: String,
+    delete_missing: bool,
 ) -> Result<StartOutcome, ServerFnError> {
     use super::ssr::state;
     let refuse = |message: String| {
@@ -98,6 +99,11 @@ pub async fn start_resync(
             }
         },
     };
+    if delete_missing && filter.is_some() {
+        return refuse(
+            "delete missing: needs a resync of every entry; leave the filter empty".to_owned(),
+        );
+    }
     let st = state()?;
     let options = engine::sync::ResyncOptions {
         dry_run,
@@ -105,6 +111,7 @@ pub async fn start_resync(
         dns: None,
         rate_per_second,
         threads: None,
+        delete_missing,
     };
     let detail = options.summary();
     match st.resyncs.start(st.store.clone(), &pipe, options).await {

@@ -676,6 +676,22 @@ pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
                 "How often realtime sync looks for new changes when there are none (10–60000).",
                 &SyncPipe::DEFAULT_POLLING_INTERVAL_MS.to_string(),
             ));
+            out.push(field(
+                "max-deletes-per-hour",
+                "Maximum deletes per hour",
+                "Deletes (and deactivations) applied in any hour; beyond it, deletes are held until an admin approves or discards them. Leave blank for no limit.",
+                Widget::Number {
+                    placeholder: "no limit".into(),
+                },
+            ));
+            out.push(field(
+                "max-deletes-percent",
+                "Maximum deletes per hour (% of synchronized resources)",
+                "The same limit as a share of the pipe's resources (1–100); the lower limit applies. Leave blank for none.",
+                Widget::Number {
+                    placeholder: "no limit".into(),
+                },
+            ));
         }
         ObjectKind::SyncClass => {
             out.extend(name_fields("class"));
@@ -720,6 +736,12 @@ pub fn fields(kind: FormKind, config: &Config) -> Vec<Field> {
                 "Synchronize deletes",
                 "",
                 true,
+            ));
+            out.push(select(
+                "delete-action",
+                "When an entry is deleted or leaves the class",
+                "Delete its resource, or keep it with active set to false (reactivated when the entry is back).",
+                &[("delete", "Delete the resource"), ("deactivate", "Deactivate it (active: false)")],
             ));
             let mut endpoint = reference(
                 "endpoint-mapping",

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod edit;
 pub mod endpoint_graph;
+pub mod held_deletes;
 pub mod not_found;
 pub mod overview;
 pub mod realtime;

@@ -182,6 +182,8 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
         ("created", "Created", c.created),
         ("modified", "Modified", c.modified),
         ("deleted", "Deleted", c.deleted),
+        ("deactivated", "Deactivated", c.deactivated),
+        ("held", "Deletes held (this run)", c.held),
         ("in-sync", "In sync", c.in_sync),
         ("out-of-scope", "Out of scope", c.out_of_scope),
         ("skipped", "Not synchronized by class", c.skipped),
@@ -196,7 +198,17 @@ fn PipeStatus(pipe: PipeRealtime, samples: Vec<f64>) -> impl IntoView {
             c.references_out_of_scope,
         ),
     ];
+    let held = (pipe.held_deletes > 0).then(|| {
+        let href = format!("/deletes?pipe={}", encode_segment(&pipe.pipe));
+        view! {
+            <p class="notice" data-deletes-held=pipe.held_deletes>
+                {format!("Deletes held: {} — the pipe's deletion limit was reached; nothing more is deleted until an admin decides. ", pipe.held_deletes)}
+                <A href=href>"Approve or discard them"</A>
+            </p>
+        }
+    });
     view! {
+        {held}
         <div class=format!("progress pipe-status {state}") data-state=state.clone() role="status">
             <table class="facts"><tbody>
                 {facts.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td data-fact=k>{v}</td></tr> }).collect_view()}

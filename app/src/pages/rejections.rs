@@ -5,8 +5,9 @@ use crate::ConfigVersion;
 use crate::api::{DismissRejections, RetryRejections, rejected_operations};
 use crate::components::filter_field::FilterField;
 use crate::components::references::RejectionDetail;
-use crate::model::RejectedOperation;
+use crate::model::{RejectedOperation, encode_segment};
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -99,6 +100,11 @@ fn Item(
 ) -> impl IntoView {
     let r = item.detail;
     let (retry_id, dismiss_id) = (item.id.clone(), item.id.clone());
+    let history = format!(
+        "/log?pipe={}&dn={}",
+        encode_segment(&item.pipe),
+        encode_segment(&r.dn)
+    );
     view! {
         <li data-rejected-dn=r.dn.clone() data-id=item.id.clone()>
             <details>
@@ -110,6 +116,7 @@ fn Item(
             <div class="row-actions">
                 <button type="button" class="link" on:click=move |_| { retry.dispatch(RetryRejections { ids: vec![retry_id.clone()] }); }>"Retry"</button>
                 <button type="button" class="link" on:click=move |_| { dismiss.dispatch(DismissRejections { ids: vec![dismiss_id.clone()] }); }>"Dismiss"</button>
+                <A href=history>"History"</A>
             </div>
         </li>
     }

@@ -27,6 +27,7 @@ pub fn ResyncPage() -> impl IntoView {
 fn PipePanel(pipe: PipeResync) -> impl IntoView {
     let status = RwSignal::new(pipe.last.clone());
     let dry_run = RwSignal::new(false);
+    let delete_missing = RwSignal::new(false);
     let rate = RwSignal::new(String::new());
     let filter = RwSignal::new(String::new());
     let start = ServerAction::<StartResync>::new();
@@ -62,6 +63,7 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
             dry_run: dry_run.get_untracked(),
             rate: rate.get_untracked(),
             filter: filter.get_untracked(),
+            delete_missing: delete_missing.get_untracked(),
         });
     };
     let running = move || status.with(|s| s.as_ref().is_some_and(|s| s.running));
@@ -73,6 +75,10 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
                 <label class="check">
                     <input type="checkbox" name="dry-run" prop:checked=move || dry_run.get() on:change=move |ev| dry_run.set(event_target_checked(&ev))/>
                     <span>"Dry run — report what would change, change nothing"</span>
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="delete-missing" prop:checked=move || delete_missing.get() on:change=move |ev| delete_missing.set(event_target_checked(&ev))/>
+                    <span>"Delete missing — afterwards, remove the resources scimsync manages whose entries are gone or out of scope (the pipe's deletion limit applies)"</span>
                 </label>
                 <div class="field">
                     <label>"Rate limit (SCIM operations per second)"</label>
@@ -140,6 +146,25 @@ fn Progress(status: ResyncStatus) -> impl IntoView {
         ("out-of-scope", "Out of scope", c.out_of_scope),
         ("skipped", "Not synchronized by class", c.skipped),
         ("rejected", "Rejected", c.rejected),
+        (
+            "deleted",
+            if status.dry_run {
+                "Missing: would delete"
+            } else {
+                "Missing: deleted"
+            },
+            c.deleted,
+        ),
+        (
+            "deactivated",
+            if status.dry_run {
+                "Missing: would deactivate"
+            } else {
+                "Missing: deactivated"
+            },
+            c.deactivated,
+        ),
+        ("held", "Missing: deletes held", c.held),
         ("members-added", "Members added", c.members_added),
         ("members-removed", "Members removed", c.members_removed),
         (

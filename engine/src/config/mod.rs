@@ -35,7 +35,7 @@ pub use model::kind::ObjectKind;
 pub use reference_graph::EndpointReference;
 pub use scim_server::{ScimAuth, ScimServer};
 pub use secret::Secret;
-pub use sync_class::SyncClass;
+pub use sync_class::{DeleteAction, SyncClass};
 pub use sync_pipe::{SyncPipe, WORKERS};
 pub use validate::ValidationError;
 pub use value_path::{ValuePath, ValuePathError};

@@ -3,6 +3,7 @@
 use super::validate::Issues;
 use super::{ConfigItem, ObjectKind};
 use crate::ldap_filter::{Filter, FilterError};
+pub use model::held_delete::DeleteAction;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct SyncClass {
     pub synchronize_modifies: bool,
     #[serde(default = "super::default_true")]
     pub synchronize_deletes: bool,
+    /// What becomes of the resource of an entry that is deleted or leaves scope.
+    #[serde(default, skip_serializing_if = "is_delete")]
+    pub delete_action: DeleteAction,
     /// Where matching entries go; required unless the class synchronises nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_mapping: Option<String>,
@@ -35,6 +39,10 @@ pub struct SyncClass {
 /// What a class left unset gets (the console's form starts from these).
 impl SyncClass {
     pub const DEFAULT_EVALUATION_ORDER: u32 = 9999;
+}
+
+fn is_delete(action: &DeleteAction) -> bool {
+    *action == DeleteAction::Delete
 }
 
 fn default_evaluation_order() -> u32 {

@@ -26,6 +26,14 @@ pub struct SyncPipe {
     /// How often realtime sync looks for new changes when the changelog has none.
     #[serde(default = "default_polling_interval_ms")]
     pub polling_interval_ms: u64,
+    /// Deletes (and deactivations) applied in any hour before further ones are held for an
+    /// admin to approve or discard; none means no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletes_per_hour: Option<u32>,
+    /// The same limit as a percentage of the pipe's synchronised resources (the lower of the
+    /// two applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletes_percent: Option<u32>,
 }
 
 /// What a pipe left unset gets (the console's form starts from these).
@@ -79,5 +87,11 @@ impl ConfigItem for SyncPipe {
         }
         issues.range("retry-attempts", self.retry_attempts.into(), 1, 100);
         issues.range("polling-interval-ms", self.polling_interval_ms, 10, 60_000);
+        if let Some(n) = self.max_deletes_per_hour {
+            issues.range("max-deletes-per-hour", n.into(), 0, 10_000_000);
+        }
+        if let Some(n) = self.max_deletes_percent {
+            issues.range("max-deletes-percent", n.into(), 1, 100);
+        }
     }
 }

@@ -29,6 +29,11 @@ impl PatchOp {
             value,
         }
     }
+
+    /// Sets `active` (deactivating a resource instead of deleting it, and back).
+    pub fn set_active(active: bool) -> PatchOp {
+        PatchOp::new("replace", "active".to_owned(), Some(Value::Bool(active)))
+    }
 }
 
 /// Case-insensitive member lookup (SCIM attribute names are case-insensitive).

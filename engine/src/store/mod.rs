@@ -4,6 +4,7 @@
 mod audit;
 mod config_store;
 mod console_access;
+mod held_deletes;
 mod leases;
 mod realtime;
 mod references;
@@ -15,6 +16,7 @@ mod sync_log;
 pub use audit::AuditEntry;
 pub use config_store::SaveError;
 pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
+pub use held_deletes::HeldDelete;
 pub use leases::PipeLease;
 pub use realtime::Correlation;
 pub(crate) use realtime::dn_key;

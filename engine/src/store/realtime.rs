@@ -167,6 +167,26 @@ impl Store {
         Ok(row.map(correlation))
     }
 
+    /// A page of the pipe's correlations in entry-id order, after `after` (from the start
+    /// when empty): at most `limit`.
+    pub async fn correlations_after(
+        &self,
+        pipe: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Correlation>, StoreError> {
+        let rows: Vec<CorrelationRow> = sqlx::query_as(&format!(
+            "SELECT {CORRELATION_COLUMNS} FROM synced_resources WHERE pipe = $1 AND entry_id > $2 \
+             ORDER BY entry_id LIMIT $3"
+        ))
+        .bind(pipe)
+        .bind(after)
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(correlation).collect())
+    }
+
     pub async fn forget_resource(&self, pipe: &str, entry_id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM synced_resources WHERE pipe = $1 AND entry_id = $2")
             .bind(pipe)

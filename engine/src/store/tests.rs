@@ -981,3 +981,56 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    held_deletes_replace_per_resource_and_applied_deletes_count_for_an_hour,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        use crate::config::DeleteAction;
+        let held = |n: u32, pipe: &str, resource: &str| HeldDelete {
+            id: String::new(),
+            held_at: chrono::Utc::now(),
+            pipe: pipe.into(),
+            dn: format!("uid=u{n},ou=people,dc=example,dc=com"),
+            entry_id: Some(format!("uuid-{n}")),
+            class: "People".into(),
+            endpoint: "Users".into(),
+            resource_id: resource.into(),
+            display: None,
+            action: DeleteAction::Deactivate,
+            reason: "the entry was deleted".into(),
+        };
+        let first = store.hold_delete(&held(1, "P", "r1")).await.unwrap();
+        store.hold_delete(&held(2, "P", "r2")).await.unwrap();
+        store.hold_delete(&held(3, "Q", "r3")).await.unwrap();
+        // A newer delete of the same resource replaces the older one.
+        let again = store.hold_delete(&held(1, "P", "r1")).await.unwrap();
+        assert_ne!(first.id, again.id);
+        assert_eq!(store.held_delete(&first.id).await.unwrap(), None);
+        let of_p = store.held_deletes(Some("P"), 10).await.unwrap();
+        let resources: Vec<&str> = of_p.iter().map(|h| h.resource_id.as_str()).collect();
+        assert_eq!(resources, ["r2", "r1"], "oldest first");
+        assert_eq!(of_p[1], again);
+        assert_eq!(store.held_deletes(None, 10).await.unwrap().len(), 3);
+        assert_eq!(store.held_delete_count("P").await.unwrap(), 2);
+        let mut counts = store.held_delete_counts().await.unwrap();
+        counts.sort();
+        assert_eq!(counts, [("P".to_owned(), 2), ("Q".to_owned(), 1)]);
+        assert!(store.release_held_delete(&again.id).await.unwrap());
+        assert!(!store.release_held_delete(&again.id).await.unwrap());
+        assert_eq!(store.held_delete_count("P").await.unwrap(), 1);
+
+        assert_eq!(store.deletes_in_last_hour("P").await.unwrap(), 0);
+        store.note_delete_applied("P").await.unwrap();
+        store.note_delete_applied("P").await.unwrap();
+        store.note_delete_applied("Q").await.unwrap();
+        assert_eq!(store.deletes_in_last_hour("P").await.unwrap(), 2);
+        assert_eq!(store.deletes_in_last_hour("Q").await.unwrap(), 1);
+        store
+            .remember_resource("P", &user_correlation(1, "uid=u1,dc=example,dc=com", "r1"))
+            .await
+            .unwrap();
+        assert_eq!(store.synchronised_count("P").await.unwrap(), 1);
+        assert_eq!(store.synchronised_count("Q").await.unwrap(), 0);
+    }
+);

@@ -9,12 +9,12 @@ use super::listed::{Correlation, Listing, Listings};
 use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
 use super::plan::{ClassPlan, PipePlan};
 use super::references::Resolver;
-use crate::config::UpdateMethod;
+use crate::config::{DeleteAction, UpdateMethod};
 use crate::mapping::correlation::{SearchKey, compared_digest, entry_key};
 use crate::mapping::references::{ReferenceReport, ResolvedReferences};
 use crate::mapping::{
-    EndpointMapper, LdapEntry, Phase, Purpose, chunk_operations, patch_operations, put_body,
-    reference_changes,
+    EndpointMapper, LdapEntry, PatchOp, Phase, Purpose, chunk_operations, patch_operations,
+    put_body, reference_changes,
 };
 use crate::rejection::FailedStep;
 use serde_json::Value;
@@ -132,7 +132,11 @@ impl EntryWrite<'_> {
             .map_err(|e| fail.rejected(FailedStep::Map, e.to_string()))?;
         let wanted = mapped.resource;
         let mut report = mapped.references;
-        let operations = patch_operations(mapper, &wanted, current, fail.phase, touched);
+        let mut operations = patch_operations(mapper, &wanted, current, fail.phase, touched);
+        let reactivate = reactivates(class, &wanted, current);
+        if reactivate {
+            operations.push(PatchOp::set_active(true));
+        }
         if operations.is_empty() {
             return Ok(Applied {
                 outcome: EntryOutcome::InSync,
@@ -166,7 +170,10 @@ impl EntryWrite<'_> {
                     }
                 }
                 UpdateMethod::Put => {
-                    let body = put_body(mapper, &wanted, current, fail.phase);
+                    let mut body = put_body(mapper, &wanted, current, fail.phase);
+                    if reactivate && let Some(fields) = body.as_object_mut() {
+                        fields.insert("active".into(), Value::Bool(true));
+                    }
                     let result = client.put(&endpoint, &id, &body).await;
                     result.map_err(|e| {
                         fail.scim(
@@ -184,6 +191,14 @@ impl EntryWrite<'_> {
             references: report,
         })
     }
+}
+
+/// A resource its class deactivated instead of deleting (delete-action `deactivate`) is active
+/// again once its entry is back in scope — unless a mapping decides `active` itself.
+fn reactivates(class: &ClassPlan, wanted: &Value, current: &Value) -> bool {
+    class.class.delete_action == DeleteAction::Deactivate
+        && current.get("active") == Some(&Value::Bool(false))
+        && wanted.get("active").is_none()
 }
 
 /// The class that synchronises `entry`, with its mapper; otherwise the result for an entry

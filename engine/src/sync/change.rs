@@ -4,6 +4,7 @@
 //! pending references — and the entries waiting for it are applied again.
 
 use super::apply::{Applied, EntryWrite, synchronising};
+use super::delete_guard::Admission;
 use super::failure::Fail;
 use super::find::{Found, find_by_search};
 use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
@@ -12,15 +13,16 @@ use super::plan::PipePlan;
 use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::config::{DeleteAction, UpdateMethod};
 use crate::dn::Dn;
 use crate::ldap::LdapError;
 use crate::mapping::quote;
 use crate::mapping::references::ReferenceReport;
-use crate::mapping::{LdapEntry, Phase};
+use crate::mapping::{LdapEntry, PatchOp, Phase};
 use crate::rejection::FailedStep;
 use crate::scim::ScimError;
 use crate::source::EntryReader;
-use crate::store::{Correlation, Store, StoreError, dn_key};
+use crate::store::{Correlation, HeldDelete, Store, StoreError, dn_key};
 use std::collections::HashSet;
 
 pub(crate) enum ApplyError {
@@ -36,6 +38,9 @@ pub(crate) struct ChangeContext<'a> {
     pub entries: &'a dyn EntryReader,
     pub attrs: &'a [String],
     pub phase: Phase,
+    /// Deletes count against the pipe's deletion limit (and are held beyond it); false for
+    /// deletes an admin approved.
+    pub limit_deletes: bool,
 }
 
 impl ChangeContext<'_> {
@@ -173,7 +178,8 @@ impl ChangeContext<'_> {
             let correlation = correlation_of(record.entry_id.clone())
                 .await
                 .map_err(ApplyError::Store)?;
-            return self.delete(record, correlation.as_ref()).await;
+            let cause = "the entry was deleted".to_owned();
+            return self.delete(record, correlation.as_ref(), cause).await;
         }
 
         // Add, modify, rename, move: the entry as it is now decides, not the record's values.
@@ -217,7 +223,8 @@ impl ChangeContext<'_> {
                 let Some(known) = &correlation else {
                     return Ok(*none);
                 };
-                let left = self.delete(record, Some(known)).await?;
+                let cause = format!("the entry left sync class \"{}\"", known.class);
+                let left = self.delete(record, Some(known), cause).await?;
                 return Ok(EntryResult { entry_id, ..left });
             }
         };
@@ -297,11 +304,14 @@ impl ChangeContext<'_> {
         })
     }
 
-    /// A deleted entry: its resource (found by correlation, else by the old RDN) is deleted.
-    async fn delete(
+    /// A deleted entry, or one that left scope (`cause` says which): its resource (found by
+    /// correlation, else by the old RDN) is deleted or deactivated, as its class says — or
+    /// held, beyond the pipe's deletion limit.
+    pub(crate) async fn delete(
         &self,
         record: &ChangeRecord,
         correlation: Option<&Correlation>,
+        cause: String,
     ) -> Result<EntryResult, ApplyError> {
         let plan = self.plan;
         let dn = record.current_dn();
@@ -312,11 +322,9 @@ impl ChangeContext<'_> {
             return Ok(EntryResult::new(dn, None, EntryOutcome::OutOfScope));
         };
         let class_name = Some(class.class.name.clone());
-        if !class.class.synchronize_deletes {
-            return Ok(EntryResult::new(dn, class_name, class.skips("deletes")));
-        }
-        let Some(mapper) = &class.mapper else {
-            return Ok(EntryResult::new(dn, class_name, class.skips("its entries")));
+        let (action, mapper) = match class.removal() {
+            Ok(removal) => removal,
+            Err(not) => return Ok(EntryResult::new(dn, class_name, not)),
         };
         let gone = entry_from_rdn(&record.dn);
         let fail = Fail {
@@ -353,8 +361,43 @@ impl ChangeContext<'_> {
                 EntryOutcome::Dropped { reason },
             ));
         };
-        let outcome = match plan.client.delete(&target.endpoint, &target.id).await {
-            Ok(()) => EntryOutcome::Deleted,
+        let entry_id = record
+            .entry_id
+            .clone()
+            .or_else(|| correlation.map(|c| c.entry_id.clone()));
+        if self.limit_deletes
+            && let Admission::Hold(why) = plan
+                .deletes
+                .admit(self.store, &plan.pipe.name)
+                .await
+                .map_err(ApplyError::Store)?
+        {
+            let reason = format!("{cause}; {why}");
+            let held = HeldDelete {
+                id: String::new(),
+                held_at: chrono::Utc::now(),
+                pipe: plan.pipe.name.clone(),
+                dn: dn.to_owned(),
+                entry_id: entry_id.clone(),
+                class: class.class.name.clone(),
+                endpoint: target.endpoint.clone(),
+                resource_id: target.id.clone(),
+                display: correlation.and_then(|c| c.display.clone()),
+                action,
+                reason: reason.clone(),
+            };
+            self.store
+                .hold_delete(&held)
+                .await
+                .map_err(ApplyError::Store)?;
+            return Ok(EntryResult {
+                resource: Some(target),
+                entry_id,
+                ..EntryResult::new(dn, class_name, EntryOutcome::Held { reason })
+            });
+        }
+        let outcome = match remove_resource(plan, &target, action).await {
+            Ok(()) => EntryOutcome::removed(action),
             Err(e) if is_not_found(&e) => EntryOutcome::Deleted,
             Err(e) => fail.scim(FailedStep::Delete, &e, None).into_outcome(),
         };
@@ -374,6 +417,32 @@ fn entry_from_rdn(dn: &str) -> LdapEntry {
         }
     }
     entry
+}
+
+/// Deletes the resource, or deactivates it (`active: false`, by PATCH or by PUT as the
+/// destination updates).
+async fn remove_resource(
+    plan: &PipePlan,
+    target: &ResourceRef,
+    action: DeleteAction,
+) -> Result<(), ScimError> {
+    let (endpoint, id) = (target.endpoint.as_str(), target.id.as_str());
+    match (action, plan.destination.update_method) {
+        (DeleteAction::Delete, _) => plan.client.delete(endpoint, id).await,
+        (DeleteAction::Deactivate, UpdateMethod::Patch) => {
+            plan.client
+                .patch(endpoint, id, &[PatchOp::set_active(false)])
+                .await
+        }
+        (DeleteAction::Deactivate, UpdateMethod::Put) => {
+            let mut body = plan.client.get_resource(endpoint, id).await?;
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("meta");
+                fields.insert("active".into(), serde_json::Value::Bool(false));
+            }
+            plan.client.put(endpoint, id, &body).await
+        }
+    }
 }
 
 fn is_not_found(e: &ScimError) -> bool {

@@ -64,6 +64,20 @@ impl ChangeLogBatch {
     }
 }
 
+/// Keeps what came of one change an admin asked for (a retry, an approved delete) at once.
+pub(crate) async fn log_one(
+    store: &Store,
+    pipe: &str,
+    phase: Phase,
+    result: &EntryResult,
+    took: Duration,
+) -> Result<(), StoreError> {
+    match logged(pipe, phase, result, took) {
+        Some(row) => store.log_changes(&[row]).await,
+        None => Ok(()),
+    }
+}
+
 /// How often the log of changes is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -130,6 +144,8 @@ pub fn summary(outcome: &EntryOutcome) -> String {
         }
         EntryOutcome::InSync => "in sync: nothing to send".into(),
         EntryOutcome::Deleted => "DELETE".into(),
+        EntryOutcome::Deactivated => "PATCH: replace active (false)".into(),
+        EntryOutcome::Held { reason } => format!("delete held: {reason}"),
         EntryOutcome::OutOfScope => "no sync class takes the entry".into(),
         EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
         EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {

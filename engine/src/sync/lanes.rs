@@ -255,6 +255,7 @@ async fn apply_one(
         entries,
         attrs: &context.attrs,
         phase: Phase::Realtime,
+        limit_deletes: true,
     };
     let progress = &context.progress;
     let ended = |e: ApplyError| match e {

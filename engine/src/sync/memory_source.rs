@@ -51,6 +51,11 @@ fn number(cursor: &ChangelogCursor) -> u64 {
 
 impl MemoryDirectory {
     fn log(&self, state: &mut State, kind: ChangeKind, dn: &str) {
+        let entry_id = state
+            .entries
+            .get(&dn.to_ascii_lowercase())
+            .and_then(|e| e.entry_id())
+            .map(str::to_owned);
         let n = state.changelog.len() as u64 + 1;
         state.changelog.push(ChangeRecord {
             cursor: ChangelogCursor::DraftGood {
@@ -59,7 +64,7 @@ impl MemoryDirectory {
             kind,
             logged_at: Some(chrono::Utc::now()),
             dn: dn.to_owned(),
-            entry_id: None,
+            entry_id,
             modifications: Vec::new(),
             raw: serde_json::json!({ "changeNumber": n, "targetDn": dn }),
             passwords: Default::default(),
@@ -86,6 +91,13 @@ impl MemoryDirectory {
             values.iter().map(|v| v.to_string()).collect(),
         );
         self.log(&mut state, ChangeKind::Modify, dn);
+    }
+
+    /// Deletes an entry, logging a delete (with the entry's id, as changelogs give it).
+    pub(crate) fn delete(&self, dn: &str) {
+        let mut state = self.state.lock().unwrap();
+        self.log(&mut state, ChangeKind::Delete, dn);
+        state.entries.remove(&dn.to_ascii_lowercase());
     }
 
     /// The position after the last change logged.

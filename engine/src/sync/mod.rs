@@ -8,15 +8,19 @@
 //!   ([`jobs`]: the ones started from the console; [`dn_list`]: failed-DNs files).
 //! * `change` — one change applied as the entry is now; [`realtime`] — following the
 //!   changelog with checkpoints; [`supervisor`] — which pipes run on this instance.
-//! * [`retry_rejection`], [`set_startpoint`] — the admin actions behind the console and CLI.
+//! * `delete_guard` — the pipe's deletion limit, beyond which deletes are held;
+//!   [`retry_rejection`], [`held_deletes`], [`set_startpoint`] — the admin actions behind the
+//!   console and CLI.
 
 pub mod apply;
 mod change;
 mod change_log;
 mod correlation_batch;
+mod delete_guard;
 pub mod dn_list;
 mod failure;
 mod find;
+pub mod held_deletes;
 pub mod jobs;
 mod lanes;
 mod listed;
@@ -45,6 +49,7 @@ pub use crate::report::{
     RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };
 pub use change_log::prune_log_periodically;
+pub use held_deletes::{HeldDeleteError, approve_held_delete, discard_held_delete};
 pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};

@@ -1,6 +1,8 @@
 //! What synchronising one entry came to: the outcome, the resource, the references.
 
 use super::plan::ClassPlan;
+use crate::config::DeleteAction;
+use crate::mapping::EndpointMapper;
 use crate::mapping::PatchOp;
 use crate::mapping::references::ReferenceReport;
 use crate::rejection::Rejection;
@@ -20,8 +22,15 @@ pub enum EntryOutcome {
         operations: Vec<PatchOp>,
     },
     InSync,
-    /// The resource of a deleted entry was deleted.
+    /// The resource of a deleted entry (or one that left scope) was deleted.
     Deleted,
+    /// The resource of a deleted entry (or one that left scope) was deactivated: its class's
+    /// delete-action is `deactivate`.
+    Deactivated,
+    /// The delete was held back by the pipe's deletion limit until an admin decides.
+    Held {
+        reason: String,
+    },
     /// No sync class matches the entry.
     OutOfScope,
     /// The matching class does not synchronise this kind of change.
@@ -102,6 +111,8 @@ impl EntryOutcome {
             EntryOutcome::Created { .. } => ChangeOutcome::Created,
             EntryOutcome::Modified { .. } => ChangeOutcome::Modified,
             EntryOutcome::Deleted => ChangeOutcome::Deleted,
+            EntryOutcome::Deactivated => ChangeOutcome::Deactivated,
+            EntryOutcome::Held { .. } => ChangeOutcome::Held,
             EntryOutcome::InSync => ChangeOutcome::InSync,
             EntryOutcome::OutOfScope => ChangeOutcome::OutOfScope,
             EntryOutcome::Skipped { .. } => ChangeOutcome::Skipped,
@@ -121,6 +132,24 @@ impl EntryOutcome {
         }
     }
 
+    /// What came of it, in a few words for an admin (a retry's or an approval's answer).
+    pub fn describe(&self) -> String {
+        match self {
+            EntryOutcome::Created { .. } => "created".into(),
+            EntryOutcome::Modified { .. } => "modified".into(),
+            EntryOutcome::InSync => "already in sync".into(),
+            EntryOutcome::Deleted => "deleted".into(),
+            EntryOutcome::Deactivated => "deactivated".into(),
+            EntryOutcome::Held { reason } => format!("held: {reason}"),
+            EntryOutcome::OutOfScope => "out of scope now".into(),
+            EntryOutcome::Deferred => "deferred".into(),
+            EntryOutcome::Skipped { reason } | EntryOutcome::Dropped { reason } => reason.clone(),
+            EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
+                format!("rejected: {}", rejection.reason)
+            }
+        }
+    }
+
     /// Why it was rejected or could not be applied.
     pub fn reason(&self) -> Option<&str> {
         match self {
@@ -132,7 +161,30 @@ impl EntryOutcome {
     }
 }
 
+impl EntryOutcome {
+    /// A resource removed as `action` says.
+    pub(crate) fn removed(action: DeleteAction) -> EntryOutcome {
+        match action {
+            DeleteAction::Delete => EntryOutcome::Deleted,
+            DeleteAction::Deactivate => EntryOutcome::Deactivated,
+        }
+    }
+}
+
 impl ClassPlan {
+    /// How the class removes the resource of an entry that is deleted or leaves it (its
+    /// delete-action, and the mapper that finds the resource); else the outcome of a class
+    /// that does not synchronise deletes, or its entries.
+    pub(crate) fn removal(&self) -> Result<(DeleteAction, &EndpointMapper), EntryOutcome> {
+        if !self.class.synchronize_deletes {
+            return Err(self.skips("deletes"));
+        }
+        match &self.mapper {
+            Some(mapper) => Ok((self.class.delete_action, mapper)),
+            None => Err(self.skips("its entries")),
+        }
+    }
+
     /// The class does not synchronise `what` (creates, modifies, deletes, its entries).
     pub(crate) fn skips(&self, what: &str) -> EntryOutcome {
         EntryOutcome::Skipped {

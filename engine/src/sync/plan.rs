@@ -1,6 +1,7 @@
 //! A sync pipe made ready to run: its classes in evaluation order with parsed filters and
 //! base DNs, a mapper per endpoint, and a SCIM client with the pipe's retries and rate.
 
+use super::delete_guard::DeleteGuard;
 use crate::changelog::ChangelogPasswordKey;
 use crate::config::{
     Config, EndpointMapping, LdapSource, ScimDestination, ScimServer, SyncClass, SyncPipe, WORKERS,
@@ -61,6 +62,8 @@ pub struct PipePlan {
     /// The endpoint mappings a Reference mapping of this pipe may resolve DNs to (asked for
     /// every entry written, so found once).
     referenced: Vec<String>,
+    /// The pipe's limit on deletes.
+    pub(crate) deletes: DeleteGuard,
 }
 
 impl PipePlan {
@@ -182,6 +185,7 @@ impl PipePlan {
             cipher: cipher.clone(),
         });
         Ok(PipePlan {
+            deletes: DeleteGuard::new(&pipe),
             pipe,
             changes,
             source,

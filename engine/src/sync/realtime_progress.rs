@@ -107,6 +107,8 @@ impl RealtimeProgress {
                 EntryOutcome::Created { .. } => c.created += 1,
                 EntryOutcome::Modified { .. } => c.modified += 1,
                 EntryOutcome::Deleted => c.deleted += 1,
+                EntryOutcome::Deactivated => c.deactivated += 1,
+                EntryOutcome::Held { .. } => c.held += 1,
                 EntryOutcome::InSync => c.in_sync += 1,
                 EntryOutcome::OutOfScope => c.out_of_scope += 1,
                 EntryOutcome::Skipped { .. } => c.skipped += 1,

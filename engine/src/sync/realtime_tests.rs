@@ -308,3 +308,111 @@ async fn a_pipe_runs_on_one_instance_and_moves_when_that_one_shuts_down() {
     assert_eq!(source.reads_of(&dn("ann")), 1);
     two.shutdown().await;
 }
+
+/// A person with a stable id, as directories give one (correlations are kept by it).
+fn person_with_id(uid: &str) -> LdapEntry {
+    person(uid).with("entryUUID", &[&format!("uuid-{uid}")])
+}
+
+#[tokio::test]
+async fn deletes_beyond_the_hourly_limit_are_held_and_so_is_every_later_one() {
+    let mut config = config();
+    config.sync_pipes[0].max_deletes_per_hour = Some(2);
+    let (store, _dir) = store_with(&config).await;
+    let (source, destination) = (MemoryDirectory::default(), MemoryDestination::default());
+    let uids = ["ann", "bob", "cid", "dan", "eve"];
+    for uid in uids {
+        source.add(person_with_id(uid));
+    }
+    let run = start(&store, &planner(&source, &destination)).await;
+    let progress = run.progress.clone();
+    let status = || format!("{:?}", progress.snapshot());
+    wait_for("five users", status, || user_names(&destination).len() == 5).await;
+    for uid in uids {
+        source.delete(&dn(uid));
+    }
+    wait_for("two deleted, three held", status, || {
+        let c = progress.snapshot().counts;
+        c.deleted == 2 && c.held == 3
+    })
+    .await;
+    // Entries' changes run in parallel: which two go first is not fixed. The other three
+    // are held, and their resources are still there.
+    let remaining = user_names(&destination);
+    let held = store.held_deletes(Some(PIPE), 10).await.unwrap();
+    let mut held_dns: Vec<String> = held.iter().map(|h| h.dn.clone()).collect();
+    held_dns.sort();
+    let remaining_dns: Vec<String> = remaining.iter().map(|uid| dn(uid)).collect();
+    assert_eq!(held_dns, remaining_dns);
+    let first = &held[0];
+    assert!(
+        first.reason.contains("limit of 2 delete(s) per hour"),
+        "{}",
+        first.reason
+    );
+    let uid = first
+        .dn
+        .trim_start_matches("uid=")
+        .split(',')
+        .next()
+        .unwrap();
+    assert_eq!(first.entry_id, Some(format!("uuid-{uid}")));
+    // The held resources stay managed: their correlations are kept.
+    let kept = store.find_resource(PIPE, &format!("uuid-{uid}")).await;
+    assert!(kept.unwrap().is_some());
+    // Once deletes are held, a later one waits with them, even within a new hour's limit.
+    source.add(person_with_id("fay"));
+    wait_for("fay arrives", status, || {
+        user_names(&destination).len() == 4
+    })
+    .await;
+    source.delete(&dn("fay"));
+    wait_for("fay's delete is held", status, || {
+        progress.snapshot().counts.held == 4
+    })
+    .await;
+    let last = store
+        .held_deletes(Some(PIPE), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        last.reason.contains("3 earlier delete(s)"),
+        "{}",
+        last.reason
+    );
+    run.stop().await;
+    assert_eq!(user_names(&destination).len(), 4);
+}
+
+#[tokio::test]
+async fn a_class_that_deactivates_keeps_the_resource_inactive_until_the_entry_is_back() {
+    let mut config = config();
+    for class in &mut config.sync_classes {
+        class.delete_action = crate::config::DeleteAction::Deactivate;
+    }
+    let (store, _dir) = store_with(&config).await;
+    let (source, destination) = (MemoryDirectory::default(), MemoryDestination::default());
+    source.add(person_with_id("ann"));
+    let run = start(&store, &planner(&source, &destination)).await;
+    let progress = run.progress.clone();
+    let status = || format!("{:?}", progress.snapshot());
+    let ann = || destination.resources("Users").pop().unwrap_or_default();
+    wait_for("ann arrives", status, || {
+        user_names(&destination).len() == 1
+    })
+    .await;
+    source.delete(&dn("ann"));
+    wait_for("ann is deactivated", status, || {
+        progress.snapshot().counts.deactivated == 1
+    })
+    .await;
+    assert_eq!(ann()["active"], false, "{}", ann());
+    assert!(destination.sent().iter().all(|s| !s.starts_with("DELETE")));
+    // The entry comes back: the same resource is active again.
+    source.add(person_with_id("ann"));
+    wait_for("ann is active again", status, || ann()["active"] == true).await;
+    assert_eq!(user_names(&destination), ["ann"]);
+    run.stop().await;
+}

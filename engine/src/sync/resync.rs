@@ -33,6 +33,7 @@ use crate::rejection::{FailedStep, Rejection};
 use crate::report::{ResyncCounts, ResyncStatus};
 use crate::scim::WritePath;
 use crate::store::{Store, StoreError};
+use reconcile::SeenEntries;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,17 +51,21 @@ pub struct ResyncOptions {
     pub rate_per_second: Option<u32>,
     /// Overrides the pipe's worker count.
     pub threads: Option<u32>,
+    /// Reconcile: afterwards, remove (or deactivate) the resources scimsync manages whose
+    /// entries it did not meet in scope. Only with the whole source (no filter, no DNs).
+    pub delete_missing: bool,
 }
 
 impl ResyncOptions {
     /// The options that change what a resync does, in one line (for the audit log).
     pub fn summary(&self) -> String {
         format!(
-            "dry run: {}; rate: {}; filter: {}",
+            "dry run: {}; rate: {}; filter: {}; delete missing: {}",
             self.dry_run,
             self.rate_per_second
                 .map_or("pipe's".to_owned(), |r| format!("{r}/s")),
-            self.filter.as_deref().unwrap_or("none")
+            self.filter.as_deref().unwrap_or("none"),
+            self.delete_missing
         )
     }
 }
@@ -78,6 +83,9 @@ struct Counters {
     out_of_scope: AtomicU64,
     skipped: AtomicU64,
     rejected: AtomicU64,
+    deleted: AtomicU64,
+    deactivated: AtomicU64,
+    held: AtomicU64,
     expected: AtomicU64,
     finished: AtomicBool,
     members_added: AtomicU64,
@@ -101,6 +109,9 @@ impl ResyncProgress {
             out_of_scope: get(&c.out_of_scope),
             skipped: get(&c.skipped),
             rejected: get(&c.rejected),
+            deleted: get(&c.deleted),
+            deactivated: get(&c.deactivated),
+            held: get(&c.held),
             expected: get(&c.expected),
             finished: c.finished.load(Ordering::Relaxed),
             members_added: get(&c.members_added),
@@ -133,9 +144,11 @@ impl ResyncProgress {
             EntryOutcome::Modified { .. } => &c.modified,
             EntryOutcome::InSync => &c.in_sync,
             EntryOutcome::OutOfScope => &c.out_of_scope,
+            EntryOutcome::Deleted => &c.deleted,
+            EntryOutcome::Deactivated => &c.deactivated,
+            EntryOutcome::Held { .. } => &c.held,
             EntryOutcome::Skipped { .. }
             | EntryOutcome::Dropped { .. }
-            | EntryOutcome::Deleted
             | EntryOutcome::Deferred => &c.skipped,
             EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. } => &c.rejected,
         };
@@ -164,6 +177,10 @@ pub enum ResyncError {
     Worker(String),
     #[error("--filter \"{filter}\" is not a valid LDAP filter: {message}")]
     Filter { filter: String, message: String },
+    #[error(
+        "--delete-missing needs a resync of the whole source: it cannot be combined with a filter or a list of DNs"
+    )]
+    DeleteMissingNeedsWholeSource,
 }
 
 /// Keeps what a result teaches: rejections, resolved rejections, which resource the entry is
@@ -187,6 +204,7 @@ async fn keep(
         entries: &run.lookup,
         attrs: &run.attrs,
         phase: Phase::Resync,
+        limit_deletes: true,
     };
     change.apply_waiting(result).await.map_err(|e| match e {
         ApplyError::Source(e) => ResyncError::Ldap(e),
@@ -276,6 +294,8 @@ struct Run {
     changes: Arc<PipeChanges>,
     /// The log of changes, kept in batches.
     log: ChangeLogBatch,
+    /// With --delete-missing: the entries met in scope.
+    seen: Option<SeenEntries>,
 }
 
 impl Run {
@@ -317,6 +337,9 @@ async fn resync(
     observer: Arc<dyn ResyncObserver>,
 ) -> Result<(), ResyncError> {
     let pipe = plan.pipe.name.as_str();
+    if options.delete_missing && (options.filter.is_some() || options.dns.is_some()) {
+        return Err(ResyncError::DeleteMissingNeedsWholeSource);
+    }
     let filter = match &options.filter {
         Some(f) => {
             let parsed = Filter::parse(f).map_err(|e| ResyncError::Filter {
@@ -388,6 +411,7 @@ async fn resync(
         log: ChangeLogBatch::default(),
         // Listing an endpoint pays off for the whole source, not for a few entries.
         may_list: options.dns.is_none() && options.filter.is_none(),
+        seen: options.delete_missing.then(SeenEntries::default),
     });
     let started = Instant::now();
     let outcome = async {
@@ -416,6 +440,11 @@ async fn resync(
                 // No progress: what is left waits for entries that will not be written now.
                 pass.may_defer = deferred.len() < waiting;
             }
+        }
+        // Only once every entry was met: a resync that stopped early has not seen them all.
+        if run.seen.is_some() {
+            reconcile::remove_missing(&run).await?;
+            run.log.flush(&run.store).await?;
         }
         Ok::<(), ResyncError>(())
     }
@@ -552,6 +581,12 @@ async fn resync_entry(
         &run.listings,
     )
     .await;
+    if let (Some(seen), Some(i)) = (&run.seen, class)
+        && run.plan.classes[i].mapper.is_some()
+        && let Some(id) = entry.entry_id()
+    {
+        seen.saw(id, result.resource.as_ref());
+    }
     if matches!(result.outcome, EntryOutcome::Deferred) {
         deferred.lock().expect("deferred list").push(entry.dn);
         return Ok(());
@@ -567,6 +602,9 @@ async fn resync_entry(
     run.observer.entry(&result);
     Ok(())
 }
+
+#[path = "reconcile.rs"]
+mod reconcile;
 
 /// A DN from an input file that is not in the source: a rejection.
 async fn missing_entry(run: &Run, dn: String) -> Result<(), ResyncError> {

@@ -3,6 +3,7 @@
 //! resource is deleted (realtime) or the rejection dismissed (resync never deletes).
 
 use super::change::{ApplyError, ChangeContext};
+use super::change_log::log_one;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
 use crate::changelog::{ChangeKind, ChangeRecord};
@@ -48,6 +49,7 @@ pub async fn retry_rejection(
     if status != RejectionStatus::Open {
         return Err(RetryError::NotOpen(id.to_owned(), status));
     }
+    let started = std::time::Instant::now();
     let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
     // Replayed in its own phase: a resync rejection with the resync usages.
     let phase = rejection.phase;
@@ -83,6 +85,7 @@ pub async fn retry_rejection(
         entries: &conn,
         attrs: &attrs,
         phase,
+        limit_deletes: true,
     };
     let result = async {
         let result = change.apply_and_record(&record).await?;
@@ -92,6 +95,7 @@ pub async fn retry_rejection(
     .await;
     conn.close().await;
     let result = result?;
+    log_one(store, &rejection.pipe, phase, &result, started.elapsed()).await?;
     if !matches!(
         result.outcome,
         EntryOutcome::Rejected { .. } | EntryOutcome::Unavailable { .. }

@@ -184,6 +184,18 @@ async fn render(state: &AppState, config: &Config) -> Result<String, engine::sto
         );
     }
     e.family(
+        "scimsync_deletes_held",
+        Kind::Gauge,
+        "Deletes held back by the pipe's deletion limit until an admin approves or discards them, by pipe.",
+    );
+    for (pipe, realtime, _) in &pipes {
+        e.sample(
+            "scimsync_deletes_held",
+            &[("pipe", pipe)],
+            realtime.held_deletes as f64,
+        );
+    }
+    e.family(
         "scimsync_references_pending",
         Kind::Gauge,
         "References written without their target, which is not at the destination yet, by pipe.",

@@ -65,6 +65,7 @@ async fn metrics_parse_and_name_every_pipe() {
         value(&text, name, &labels)
     };
     assert_eq!(find("scimsync_rejections_open", &[]), Some(0.0), "{text}");
+    assert_eq!(find("scimsync_deletes_held", &[]), Some(0.0), "{text}");
     assert_eq!(
         find("scimsync_references_pending", &[]),
         Some(0.0),
@@ -79,6 +80,29 @@ async fn metrics_parse_and_name_every_pipe() {
         find("scimsync_pipe_state", &[("state", "running")]),
         Some(0.0),
         "{text}"
+    );
+    // A delete held back by the pipe's limit is counted.
+    c.store
+        .hold_delete(&engine::store::HeldDelete {
+            id: String::new(),
+            held_at: chrono::Utc::now(),
+            pipe: pipe.1.into(),
+            dn: "uid=gone,ou=people,dc=example,dc=com".into(),
+            entry_id: None,
+            class: "People".into(),
+            endpoint: "Users".into(),
+            resource_id: "r1".into(),
+            display: None,
+            action: engine::config::DeleteAction::Delete,
+            reason: "the entry was deleted".into(),
+        })
+        .await
+        .unwrap();
+    let (_, _, after) = c.send(metrics_request(None)).await;
+    assert_eq!(
+        value(&after, "scimsync_deletes_held", &[pipe]),
+        Some(1.0),
+        "{after}"
     );
     for family in [
         "scimsync_changes_total",

@@ -1,0 +1,108 @@
+//! What an admin does with the deletes a pipe's limit held back: approve them (each is
+//! applied as its entry is now, beyond the limit) or discard them (the resource stays).
+
+use super::change::{ApplyError, ChangeContext};
+use super::change_log::log_one;
+use super::outcome::EntryResult;
+use super::plan::{PipePlan, PlanError};
+use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::config::Config;
+use crate::ldap::{LdapError, connect};
+use crate::mapping::Phase;
+use crate::store::{HeldDelete, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HeldDeleteError {
+    #[error("there is no held delete {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("source: {0}")]
+    Ldap(#[from] LdapError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<ApplyError> for HeldDeleteError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Source(e) => HeldDeleteError::Ldap(e),
+            ApplyError::Store(e) => HeldDeleteError::Store(e),
+        }
+    }
+}
+
+/// Applies a held delete as its entry is now: still gone (or out of scope), its resource is
+/// deleted or deactivated as its class says, whatever the limit; back in scope, it is
+/// synchronised instead. The result is kept like any change's (log, rejection, correlation).
+pub async fn approve_held_delete(
+    store: &Store,
+    config: &Config,
+    id: &str,
+) -> Result<(HeldDelete, EntryResult), HeldDeleteError> {
+    let started = std::time::Instant::now();
+    let held = store
+        .held_delete(id)
+        .await?
+        .ok_or_else(|| HeldDeleteError::NotFound(id.to_owned()))?;
+    let plan = PipePlan::build(config, &held.pipe, store.cipher(), None)?;
+    let attrs = plan.ldap_attributes();
+    let mut conn = connect(&plan.source, store.cipher()).await?;
+    let result = async {
+        let now = conn.fetch_entry(&held.dn, &attrs).await?;
+        let entry_id = now
+            .as_ref()
+            .and_then(|e| e.entry_id())
+            .map(str::to_owned)
+            .or_else(|| held.entry_id.clone());
+        let mut record =
+            ChangeRecord::entry_now(&held.dn, entry_id, serde_json::json!({"approved": id}));
+        if now.is_none() {
+            record.kind = ChangeKind::Delete;
+        }
+        let change = ChangeContext {
+            plan: &plan,
+            store,
+            entries: &conn,
+            attrs: &attrs,
+            phase: Phase::Realtime,
+            limit_deletes: false,
+        };
+        let result = change.apply_and_record(&record).await?;
+        change.apply_waiting(&result).await?;
+        // Back as a new entry (a new id) that took the resource over: the held entry's
+        // correlation is stale.
+        if let Some(old) = &held.entry_id
+            && record.entry_id.as_ref() != Some(old)
+            && result.synchronized()
+        {
+            store.forget_resource(&held.pipe, old).await?;
+        }
+        Ok::<_, HeldDeleteError>(result)
+    }
+    .await;
+    conn.close().await;
+    let result = result?;
+    store.release_held_delete(id).await?;
+    log_one(
+        store,
+        &held.pipe,
+        Phase::Realtime,
+        &result,
+        started.elapsed(),
+    )
+    .await?;
+    Ok((held, result))
+}
+
+/// Discards a held delete: its resource stays at the destination (and stays managed, so a
+/// reconciliation may find it again). Returns it, or `None` when there was none.
+pub async fn discard_held_delete(
+    store: &Store,
+    id: &str,
+) -> Result<Option<HeldDelete>, StoreError> {
+    let Some(held) = store.held_delete(id).await? else {
+        return Ok(None);
+    };
+    Ok(store.release_held_delete(id).await?.then_some(held))
+}
