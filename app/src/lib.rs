@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/pipes/:name") view=pages::realtime::PipePage/>
                     <Route path=path!("/rejections") view=pages::rejections::RejectionsPage/>
                     <Route path=path!("/deletes") view=pages::held_deletes::HeldDeletesPage/>
+                    <Route path=path!("/preview") view=pages::preview::PreviewPage/>
                     <Route path=path!("/audit") view=pages::audit::AuditPage/>
                     <Route path=path!("/log") view=pages::sync_log::SyncLogPage/>
                 </Routes>

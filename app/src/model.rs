@@ -4,6 +4,7 @@
 pub use model::access::Role;
 pub use model::held_delete::HeldDelete;
 pub use model::kind::{FormKind, ObjectKind};
+pub use model::preview::EntryPreview;
 pub use model::rejection::{FailedStep, Phase};
 pub use model::report::{
     ChangeOutcome, RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,

@@ -37,6 +37,7 @@ macro_rules! identifiers {
 pub mod access;
 pub mod held_delete;
 pub mod kind;
+pub mod preview;
 pub mod rejection;
 pub mod report;
 pub mod steps;

@@ -48,6 +48,8 @@ pub enum Command {
     },
     /// The log of changes: every change resync and realtime sync handled, newest first.
     Log(LogArgs),
+    /// What the engine would do with one entry, step by step; --apply does it.
+    Preview(PreviewArgs),
     /// Operations that could not be applied: list, inspect, retry, dismiss.
     Rejections {
         #[command(subcommand)]
@@ -139,6 +141,21 @@ pub struct ResyncArgs {
     /// Where DNs that could not be synchronized are written (only when there are some).
     #[arg(long, default_value = "resync-failed-DNs.ldif")]
     pub failed_dns_file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct PreviewArgs {
+    #[arg(long)]
+    pub pipe: String,
+    /// The entry's DN.
+    #[arg(long)]
+    pub dn: String,
+    /// Perform the action (create or modify the resource) and keep what came of it.
+    #[arg(long)]
+    pub apply: bool,
+    /// The preview as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

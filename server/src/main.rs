@@ -9,6 +9,7 @@ mod live;
 mod log_cmd;
 mod log_export;
 mod observe;
+mod preview_cmd;
 mod realtime_cmd;
 mod rejections_cmd;
 mod resync_cmd;
@@ -41,6 +42,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Rejections { action } => rejections_cmd::run(&args.instance, action).await,
         cli::Command::Deletes { action } => deletes_cmd::run(&args.instance, action).await,
         cli::Command::Log(log_args) => log_cmd::run(&args.instance, log_args).await,
+        cli::Command::Preview(preview) => preview_cmd::run(&args.instance, preview).await,
         cli::Command::Users { action } => users_cmd::run(&args.instance, action).await,
     };
     match result {

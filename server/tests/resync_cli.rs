@@ -136,6 +136,42 @@ fn resync_reports_writes_failed_dns_and_takes_them_back() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains(&format!("  {:<40} {:>10}", "Entries already in sync", 6)));
 
+    // A preview of one entry: each step, and the action not done.
+    let out = scimsync(
+        &data,
+        &[
+            "preview",
+            "--pipe",
+            PIPE,
+            "--dn",
+            &format!("uid=cli1,ou=people,{SUFFIX}"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for step in [
+        "1. Entry as read\n   cn: cli1\n",
+        "2. Sync classes\n   → People: ",
+        "filter: userName eq \"cli1\"",
+        "Action: in-sync (not done: preview only)",
+    ] {
+        assert!(stdout.contains(step), "{step}: {stdout}");
+    }
+    let out = scimsync(
+        &data,
+        &[
+            "preview",
+            "--pipe",
+            PIPE,
+            "--dn",
+            &format!("uid=broken,ou=people,{SUFFIX}"),
+            "--json",
+        ],
+    );
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(preview["class"], "People");
+    assert_eq!(preview["action"], "in-sync", "{preview:#}");
+
     // An entry deleted while nothing runs: --delete-missing lists it in a dry run, then
     // deletes its resource.
     slapd.modify(&format!(

@@ -18,6 +18,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
     "endpoint_graph",
     "logged_changes",
     "held_deletes",
+    "preview_entry",
 ];
 
 #[server]

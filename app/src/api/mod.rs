@@ -7,12 +7,14 @@ use leptos::server_fn::codec::Json;
 
 mod access;
 mod held_deletes;
+mod preview;
 mod realtime;
 mod rejections;
 mod resync;
 mod sync_log;
 pub use access::*;
 pub use held_deletes::*;
+pub use preview::*;
 pub use realtime::*;
 pub use rejections::*;
 pub use resync::*;

@@ -71,6 +71,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <li><A href="/log">"Log of changes"</A></li>
                     <li><A href="/rejections">"Rejected operations"</A></li>
                     <li><A href="/deletes">"Held deletes"</A></li>
+                    <li><A href="/preview">"Preview one entry"</A></li>
                     <li><A href="/audit">"Audit log"</A></li>
                 </ol>
             </nav>

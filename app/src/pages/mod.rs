@@ -6,6 +6,7 @@ pub mod endpoint_graph;
 pub mod held_deletes;
 pub mod not_found;
 pub mod overview;
+pub mod preview;
 pub mod realtime;
 pub mod rejections;
 pub mod resync;

@@ -90,7 +90,8 @@ pub fn PipePage() -> impl IntoView {
             <p class="crumb"><A href="/step/11">"Step 11 — Start realtime sync"</A></p>
             <h1 data-hydrated=move || hydrated.get().to_string()>{format!("Pipe “{pipe}”")}</h1>
             <LivePipe pipe=pipe.clone()/>
-            <p><A href=format!("/rejections?pipe={}", encode_segment(&pipe))>"Rejected operations of this pipe →"</A></p>
+            <p><A href=format!("/rejections?pipe={}", encode_segment(&pipe))>"Rejected operations of this pipe →"</A>
+                " · " <A href=format!("/preview?pipe={}", encode_segment(&pipe))>"Preview one entry →"</A></p>
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod outcome;
 mod pause;
 mod pending;
 pub mod plan;
+pub mod preview;
 pub mod realtime;
 mod realtime_progress;
 #[cfg(test)]
@@ -53,6 +54,7 @@ pub use held_deletes::{HeldDeleteError, approve_held_delete, discard_held_delete
 pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};
+pub use preview::{PreviewError, preview_entry};
 pub use realtime::{RealtimeError, RealtimeProgress, run_realtime, run_realtime_as};
 pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync, run_resync_planned};
 pub use retry_rejection::{RetryError, retry_rejection};

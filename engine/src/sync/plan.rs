@@ -36,11 +36,30 @@ pub struct ClassPlan {
 
 impl ClassPlan {
     fn matches(&self, dn: &Option<Dn>, entry: &LdapEntry) -> bool {
-        let in_base = self.bases.is_empty()
+        self.in_base(dn) && self.filter.as_ref().is_none_or(|f| f.matches(entry))
+    }
+
+    fn in_base(&self, dn: &Option<Dn>) -> bool {
+        self.bases.is_empty()
             || dn
                 .as_ref()
-                .is_some_and(|d| self.bases.iter().any(|b| d.is_within(b)));
-        in_base && self.filter.as_ref().is_none_or(|f| f.matches(entry))
+                .is_some_and(|d| self.bases.iter().any(|b| d.is_within(b)))
+    }
+
+    /// Why the class does not take `entry` (`None`: it does), for a preview.
+    pub(crate) fn why_not(&self, entry: &LdapEntry) -> Option<String> {
+        if !self.in_base(&Dn::parse(&entry.dn).ok()) {
+            return Some(format!(
+                "the entry is not under its base DNs ({})",
+                self.class.include_base_dns.join("; ")
+            ));
+        }
+        match (&self.filter, &self.class.include_filter) {
+            (Some(f), Some(text)) if !f.matches(entry) => {
+                Some(format!("the entry does not match its filter {text}"))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -1,0 +1,64 @@
+// Preview one entry in the console: every step shown, nothing changed; then Apply creates the
+// resource and the page says it was done.
+import { test, expect, Page } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
+
+const TOKEN = "preview-e2e-token";
+const PIPE = "LDAP to SCIM";
+let scimsync: Scimsync;
+let slapd: Proc & { dir: string };
+let scim: Proc & { baseUrl: string };
+
+test.beforeAll(async () => {
+  ({ scimsync, slapd, scim } = await startConfigured(TOKEN));
+});
+
+test.afterAll(async () => {
+  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
+  scimsync?.cleanup();
+});
+
+async function hydrated(page: Page) {
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+}
+
+async function scimUserNames(page: Page): Promise<string[]> {
+  const answer = await page.request.get(`${scim.baseUrl}/Users?count=100`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  return ((await answer.json()).Resources ?? []).map((u: any) => u.userName);
+}
+
+test("a preview shows each step and changes nothing; Apply does what it showed", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const dn = "uid=preview1,ou=people,dc=example,dc=com";
+  await ldapModify(slapd.port, `dn: ${dn}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: preview1\ncn: Preview One\nsn: One\n\n`);
+  await signIn(page, scimsync.url);
+  await page.goto(`${scimsync.url}/pipes/${encodeURIComponent(PIPE)}`);
+  await page.getByRole("link", { name: "Preview one entry →" }).click();
+  await hydrated(page);
+  await expect(page.locator('input[name="pipe"]')).toHaveValue(PIPE);
+  await page.locator('input[name="dn"]').fill(dn);
+  await page.getByRole("button", { name: "Preview" }).click();
+
+  const steps = page.locator("ol.preview");
+  await expect(steps).toHaveAttribute("data-action", "created");
+  await expect(steps).toHaveAttribute("data-applied", "false");
+  await expect(steps.locator('[data-step="entry"]')).toContainText("sn: One");
+  await expect(steps.locator('li[data-class="People"]')).toHaveAttribute("data-takes", "true");
+  await expect(steps.locator('[data-step="mapped-create"]')).toContainText('"userName": "preview1"');
+  await expect(steps.locator('[data-step="search"]')).toContainText('userName eq "preview1"');
+  await expect(steps.locator('[data-step="search"] [data-found]')).toHaveText("found: nothing");
+  await expect(steps.locator('[data-step="action"]')).toContainText("Action: created (not done: preview only)");
+  await expect(steps.locator('[data-step="action"]')).toContainText('"method": "POST"');
+  expect(await scimUserNames(page)).not.toContain("preview1");
+  await page.screenshot({ path: "test-results/preview.png", fullPage: true });
+
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(steps).toHaveAttribute("data-applied", "true");
+  await expect(steps.locator('[data-step="action"]')).toContainText("Action: created (done)");
+  expect(await scimUserNames(page)).toContain("preview1");
+  // Previewed again, it is in sync.
+  await page.getByRole("button", { name: "Preview" }).click();
+  await expect(steps).toHaveAttribute("data-action", "in-sync");
+  expect(errors).toEqual([]);
+});
