@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
             <components::layout::Layout>
                 <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
                     <Route path=path!("/") view=pages::overview::Overview/>
+                    <Route path=path!("/setup") view=pages::overview::SetupPage/>
                     <Route path=path!("/step/:number") view=pages::step::StepPage/>
                     <Route path=path!("/step/:number/edit/:name") view=pages::edit::EditPage/>
                     <Route path=path!("/pipes/:name") view=pages::realtime::PipePage/>

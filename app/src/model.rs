@@ -286,6 +286,47 @@ pub struct PipeRealtime {
     pub held_deletes: u64,
 }
 
+/// One pipe at a glance, for the operations overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipeOverview {
+    pub realtime: PipeRealtime,
+    pub rejections_open: u64,
+    /// Changes logged in the last hour (resync and realtime).
+    pub changes_last_hour: u64,
+    /// The running resync, else the last one.
+    pub resync: Option<ResyncStatus>,
+    /// How long that resync has run, or ran (measured by the server: the browser has no clock
+    /// it shares).
+    pub resync_seconds: Option<f64>,
+}
+
+impl PipeOverview {
+    /// The resync's pace and, while it runs, the time left: (entries per second, seconds left).
+    pub fn resync_pace(&self) -> Option<(f64, Option<f64>)> {
+        let (status, seconds) = (self.resync.as_ref()?, self.resync_seconds?);
+        let done = status.counts.processed() as f64;
+        let rate = if seconds > 0.0 { done / seconds } else { 0.0 };
+        let left = (status.running && rate > 0.0).then(|| {
+            status
+                .counts
+                .expected
+                .saturating_sub(status.counts.processed()) as f64
+                / rate
+        });
+        Some((rate, left))
+    }
+}
+
+/// A duration for people: "42 s", "3 min 20 s", "2 h 05 min".
+pub fn readable_seconds(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 impl PipeRealtime {
     /// The state to show: as reported while the pipe should run, else stopped.
     pub fn state(&self) -> RealtimeState {

@@ -62,3 +62,24 @@ pub async fn realtime_events(
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
+
+/// `/api/overview/events`: every pipe at a glance (the operations overview) every second
+/// while the page is open.
+pub async fn overview_events(
+    state: app::state::AppState,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures::stream::unfold((state, true), |(state, first)| async move {
+        if !first {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let data = match app::api::pipes_overview_of(&state).await {
+            Ok(pipes) => serde_json::to_string(&pipes).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!("operations overview: {e}");
+                "null".into()
+            }
+        };
+        Some((Ok(Event::default().data(data)), (state, false)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -105,7 +105,14 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         )
         .route(
             "/api/realtime/events",
-            get(move |query| crate::live::realtime_events(live_state.clone(), query)),
+            get({
+                let live_state = live_state.clone();
+                move |query| crate::live::realtime_events(live_state.clone(), query)
+            }),
+        )
+        .route(
+            "/api/overview/events",
+            get(move || crate::live::overview_events(live_state.clone())),
         )
         .leptos_routes_with_context(
             &options,

@@ -19,6 +19,7 @@ pub const VIEWER_SERVER_FNS: &[&str] = &[
     "logged_changes",
     "held_deletes",
     "preview_entry",
+    "pipes_overview",
 ];
 
 #[server]

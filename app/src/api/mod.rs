@@ -7,6 +7,7 @@ use leptos::server_fn::codec::Json;
 
 mod access;
 mod held_deletes;
+mod overview;
 mod preview;
 mod realtime;
 mod rejections;
@@ -14,6 +15,7 @@ mod resync;
 mod sync_log;
 pub use access::*;
 pub use held_deletes::*;
+pub use overview::*;
 pub use preview::*;
 pub use realtime::*;
 pub use rejections::*;

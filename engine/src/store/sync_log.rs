@@ -66,6 +66,22 @@ fn micros(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl Store {
+    /// How many changes of `pipe` were logged since `since` (ids start with their time, so
+    /// only the primary key's range after it is read).
+    pub async fn changes_logged_since(
+        &self,
+        pipe: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sync_log WHERE id >= $1 AND pipe = $2")
+                .bind(micros(&since))
+                .bind(pipe)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Keeps `changes`, in one statement: the rows go as one JSON array, a single bound value
     /// (sqlx looks each numbered parameter up by name, so hundreds of them cost more than the
     /// insert itself).

@@ -1,0 +1,78 @@
+// The operations overview: once a pipe is configured, home shows each pipe at a glance, and
+// its counters move while a resync runs (elapsed time, entries/s, time left), then the
+// finished resync's duration and counts; the setup steps are on /setup.
+import { test, expect, Page } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
+
+const TOKEN = "overview-e2e-token";
+const PIPE = "LDAP to SCIM";
+let scimsync: Scimsync;
+let slapd: Proc & { dir: string };
+let scim: Proc & { baseUrl: string };
+
+test.beforeAll(async () => {
+  ({ scimsync, slapd, scim } = await startConfigured(TOKEN));
+});
+
+test.afterAll(async () => {
+  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
+  scimsync?.cleanup();
+});
+
+async function hydrated(page: Page) {
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+}
+
+test("the overview's counters move while a resync runs", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const uids = Array.from({ length: 40 }, (_, i) => `over${i}`);
+  await ldapModify(
+    slapd.port,
+    uids.map((u) => `dn: uid=${u},ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\n\n`).join(""),
+  );
+  await signIn(page, scimsync.url);
+  await page.goto(scimsync.url);
+  await hydrated(page);
+  await expect(page.locator("h1")).toHaveText("Operations");
+  const card = page.locator(`section.pipe-card[data-pipe="${PIPE}"]`);
+  await expect(card.locator('[data-fact="state"]')).toHaveText("stopped");
+  await expect(card.locator('[data-fact="rejections"]')).toHaveText("0");
+  await expect(card.locator("[data-resync]")).toHaveAttribute("data-resync", "none");
+
+  // A slow resync (8 operations a second), started from step 10.
+  await page.goto(`${scimsync.url}/step/10`);
+  await hydrated(page);
+  const panel = page.locator(`section.resync[data-pipe="${PIPE}"]`);
+  await panel.locator('input[name="rate"]').fill("8");
+  await panel.getByRole("button", { name: "Start resync" }).click();
+  await expect(panel.locator(".progress")).toHaveAttribute("data-state", "running");
+
+  // Home follows it live: the counts grow, with a pace and the time left.
+  await page.goto(scimsync.url);
+  await hydrated(page);
+  const resync = card.locator("[data-resync]");
+  await expect(resync).toHaveAttribute("data-resync", "running");
+  const created = card.locator('[data-resync-count="created"]');
+  const first = await created.textContent();
+  await expect(card.locator("[data-resync-headline]")).toContainText("entries/s");
+  await expect(card.locator("[data-resync-headline]")).toContainText(/left|estimating/);
+  await expect(created).not.toHaveText(first ?? "", { timeout: 10_000 });
+  await page.screenshot({ path: "test-results/overview-running.png", fullPage: true });
+
+  // Finished: how long it took, and the changes of the last hour.
+  await expect(resync).toHaveAttribute("data-resync", "finished", { timeout: 30_000 });
+  await expect(created).toHaveText("40 created");
+  await expect(card.locator("[data-resync-headline]")).toContainText("took");
+  // Every entry the resync handled is a logged change (the directory holds a few more).
+  const lastHour = await card.locator('[data-fact="changes-last-hour"]').textContent();
+  expect(parseInt(lastHour ?? "0")).toBeGreaterThanOrEqual(40);
+  await page.screenshot({ path: "test-results/overview.png", fullPage: true });
+
+  // The setup steps have their own page.
+  await page.getByRole("link", { name: "Setup steps →" }).click();
+  await hydrated(page);
+  await expect(page.locator("h1")).toHaveText("Set up synchronization");
+  await expect(page.locator("ol.cards li.card")).toHaveCount(11);
+  expect(errors).toEqual([]);
+});
