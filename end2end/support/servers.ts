@@ -184,3 +184,15 @@ export async function startConfigured(
   await scimsync.start();
   return { scimsync, slapd, scim };
 }
+
+// Waits until the page's client code has taken over (pages mark their heading).
+export async function hydrated(page: import("@playwright/test").Page): Promise<void> {
+  const { expect } = require("@playwright/test") as typeof import("@playwright/test");
+  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
+}
+
+// The userNames of a SCIM service's users, as it answers them.
+export async function scimUserNames(page: import("@playwright/test").Page, baseUrl: string, token: string): Promise<string[]> {
+  const answer = await page.request.get(`${baseUrl}/Users?count=1000`, { headers: { Authorization: `Bearer ${token}` } });
+  return ((await answer.json()).Resources ?? []).map((u: any) => u.userName).sort();
+}

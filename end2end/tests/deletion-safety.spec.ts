@@ -1,8 +1,8 @@
 // Deletion safety in the console: a delete storm beyond the pipe's hourly limit is held, the
 // pipe page says so, and the admin approves the held deletes from the held-deletes page; they
 // are applied at the destination and the audit log names who approved them.
-import { test, expect, Page } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured } from "../support/servers";
+import { test, expect } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured, hydrated, scimUserNames } from "../support/servers";
 
 const TOKEN = "deletion-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -28,18 +28,8 @@ test.afterAll(async () => {
   scimsync?.cleanup();
 });
 
-async function hydrated(page: Page) {
-  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
-}
-
 const uids = ["storm1", "storm2", "storm3", "storm4", "storm5"];
 const dn = (uid: string) => `uid=${uid},ou=people,dc=example,dc=com`;
-
-async function scimUserNames(page: Page): Promise<string[]> {
-  const answer = await page.request.get(`${scim.baseUrl}/Users?count=100`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-  const body = await answer.json();
-  return (body.Resources ?? []).map((u: any) => u.userName).sort();
-}
 
 test("a delete storm over the limit is held, shown, approved from the console and applied", async ({ page }) => {
   const errors: string[] = [];
@@ -48,7 +38,7 @@ test("a delete storm over the limit is held, shown, approved from the console an
     slapd.port,
     uids.map((u) => `dn: ${dn(u)}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\n\n`).join(""),
   );
-  await expect(async () => expect(await scimUserNames(page)).toEqual(uids)).toPass({ timeout: 20_000 });
+  await expect(async () => expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toEqual(uids)).toPass({ timeout: 20_000 });
 
   // All five go at once: two deletes apply, three are held.
   await ldapModify(slapd.port, uids.map((u) => `dn: ${dn(u)}\nchangetype: delete\n\n`).join(""));
@@ -60,7 +50,7 @@ test("a delete storm over the limit is held, shown, approved from the console an
   await expect(held).toContainText("Deletes held: 3");
   await page.screenshot({ path: "test-results/pipe-deletes-held.png", fullPage: true });
   await expect(page.locator('.pipe-status [data-count="deleted"]')).toHaveText("2");
-  expect(await scimUserNames(page)).toHaveLength(3);
+  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toHaveLength(3);
 
   // The held-deletes page lists them; the admin approves all of them.
   await held.getByRole("link", { name: "Approve or discard them" }).click();
@@ -76,7 +66,7 @@ test("a delete storm over the limit is held, shown, approved from the console an
     expect(line).toMatch(/^uid=storm\d,ou=people,dc=example,dc=com: deleted$/);
   }
   await expect(page.locator("[data-none]")).toHaveText("No held deletes.");
-  expect(await scimUserNames(page)).toEqual([]);
+  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toEqual([]);
 
   // Who approved them is in the audit log.
   await page.goto(`${scimsync.url}/audit`);

@@ -1,8 +1,8 @@
 // The operations overview: once a pipe is configured, home shows each pipe at a glance, and
 // its counters move while a resync runs (elapsed time, entries/s, time left), then the
 // finished resync's duration and counts; the setup steps are on /setup.
-import { test, expect, Page } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
+import { test, expect } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured, hydrated } from "../support/servers";
 
 const TOKEN = "overview-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -18,10 +18,6 @@ test.afterAll(async () => {
   await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
   scimsync?.cleanup();
 });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
-}
 
 test("the overview's counters move while a resync runs", async ({ page }) => {
   const errors: string[] = [];

@@ -1,7 +1,7 @@
 // Preview one entry in the console: every step shown, nothing changed; then Apply creates the
 // resource and the page says it was done.
-import { test, expect, Page } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
+import { test, expect } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured, hydrated, scimUserNames } from "../support/servers";
 
 const TOKEN = "preview-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -17,15 +17,6 @@ test.afterAll(async () => {
   await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
   scimsync?.cleanup();
 });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
-}
-
-async function scimUserNames(page: Page): Promise<string[]> {
-  const answer = await page.request.get(`${scim.baseUrl}/Users?count=100`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-  return ((await answer.json()).Resources ?? []).map((u: any) => u.userName);
-}
 
 test("a preview shows each step and changes nothing; Apply does what it showed", async ({ page }) => {
   const errors: string[] = [];
@@ -50,13 +41,13 @@ test("a preview shows each step and changes nothing; Apply does what it showed",
   await expect(steps.locator('[data-step="search"] [data-found]')).toHaveText("found: nothing");
   await expect(steps.locator('[data-step="action"]')).toContainText("Action: created (not done: preview only)");
   await expect(steps.locator('[data-step="action"]')).toContainText('"method": "POST"');
-  expect(await scimUserNames(page)).not.toContain("preview1");
+  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).not.toContain("preview1");
   await page.screenshot({ path: "test-results/preview.png", fullPage: true });
 
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(steps).toHaveAttribute("data-applied", "true");
   await expect(steps.locator('[data-step="action"]')).toContainText("Action: created (done)");
-  expect(await scimUserNames(page)).toContain("preview1");
+  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toContain("preview1");
   // Previewed again, it is in sync.
   await page.getByRole("button", { name: "Preview" }).click();
   await expect(steps).toHaveAttribute("data-action", "in-sync");

@@ -1,8 +1,8 @@
 // Realtime sync in the console: started from step 11, a change made in LDAP shows up on the
 // pipe page's counters without a reload, a rejected change shows up too, and after the admin
 // fixes the cause in the configuration it is retried successfully from the rejections page.
-import { test, expect, Page } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured } from "../support/servers";
+import { test, expect } from "@playwright/test";
+import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured, hydrated } from "../support/servers";
 
 const TOKEN = "realtime-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -20,10 +20,6 @@ test.afterAll(async () => {
   await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
   scimsync?.cleanup();
 });
-
-async function hydrated(page: Page) {
-  await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
-}
 
 const user = (uid: string, email: string) =>
   `dn: uid=${uid},ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n` +

@@ -1,36 +1,16 @@
 //! What an admin does with the deletes a pipe's limit held back: approve them (each is
 //! applied as its entry is now, beyond the limit) or discard them (the resource stays).
 
-use super::change::{ApplyError, ChangeContext};
+use super::action_error::ActionError;
+use super::change::ChangeContext;
 use super::change_log::log_one;
 use super::outcome::EntryResult;
-use super::plan::{PipePlan, PlanError};
+use super::plan::PipePlan;
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::config::Config;
-use crate::ldap::{LdapError, connect};
+use crate::ldap::connect;
 use crate::mapping::Phase;
 use crate::store::{HeldDelete, Store, StoreError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum HeldDeleteError {
-    #[error("there is no held delete {0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error("source: {0}")]
-    Ldap(#[from] LdapError),
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-}
-
-impl From<ApplyError> for HeldDeleteError {
-    fn from(e: ApplyError) -> Self {
-        match e {
-            ApplyError::Source(e) => HeldDeleteError::Ldap(e),
-            ApplyError::Store(e) => HeldDeleteError::Store(e),
-        }
-    }
-}
 
 /// Applies a held delete as its entry is now: still gone (or out of scope), its resource is
 /// deleted or deactivated as its class says, whatever the limit; back in scope, it is
@@ -39,12 +19,15 @@ pub async fn approve_held_delete(
     store: &Store,
     config: &Config,
     id: &str,
-) -> Result<(HeldDelete, EntryResult), HeldDeleteError> {
+) -> Result<(HeldDelete, EntryResult), ActionError> {
     let started = std::time::Instant::now();
     let held = store
         .held_delete(id)
         .await?
-        .ok_or_else(|| HeldDeleteError::NotFound(id.to_owned()))?;
+        .ok_or_else(|| ActionError::NotFound {
+            what: "held delete",
+            id: id.to_owned(),
+        })?;
     let plan = PipePlan::build(config, &held.pipe, store.cipher(), None)?;
     let attrs = plan.ldap_attributes();
     let mut conn = connect(&plan.source, store.cipher()).await?;
@@ -78,7 +61,7 @@ pub async fn approve_held_delete(
         {
             store.forget_resource(&held.pipe, old).await?;
         }
-        Ok::<_, HeldDeleteError>(result)
+        Ok::<_, ActionError>(result)
     }
     .await;
     conn.close().await;

@@ -12,6 +12,7 @@
 //!   [`retry_rejection`], [`held_deletes`], [`set_startpoint`] — the admin actions behind the
 //!   console and CLI.
 
+mod action_error;
 pub mod apply;
 mod change;
 mod change_log;
@@ -49,14 +50,15 @@ pub use crate::rejection::Rejection;
 pub use crate::report::{
     RealtimeCounts, RealtimeState, RealtimeStatus, ResyncCounts, ResyncStatus,
 };
+pub use action_error::ActionError;
 pub use change_log::prune_log_periodically;
-pub use held_deletes::{HeldDeleteError, approve_held_delete, discard_held_delete};
+pub use held_deletes::{approve_held_delete, discard_held_delete};
 pub use jobs::ResyncJobs;
 pub use outcome::{EntryOutcome, EntryResult};
 pub use plan::{PipePlan, PlanError};
-pub use preview::{PreviewError, preview_entry};
+pub use preview::preview_entry;
 pub use realtime::{RealtimeError, RealtimeProgress, run_realtime, run_realtime_as};
 pub use resync::{ResyncObserver, ResyncOptions, ResyncProgress, run_resync, run_resync_planned};
-pub use retry_rejection::{RetryError, retry_rejection};
+pub use retry_rejection::retry_rejection;
 pub use set_startpoint::set_startpoint;
 pub use supervisor::{LEASE_TTL, RealtimeSupervisor, host_name};

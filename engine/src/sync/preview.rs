@@ -2,29 +2,20 @@
 //! takes with it, in resync's phase, shown without changing anything — or, with `apply`,
 //! performed and kept as resync keeps it (correlation, rejection, log of changes).
 
+use super::action_error::ActionError;
 use super::apply::EntryWrite;
 use super::change_log::log_one;
 use super::failure::Fail;
 use super::outcome::EntryOutcome;
-use super::plan::{PipePlan, PlanError};
+use super::plan::PipePlan;
 use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::config::Config;
-use crate::ldap::{LdapError, connect};
+use crate::ldap::connect;
 use crate::mapping::{LdapEntry, Phase, Purpose, search_filter};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 pub use model::preview::{ClassMatch, EntryPreview, MappedStep, SearchStep};
 use serde_json::{Value, json};
-
-#[derive(Debug, thiserror::Error)]
-pub enum PreviewError {
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error("source: {0}")]
-    Ldap(#[from] LdapError),
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-}
 
 /// Previews (or, with `apply`, synchronises) the entry at `dn` of `pipe`.
 pub async fn preview_entry(
@@ -33,7 +24,7 @@ pub async fn preview_entry(
     pipe: &str,
     dn: &str,
     apply: bool,
-) -> Result<EntryPreview, PreviewError> {
+) -> Result<EntryPreview, ActionError> {
     let plan = PipePlan::build(config, pipe, store.cipher(), None)?;
     let attrs = plan.ldap_attributes();
     let conn = connect(&plan.source, store.cipher()).await?;
@@ -49,7 +40,7 @@ async fn steps(
     attrs: &[String],
     dn: &str,
     apply: bool,
-) -> Result<EntryPreview, PreviewError> {
+) -> Result<EntryPreview, ActionError> {
     let started = std::time::Instant::now();
     let reader: &dyn crate::source::EntryReader = conn;
     let mut preview = EntryPreview {

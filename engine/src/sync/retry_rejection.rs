@@ -2,52 +2,33 @@
 //! it was rejected in — created or modified if it exists in the source; if it does not, its
 //! resource is deleted (realtime) or the rejection dismissed (resync never deletes).
 
+use super::action_error::ActionError;
 use super::change::{ApplyError, ChangeContext};
 use super::change_log::log_one;
 use super::outcome::{EntryOutcome, EntryResult};
-use super::plan::{PipePlan, PlanError};
+use super::plan::PipePlan;
 use crate::changelog::{ChangeKind, ChangeRecord};
 use crate::config::Config;
-use crate::ldap::{LdapError, connect};
+use crate::ldap::connect;
 use crate::mapping::Phase;
 use crate::rejection::RejectionStatus;
-use crate::store::{Store, StoreError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum RetryError {
-    #[error("there is no rejected operation {0}")]
-    NotFound(String),
-    #[error("rejected operation {0} is already {1}")]
-    NotOpen(String, RejectionStatus),
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    #[error("source: {0}")]
-    Ldap(#[from] LdapError),
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-}
-
-impl From<ApplyError> for RetryError {
-    fn from(e: ApplyError) -> Self {
-        match e {
-            ApplyError::Source(e) => RetryError::Ldap(e),
-            ApplyError::Store(e) => RetryError::Store(e),
-        }
-    }
-}
+use crate::store::Store;
 
 /// Retries one open rejection. On success it is resolved; on failure a new rejection replaces it.
 pub async fn retry_rejection(
     store: &Store,
     config: &Config,
     id: &str,
-) -> Result<EntryResult, RetryError> {
+) -> Result<EntryResult, ActionError> {
     let (rejection, status) = store
         .rejection(id)
         .await?
-        .ok_or_else(|| RetryError::NotFound(id.to_owned()))?;
+        .ok_or_else(|| ActionError::NotFound {
+            what: "rejected operation",
+            id: id.to_owned(),
+        })?;
     if status != RejectionStatus::Open {
-        return Err(RetryError::NotOpen(id.to_owned(), status));
+        return Err(ActionError::NotOpen(id.to_owned(), status));
     }
     let started = std::time::Instant::now();
     let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
