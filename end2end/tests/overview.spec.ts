@@ -2,7 +2,7 @@
 // its counters move while a resync runs (elapsed time, entries/s, time left), then the
 // finished resync's duration and counts; the setup steps are on /setup.
 import { test, expect } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, signIn, startConfigured, hydrated } from "../support/servers";
+import { Proc, Scimsync, ldapModify, signIn, startConfigured, hydrated, scimUserNames } from "../support/servers";
 
 const TOKEN = "overview-e2e-token";
 const PIPE = "LDAP to SCIM";
@@ -64,6 +64,21 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   const lastHour = await card.locator('[data-fact="changes-last-hour"]').textContent();
   expect(parseInt(lastHour ?? "0")).toBeGreaterThanOrEqual(40);
   await page.screenshot({ path: "test-results/overview.png", fullPage: true });
+
+  // Two entries go while nothing runs: a resync with "Delete missing" removes their users.
+  await ldapModify(slapd.port, ["over0", "over1"].map((u) => `dn: uid=${u},ou=people,dc=example,dc=com\nchangetype: delete\n\n`).join(""));
+  await page.goto(`${scimsync.url}/step/10`);
+  await hydrated(page);
+  await panel.locator('input[name="rate"]').fill("");
+  await panel.locator('input[name="delete-missing"]').check();
+  await panel.getByRole("button", { name: "Start resync" }).click();
+  await expect(panel.locator('.progress[data-state="finished"] [data-count="deleted"]')).toHaveText("2", { timeout: 30_000 });
+  const names = await scimUserNames(page, scim.baseUrl, TOKEN);
+  expect(names).not.toContain("over0");
+  expect(names).toContain("over2");
+  await page.goto(scimsync.url);
+  await hydrated(page);
+  await expect(card.locator('[data-resync-count="deleted"]')).toHaveText("2 deleted (missing)");
 
   // The setup steps have their own page.
   await page.getByRole("link", { name: "Setup steps →" }).click();

@@ -329,6 +329,28 @@ async fn directory_round_trip(ldap_port: u16, flavour: ChangelogFlavor, modify: 
     assert_eq!(pending[0].referrer_dn.to_lowercase(), group("eng"));
     assert_eq!(pending[0].reference.dn.to_lowercase(), people("twomail"));
     assert_eq!(pending[0].reference.mapping, "Members");
+    // A preview of the group shows where each member reference went.
+    let preview = engine::sync::preview_entry(&store, &config, PIPE, &group("eng"), false)
+        .await
+        .unwrap();
+    let lines = preview.references.join("\n");
+    assert_eq!(preview.references.len(), 12, "{lines}");
+    assert!(
+        lines.contains(&format!("{} → User ", people("u01"))),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!(
+            "{}: not at the destination yet",
+            people("twomail")
+        )),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("cn=printer,ou=devices,dc=example,dc=com: in no sync class"),
+        "{lines}"
+    );
+    assert_eq!(preview.action, "in-sync", "{preview:#?}");
 
     // A second resync finds everything in sync.
     let again = resync_pipe(&store, &config, PIPE).await;

@@ -60,6 +60,36 @@ async fn preview_shows_each_step_and_changes_nothing_without_apply() {
     assert_eq!(p.action, "in-sync");
     assert_eq!(p.search.unwrap().found.unwrap().len(), 1);
 
+    // Changed in LDAP: the PATCH operations; with a PUT destination, the PUT body.
+    slapd.modify(&format!(
+        "dn: {ann}\nchangetype: modify\nreplace: sn\nsn: Changed\n\n"
+    ));
+    let p = preview_entry(&store, &config, PIPE, &ann, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.action.as_str(), &p.sent["method"]),
+        ("modified", &serde_json::json!("PATCH"))
+    );
+    let ops = p.sent["operations"].to_string();
+    assert!(
+        ops.contains("name.familyName") && ops.contains("Changed"),
+        "{ops}"
+    );
+    let mut put = config.clone();
+    put.scim_destinations[0].update_method = engine::config::UpdateMethod::Put;
+    let p = preview_entry(&store, &put, PIPE, &ann, false)
+        .await
+        .unwrap();
+    assert_eq!(p.sent["method"], "PUT", "{}", p.sent);
+    assert_eq!(p.sent["body"]["name"]["familyName"], "Changed");
+    assert_eq!(p.sent["body"]["userName"], "ann");
+    assert_eq!(
+        scim_people(&scim.base_url(), TOKEN)["ann"],
+        "Example",
+        "nothing sent"
+    );
+
     // Out of scope: each class says why it does not take the entry.
     let outside = format!("uid=outside,ou=groups,{SUFFIX}");
     let p = preview_entry(&store, &config, PIPE, &outside, false)

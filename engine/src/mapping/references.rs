@@ -48,6 +48,14 @@ impl ResolvedReferences {
         self.0.get(dn_key)
     }
 
+    /// Every DN answered (normalised) with its target, in DN order (for a preview).
+    pub fn answers(&self) -> Vec<(&str, &ReferenceTarget)> {
+        let mut all: Vec<(&str, &ReferenceTarget)> =
+            self.0.iter().map(|(dn, t)| (dn.as_str(), t)).collect();
+        all.sort_by_key(|(dn, _)| *dn);
+        all
+    }
+
     /// Endpoint mappings of the targets still pending.
     pub fn pending_endpoints(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

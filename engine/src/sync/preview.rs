@@ -11,8 +11,10 @@ use super::plan::PipePlan;
 use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::config::Config;
+use crate::config::UpdateMethod;
 use crate::ldap::connect;
-use crate::mapping::{LdapEntry, Phase, Purpose, search_filter};
+use crate::mapping::references::{ReferenceTarget, ResolvedReferences};
+use crate::mapping::{LdapEntry, Phase, Purpose, put_body, search_filter};
 use crate::store::Store;
 pub use model::preview::{ClassMatch, EntryPreview, MappedStep, SearchStep};
 use serde_json::{Value, json};
@@ -126,13 +128,11 @@ async fn steps(
                 },
             },
         );
-        if purpose == Purpose::Update
-            && let Ok(mapped) = mapper.map(&entry, purpose, Phase::Resync, &references)
-        {
-            preview.references = reference_lines(&mapped.references);
-        }
     }
+    preview.references = reference_lines(&references);
     let endpoint = mapper.endpoint.endpoint_path.clone();
+    // The resource found, for a PUT destination's body.
+    let mut current = None;
     preview.search = Some(match search_filter(mapper, &entry) {
         Ok(filter) => {
             let found = plan
@@ -140,6 +140,9 @@ async fn steps(
                 .search(&endpoint, &filter, plan.destination.query_method)
                 .await
                 .map(|found| {
+                    if let [one] = found.as_slice() {
+                        current = Some(one.clone());
+                    }
                     found
                         .iter()
                         .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
@@ -178,7 +181,18 @@ async fn steps(
     preview.sent = match &outcome {
         EntryOutcome::Created { resource } => json!({"method": "POST", "body": resource}),
         EntryOutcome::Modified { operations } => {
-            json!({"method": "PATCH", "operations": operations})
+            let update = preview.mapped.iter().find(|m| m.purpose == "update");
+            match (
+                plan.destination.update_method,
+                &current,
+                update.and_then(|m| m.resource.as_ref()),
+            ) {
+                (UpdateMethod::Put, Some(current), Some(wanted)) => json!({
+                    "method": "PUT",
+                    "body": put_body(mapper, wanted, current, Phase::Resync),
+                }),
+                _ => json!({"method": "PATCH", "operations": operations}),
+            }
         }
         EntryOutcome::InSync => json!("the resource is in sync: nothing is sent"),
         other => json!(other.describe()),
@@ -235,22 +249,25 @@ fn class_matches(plan: &PipePlan, entry: &LdapEntry) -> Vec<ClassMatch> {
         .collect()
 }
 
-fn reference_lines(report: &crate::mapping::references::ReferenceReport) -> Vec<String> {
-    let mut lines: Vec<String> = report
-        .pending
-        .iter()
-        .map(|p| {
-            format!(
-                "{}: {} is not at the destination yet (left pending)",
-                p.mapping, p.dn
-            )
+fn reference_lines(references: &ResolvedReferences) -> Vec<String> {
+    references
+        .answers()
+        .into_iter()
+        .map(|(dn, target)| match target {
+            ReferenceTarget::Resource(r) => {
+                let display = r
+                    .display
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default();
+                format!("{dn} → {} {}{display}", r.resource_type, r.id)
+            }
+            ReferenceTarget::Pending { endpoint_mapping } => {
+                format!("{dn}: not at the destination yet ({endpoint_mapping}); written when it is")
+            }
+            ReferenceTarget::OutOfScope => {
+                format!("{dn}: in no sync class that synchronizes it; left out")
+            }
         })
-        .collect();
-    if report.out_of_scope > 0 {
-        lines.push(format!(
-            "{} referenced DN(s) outside every sync class (left out)",
-            report.out_of_scope
-        ));
-    }
-    lines
+        .collect()
 }
