@@ -24,12 +24,14 @@ test("a preview shows each step and changes nothing; Apply does what it showed",
   const dn = "uid=preview1,ou=people,dc=example,dc=com";
   await ldapModify(slapd.port, `dn: ${dn}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: preview1\ncn: Preview One\nsn: One\n\n`);
   await signIn(page, scimsync.url);
+  // The pipe page's Preview field opens the preview of that entry, shown at once.
   await page.goto(`${scimsync.url}/pipes/${encodeURIComponent(PIPE)}`);
-  await page.getByRole("link", { name: "Preview one entry →" }).click();
+  await hydrated(page);
+  await page.locator('form.preview-form input[name="dn"]').fill(dn);
+  await page.locator("form.preview-form").getByRole("button", { name: "Preview" }).click();
   await hydrated(page);
   await expect(page.locator('input[name="pipe"]')).toHaveValue(PIPE);
-  await page.locator('input[name="dn"]').fill(dn);
-  await page.getByRole("button", { name: "Preview" }).click();
+  await expect(page.locator('input[name="dn"]')).toHaveValue(dn);
 
   const steps = page.locator("ol.preview");
   await expect(steps).toHaveAttribute("data-action", "created");

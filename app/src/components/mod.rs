@@ -6,4 +6,5 @@ pub mod layout;
 pub mod live;
 pub mod object_editor;
 pub mod object_list;
+pub mod preview_form;
 pub mod references;

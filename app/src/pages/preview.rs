@@ -31,6 +31,15 @@ pub fn PreviewPage() -> impl IntoView {
     });
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
+    // Opened with a DN (from a pipe's or resync's Preview field): shown at once.
+    Effect::new(move || {
+        if !dn.get_untracked().trim().is_empty() {
+            preview.dispatch(PreviewEntry {
+                pipe: pipe.get_untracked(),
+                dn: dn.get_untracked(),
+            });
+        }
+    });
     view! {
         <h1 data-hydrated=move || hydrated.get().to_string()>"Preview one entry"</h1>
         <p class="lead">"What the engine does with one entry, step by step, as a resync would. Preview changes nothing; Apply does what it shows."</p>

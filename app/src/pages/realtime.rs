@@ -2,6 +2,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{SetRealtime, realtime_pipes};
+use crate::components::preview_form::PreviewForm;
 use crate::components::references::PendingList;
 use crate::model::{PipeRealtime, RealtimeStatus, encode_segment, readable_at};
 use leptos::prelude::*;
@@ -90,8 +91,8 @@ pub fn PipePage() -> impl IntoView {
             <p class="crumb"><A href="/step/11">"Step 11 — Start realtime sync"</A></p>
             <h1 data-hydrated=move || hydrated.get().to_string()>{format!("Pipe “{pipe}”")}</h1>
             <LivePipe pipe=pipe.clone()/>
-            <p><A href=format!("/rejections?pipe={}", encode_segment(&pipe))>"Rejected operations of this pipe →"</A>
-                " · " <A href=format!("/preview?pipe={}", encode_segment(&pipe))>"Preview one entry →"</A></p>
+            <p><A href=format!("/rejections?pipe={}", encode_segment(&pipe))>"Rejected operations of this pipe →"</A></p>
+            <PreviewForm pipe=pipe.clone()/>
         }
     }
 }

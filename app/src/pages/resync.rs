@@ -2,10 +2,10 @@
 
 use crate::ConfigVersion;
 use crate::api::{StartResync, resync_pipes};
+use crate::components::preview_form::PreviewForm;
 use crate::components::references::{PendingList, RejectionDetail};
-use crate::model::{PipeResync, RejectionView, ResyncStatus, encode_segment, readable_at};
+use crate::model::{PipeResync, RejectionView, ResyncStatus, readable_at};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[component]
 pub fn ResyncPage() -> impl IntoView {
@@ -71,8 +71,8 @@ fn PipePanel(pipe: PipeResync) -> impl IntoView {
     view! {
         <section class="resync" data-pipe=pipe.pipe.clone()>
             <h2>{pipe.pipe.clone()}</h2>
-            <p class="help">{format!("From “{}” to “{}”", pipe.source, pipe.destination)}
-                " · " <A href=format!("/preview?pipe={}", encode_segment(&pipe.pipe))>"Preview one entry →"</A></p>
+            <p class="help">{format!("From “{}” to “{}”", pipe.source, pipe.destination)}</p>
+            <PreviewForm pipe=pipe.pipe.clone()/>
             <form on:submit=submit class="resync-form">
                 <label class="check">
                     <input type="checkbox" name="dry-run" prop:checked=move || dry_run.get() on:change=move |ev| dry_run.set(event_target_checked(&ev))/>
