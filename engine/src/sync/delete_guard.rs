@@ -43,15 +43,17 @@ impl DeleteGuard {
 
     /// Decides one delete of `pipe` and, when it may go ahead, counts it.
     pub(crate) async fn admit(&self, store: &Store, pipe: &str) -> Result<Admission, StoreError> {
-        if self.per_hour.is_none() && self.percent.is_none() {
-            return Ok(Admission::Apply);
-        }
         let _one_at_a_time = self.admitting.lock().await;
+        // Held deletes wait for an admin, and later ones wait with them — even when the limit
+        // was lifted since: the storm that was stopped is the admin's to decide on.
         let held = store.held_delete_count(pipe).await?;
         if held > 0 {
             return Ok(Admission::Hold(format!(
                 "{held} earlier delete(s) of this pipe are held until an admin approves or discards them"
             )));
+        }
+        if self.per_hour.is_none() && self.percent.is_none() {
+            return Ok(Admission::Apply);
         }
         let synchronised = match self.percent {
             Some(_) => store.synchronised_count(pipe).await?,
@@ -72,7 +74,49 @@ impl DeleteGuard {
 
 #[cfg(test)]
 mod tests {
-    use super::hourly_limit;
+    use super::{Admission, DeleteGuard, hourly_limit};
+    use crate::config::examples::directory;
+    use crate::crypto::Cipher;
+    use crate::store::{HeldDelete, Store};
+
+    #[tokio::test]
+    async fn held_deletes_hold_later_ones_even_without_a_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let store = Store::open(&url, Cipher::ephemeral()).await.unwrap();
+        let pipe = directory().sync_pipes[0].clone();
+        assert_eq!(pipe.max_deletes_per_hour, None);
+        let guard = DeleteGuard::new(&pipe);
+        assert_eq!(
+            guard.admit(&store, &pipe.name).await.unwrap(),
+            Admission::Apply
+        );
+        let held = store
+            .hold_delete(&HeldDelete {
+                id: String::new(),
+                held_at: chrono::Utc::now(),
+                pipe: pipe.name.clone(),
+                dn: "uid=a,dc=example,dc=com".into(),
+                entry_id: None,
+                class: "People".into(),
+                endpoint: "Users".into(),
+                resource_id: "r1".into(),
+                display: None,
+                action: Default::default(),
+                reason: "the entry was deleted".into(),
+            })
+            .await
+            .unwrap();
+        let Admission::Hold(why) = guard.admit(&store, &pipe.name).await.unwrap() else {
+            panic!("a held delete holds the next one");
+        };
+        assert!(why.starts_with("1 earlier delete(s)"), "{why}");
+        store.release_held_delete(&held.id).await.unwrap();
+        assert_eq!(
+            guard.admit(&store, &pipe.name).await.unwrap(),
+            Admission::Apply
+        );
+    }
 
     #[test]
     fn the_lower_limit_applies_and_a_percentage_rounds_up() {
