@@ -80,7 +80,20 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   await hydrated(page);
   await expect(card.locator('[data-resync-count="deleted"]')).toHaveText("2 deleted (missing)");
 
+  // The log of changes has the resync's rows: filtered by DN, over1's creation and its delete.
+  await page.getByRole("link", { name: "Log of changes" }).click();
+  await hydrated(page);
+  await page.locator('input[name="dn"]').fill("uid=over1,");
+  await page.getByRole("button", { name: "Filter" }).click();
+  const rows = page.locator("table.sync-log tbody tr");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.filter({ hasText: "resync" })).toHaveCount(2);
+  await expect(page.locator('tr[data-outcome="created"]')).toContainText("POST with ");
+  await expect(page.locator('tr[data-outcome="deleted"]')).toContainText("DELETE");
+
   // The setup steps have their own page.
+  await page.goto(scimsync.url);
+  await hydrated(page);
   await page.getByRole("link", { name: "Setup steps →" }).click();
   await hydrated(page);
   await expect(page.locator("h1")).toHaveText("Set up synchronization");
