@@ -196,3 +196,22 @@ export async function scimUserNames(page: import("@playwright/test").Page, baseU
   const answer = await page.request.get(`${baseUrl}/Users?count=1000`, { headers: { Authorization: `Bearer ${token}` } });
   return ((await answer.json()).Resources ?? []).map((u: any) => u.userName).sort();
 }
+
+// The servers of a spec whose configuration is the test fixture's (see startConfigured):
+// started before its tests and stopped after them. The fields are set once they run.
+export function configuredServers(
+  token: string,
+  prepare: (dataDir: string) => void = () => {},
+  adjust: (config: any) => void = () => {},
+): { scimsync: Scimsync; slapd: Proc & { dir: string }; scim: Proc & { baseUrl: string } } {
+  const { test } = require("@playwright/test") as typeof import("@playwright/test");
+  const servers = {} as { scimsync: Scimsync; slapd: Proc & { dir: string }; scim: Proc & { baseUrl: string } };
+  test.beforeAll(async () => {
+    Object.assign(servers, await startConfigured(token, prepare, adjust));
+  });
+  test.afterAll(async () => {
+    await Promise.all([servers.scimsync?.stop(), servers.slapd?.stop(), servers.scim?.stop()]);
+    servers.scimsync?.cleanup();
+  });
+  return servers;
+}

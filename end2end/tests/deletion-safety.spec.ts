@@ -2,31 +2,21 @@
 // pipe page says so, and the admin approves the held deletes from the held-deletes page; they
 // are applied at the destination and the audit log names who approved them.
 import { test, expect } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured, hydrated, scimUserNames } from "../support/servers";
+import { ldapModify, scimsyncCli, signIn, hydrated, scimUserNames, configuredServers } from "../support/servers";
 
 const TOKEN = "deletion-e2e-token";
 const PIPE = "LDAP to SCIM";
-let scimsync: Scimsync;
-let slapd: Proc & { dir: string };
-let scim: Proc & { baseUrl: string };
 
-test.beforeAll(async () => {
-  ({ scimsync, slapd, scim } = await startConfigured(
-    TOKEN,
-    (dataDir) => {
-      scimsyncCli(dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]);
-      scimsyncCli(dataDir, ["realtime-sync", "start", "--pipe", PIPE]);
-    },
-    (config) => {
-      config["sync-pipes"][0]["max-deletes-per-hour"] = 2;
-    },
-  ));
-});
-
-test.afterAll(async () => {
-  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
-  scimsync?.cleanup();
-});
+const servers = configuredServers(
+  TOKEN,
+  (dataDir) => {
+    scimsyncCli(dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]);
+    scimsyncCli(dataDir, ["realtime-sync", "start", "--pipe", PIPE]);
+  },
+  (config) => {
+    config["sync-pipes"][0]["max-deletes-per-hour"] = 2;
+  },
+);
 
 const uids = ["storm1", "storm2", "storm3", "storm4", "storm5"];
 const dn = (uid: string) => `uid=${uid},ou=people,dc=example,dc=com`;
@@ -35,22 +25,22 @@ test("a delete storm over the limit is held, shown, approved from the console an
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await ldapModify(
-    slapd.port,
+    servers.slapd.port,
     uids.map((u) => `dn: ${dn(u)}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\n\n`).join(""),
   );
-  await expect(async () => expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toEqual(uids)).toPass({ timeout: 20_000 });
+  await expect(async () => expect(await scimUserNames(page, servers.scim.baseUrl, TOKEN)).toEqual(uids)).toPass({ timeout: 20_000 });
 
   // All five go at once: two deletes apply, three are held.
-  await ldapModify(slapd.port, uids.map((u) => `dn: ${dn(u)}\nchangetype: delete\n\n`).join(""));
-  await signIn(page, scimsync.url);
-  await page.goto(`${scimsync.url}/pipes/${encodeURIComponent(PIPE)}`);
+  await ldapModify(servers.slapd.port, uids.map((u) => `dn: ${dn(u)}\nchangetype: delete\n\n`).join(""));
+  await signIn(page, servers.scimsync.url);
+  await page.goto(`${servers.scimsync.url}/pipes/${encodeURIComponent(PIPE)}`);
   await hydrated(page);
   const held = page.locator("[data-deletes-held]");
   await expect(held).toHaveAttribute("data-deletes-held", "3", { timeout: 20_000 });
   await expect(held).toContainText("Deletes held: 3");
   await page.screenshot({ path: "test-results/pipe-deletes-held.png", fullPage: true });
   await expect(page.locator('.pipe-status [data-count="deleted"]')).toHaveText("2");
-  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toHaveLength(3);
+  expect(await scimUserNames(page, servers.scim.baseUrl, TOKEN)).toHaveLength(3);
 
   // The held-deletes page lists them; the admin approves all of them.
   await held.getByRole("link", { name: "Approve or discard them" }).click();
@@ -66,10 +56,10 @@ test("a delete storm over the limit is held, shown, approved from the console an
     expect(line).toMatch(/^uid=storm\d,ou=people,dc=example,dc=com: deleted$/);
   }
   await expect(page.locator("[data-none]")).toHaveText("No held deletes.");
-  expect(await scimUserNames(page, scim.baseUrl, TOKEN)).toEqual([]);
+  expect(await scimUserNames(page, servers.scim.baseUrl, TOKEN)).toEqual([]);
 
   // Who approved them is in the audit log.
-  await page.goto(`${scimsync.url}/audit`);
+  await page.goto(`${servers.scimsync.url}/audit`);
   const approvals = page.locator("table.audit tbody tr").filter({ hasText: "approve-delete" });
   await expect(approvals).toHaveCount(3);
   await expect(approvals.first()).toContainText("console:admin");

@@ -3,30 +3,20 @@
 // step 5 which endpoint references which and the order resync writes them in, runs a resync
 // and finds the group's members on the resync page's counts — and in the SCIM service.
 import { test, expect, Page, Locator } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, signIn, startConfigured } from "../support/servers";
+import { ldapModify, signIn, configuredServers } from "../support/servers";
 
 const TOKEN = "groups-e2e-token";
 const PIPE = "LDAP to SCIM";
 const ALL_USAGES = ["fetch", "create-during-realtime-sync", "create-during-resync", "update-during-realtime-sync", "update-during-resync"];
-let scimsync: Scimsync;
-let slapd: Proc & { dir: string };
-let scim: Proc & { baseUrl: string };
 
-test.beforeAll(async () => {
-  ({ scimsync, slapd, scim } = await startConfigured(TOKEN));
-});
-
-test.afterAll(async () => {
-  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
-  scimsync?.cleanup();
-});
+const servers = configuredServers(TOKEN);
 
 async function gotoStep(page: Page, n: number) {
-  await page.goto(`${scimsync.url}/step/${n}`);
+  await page.goto(`${servers.scimsync.url}/step/${n}`);
   await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
 }
 async function edit(page: Page, step: number, name: string) {
-  await page.goto(`${scimsync.url}/step/${step}/edit/${encodeURIComponent(name)}`);
+  await page.goto(`${servers.scimsync.url}/step/${step}/edit/${encodeURIComponent(name)}`);
   await expect(page.locator('h1[data-hydrated="true"]')).toHaveText(`Edit “${name}”`);
   return page.locator("form.object-form");
 }
@@ -44,18 +34,18 @@ async function create(page: Page, name: string) {
 }
 async function saveEdit(page: Page, form: Locator, step: number) {
   await form.getByRole("button", { name: "Save changes" }).click();
-  await expect(page).toHaveURL(`${scimsync.url}/step/${step}`);
+  await expect(page).toHaveURL(`${servers.scimsync.url}/step/${step}`);
 }
 
 async function scimList(page: Page, endpoint: string): Promise<any[]> {
-  const r = await page.request.get(`${scim.baseUrl}/${endpoint}?count=1000`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const r = await page.request.get(`${servers.scim.baseUrl}/${endpoint}?count=1000`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   return (await r.json()).Resources ?? [];
 }
 
 test("an admin maps group members and work emails, and sees the members on the resync page", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await signIn(page, scimsync.url);
+  await signIn(page, servers.scimsync.url);
 
   // Step 4: the group's name, then step 5 its endpoint.
   await gotoStep(page, 4);
@@ -139,7 +129,7 @@ test("an admin maps group members and work emails, and sees the members on the r
   }
   ldif += "dn: cn=staff,ou=groups,dc=example,dc=com\nchangetype: add\nobjectClass: groupOfNames\ncn: staff\n" +
     "member: uid=g1,ou=people,dc=example,dc=com\nmember: uid=g2,ou=people,dc=example,dc=com\n\n";
-  await ldapModify(slapd.port, ldif);
+  await ldapModify(servers.slapd.port, ldif);
 
   // Step 10: the resync page counts the members it added.
   await gotoStep(page, 10);

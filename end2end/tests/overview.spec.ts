@@ -2,33 +2,23 @@
 // its counters move while a resync runs (elapsed time, entries/s, time left), then the
 // finished resync's duration and counts; the setup steps are on /setup.
 import { test, expect } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, signIn, startConfigured, hydrated, scimUserNames } from "../support/servers";
+import { ldapModify, signIn, hydrated, scimUserNames, configuredServers } from "../support/servers";
 
 const TOKEN = "overview-e2e-token";
 const PIPE = "LDAP to SCIM";
-let scimsync: Scimsync;
-let slapd: Proc & { dir: string };
-let scim: Proc & { baseUrl: string };
 
-test.beforeAll(async () => {
-  ({ scimsync, slapd, scim } = await startConfigured(TOKEN));
-});
-
-test.afterAll(async () => {
-  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
-  scimsync?.cleanup();
-});
+const servers = configuredServers(TOKEN);
 
 test("the overview's counters move while a resync runs", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const uids = Array.from({ length: 40 }, (_, i) => `over${i}`);
   await ldapModify(
-    slapd.port,
+    servers.slapd.port,
     uids.map((u) => `dn: uid=${u},ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: ${u}\ncn: ${u}\nsn: ${u}\n\n`).join(""),
   );
-  await signIn(page, scimsync.url);
-  await page.goto(scimsync.url);
+  await signIn(page, servers.scimsync.url);
+  await page.goto(servers.scimsync.url);
   await hydrated(page);
   await expect(page.locator("h1")).toHaveText("Operations");
   const card = page.locator(`section.pipe-card[data-pipe="${PIPE}"]`);
@@ -37,7 +27,7 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   await expect(card.locator("[data-resync]")).toHaveAttribute("data-resync", "none");
 
   // A slow resync (8 operations a second), started from step 10.
-  await page.goto(`${scimsync.url}/step/10`);
+  await page.goto(`${servers.scimsync.url}/step/10`);
   await hydrated(page);
   const panel = page.locator(`section.resync[data-pipe="${PIPE}"]`);
   await panel.locator('input[name="rate"]').fill("8");
@@ -45,7 +35,7 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   await expect(panel.locator(".progress")).toHaveAttribute("data-state", "running");
 
   // Home follows it live: the counts grow, with a pace and the time left.
-  await page.goto(scimsync.url);
+  await page.goto(servers.scimsync.url);
   await hydrated(page);
   const resync = card.locator("[data-resync]");
   await expect(resync).toHaveAttribute("data-resync", "running");
@@ -66,17 +56,17 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   await page.screenshot({ path: "test-results/overview.png", fullPage: true });
 
   // Two entries go while nothing runs: a resync with "Delete missing" removes their users.
-  await ldapModify(slapd.port, ["over0", "over1"].map((u) => `dn: uid=${u},ou=people,dc=example,dc=com\nchangetype: delete\n\n`).join(""));
-  await page.goto(`${scimsync.url}/step/10`);
+  await ldapModify(servers.slapd.port, ["over0", "over1"].map((u) => `dn: uid=${u},ou=people,dc=example,dc=com\nchangetype: delete\n\n`).join(""));
+  await page.goto(`${servers.scimsync.url}/step/10`);
   await hydrated(page);
   await panel.locator('input[name="rate"]').fill("");
   await panel.locator('input[name="delete-missing"]').check();
   await panel.getByRole("button", { name: "Start resync" }).click();
   await expect(panel.locator('.progress[data-state="finished"] [data-count="deleted"]')).toHaveText("2", { timeout: 30_000 });
-  const names = await scimUserNames(page, scim.baseUrl, TOKEN);
+  const names = await scimUserNames(page, servers.scim.baseUrl, TOKEN);
   expect(names).not.toContain("over0");
   expect(names).toContain("over2");
-  await page.goto(scimsync.url);
+  await page.goto(servers.scimsync.url);
   await hydrated(page);
   await expect(card.locator('[data-resync-count="deleted"]')).toHaveText("2 deleted (missing)");
 
@@ -92,7 +82,7 @@ test("the overview's counters move while a resync runs", async ({ page }) => {
   await expect(page.locator('tr[data-outcome="deleted"]')).toContainText("DELETE");
 
   // The setup steps have their own page.
-  await page.goto(scimsync.url);
+  await page.goto(servers.scimsync.url);
   await hydrated(page);
   await page.getByRole("link", { name: "Setup steps →" }).click();
   await hydrated(page);

@@ -2,24 +2,14 @@
 // pipe page's counters without a reload, a rejected change shows up too, and after the admin
 // fixes the cause in the configuration it is retried successfully from the rejections page.
 import { test, expect } from "@playwright/test";
-import { Proc, Scimsync, ldapModify, scimsyncCli, signIn, startConfigured, hydrated } from "../support/servers";
+import { ldapModify, scimsyncCli, signIn, hydrated, configuredServers } from "../support/servers";
 
 const TOKEN = "realtime-e2e-token";
 const PIPE = "LDAP to SCIM";
-let scimsync: Scimsync;
-let slapd: Proc & { dir: string };
-let scim: Proc & { baseUrl: string };
 
-test.beforeAll(async () => {
-  ({ scimsync, slapd, scim } = await startConfigured(TOKEN, (dataDir) =>
-    scimsyncCli(dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]),
-  ));
-});
-
-test.afterAll(async () => {
-  await Promise.all([scimsync?.stop(), slapd?.stop(), scim?.stop()]);
-  scimsync?.cleanup();
-});
+const servers = configuredServers(TOKEN, (dataDir) =>
+  scimsyncCli(dataDir, ["realtime-sync", "set-startpoint", "--pipe", PIPE, "--end-of-changelog"]),
+);
 
 const user = (uid: string, email: string) =>
   `dn: uid=${uid},ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nobjectClass: scimsyncTestUser\n` +
@@ -30,8 +20,8 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   page.on("pageerror", (e) => errors.push(e.message));
 
   // Step 11: start realtime sync.
-  await signIn(page, scimsync.url);
-  await page.goto(`${scimsync.url}/step/11`);
+  await signIn(page, servers.scimsync.url);
+  await page.goto(`${servers.scimsync.url}/step/11`);
   await hydrated(page);
   const row = page.locator(`tr[data-pipe="${PIPE}"]`);
   await expect(row.locator("[data-realtime-state]")).toHaveText("stopped");
@@ -50,10 +40,10 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   await page.evaluate(() => ((window as any).__noReload = true));
 
   // A user added in LDAP appears on the counters.
-  await ldapModify(slapd.port, user("live1", '{"value":"live1@example.com"}'));
+  await ldapModify(servers.slapd.port, user("live1", '{"value":"live1@example.com"}'));
   await expect(status.locator('[data-count="created"]')).toHaveText("1");
   // A broken value the mapping rejects appears too.
-  await ldapModify(slapd.port, user("broken", "{oops"));
+  await ldapModify(servers.slapd.port, user("broken", "{oops"));
   await expect(status.locator('[data-count="rejected"]')).toHaveText("1");
   await expect(status.locator('[data-fact="Last error"]')).toContainText("uid=broken");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
@@ -68,25 +58,25 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   await expect(item.locator("pre").first()).toContainText('"change"');
 
   // Fix the cause: the Emails mapping now leaves unmappable values out.
-  await page.goto(`${scimsync.url}/step/4/edit/Emails`);
+  await page.goto(`${servers.scimsync.url}/step/4/edit/Emails`);
   await hydrated(page);
   await page.locator('[data-field="failed-mapping-behavior"] select').selectOption("ignore-individual-values");
   await page.getByRole("button", { name: "Save changes" }).click();
-  await expect(page).toHaveURL(`${scimsync.url}/step/4`);
+  await expect(page).toHaveURL(`${servers.scimsync.url}/step/4`);
 
   // Retry: created, and nothing is left open.
-  await page.goto(`${scimsync.url}/rejections`);
+  await page.goto(`${servers.scimsync.url}/rejections`);
   await hydrated(page);
   await page.locator('li[data-rejected-dn="uid=broken,ou=people,dc=example,dc=com"]').getByRole("button", { name: "Retry" }).click();
   await expect(page.locator("ul.report")).toContainText("uid=broken,ou=people,dc=example,dc=com: created");
   await expect(page.locator("[data-none]")).toBeVisible();
-  const users = await (await page.request.get(`${scim.baseUrl}/Users?filter=userName eq "broken"`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+  const users = await (await page.request.get(`${servers.scim.baseUrl}/Users?filter=userName eq "broken"`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
   expect(users.totalResults).toBe(1);
 
   // Step 11 is done; the step list says so. The list is read when a page loads, and the edit
   // above restarted the pipe ("starting" for a moment), so load until it settles.
   await expect(async () => {
-    await page.goto(`${scimsync.url}/`);
+    await page.goto(`${servers.scimsync.url}/`);
     await hydrated(page);
     await expect(page.locator('nav.steps li[data-step="11"]')).toHaveAttribute("data-state", "done", { timeout: 1_000 });
   }).toPass({ timeout: 20_000 });
@@ -103,7 +93,7 @@ test("a change in LDAP reaches the pipe page live; a rejection is fixed and retr
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(live1).toHaveCount(0);
   await expect(page.locator('table.sync-log tbody tr:not([data-outcome="rejected"])')).toHaveCount(0);
-  const csv = await (await page.request.get(`${scimsync.url}/api/log?format=csv&outcome=created`)).text();
+  const csv = await (await page.request.get(`${servers.scimsync.url}/api/log?format=csv&outcome=created`)).text();
   expect(csv.split("\r\n")[0]).toBe("at,pipe,phase,outcome,dn,endpoint,resource_id,summary,duration_ms");
   expect(csv).toContain(',realtime,created,"uid=live1,ou=people,dc=example,dc=com",Users,');
   await page.screenshot({ path: "test-results/log-page.png", fullPage: true });

@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod action_report;
 pub mod field;
 pub mod filter_field;
 pub mod layout;

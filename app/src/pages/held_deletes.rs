@@ -3,6 +3,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{ApproveHeldDeletes, DiscardHeldDeletes, held_deletes};
+use crate::components::action_report::{ActionReport, ReportLines};
 use crate::components::filter_field::FilterField;
 use crate::model::{HeldDelete, encode_segment};
 use leptos::prelude::*;
@@ -21,21 +22,20 @@ pub fn HeldDeletesPage() -> impl IntoView {
     );
     let approve = ServerAction::<ApproveHeldDeletes>::new();
     let discard = ServerAction::<DiscardHeldDeletes>::new();
-    let report = RwSignal::new(Vec::<String>::new());
-    Effect::new(move || {
-        if let Some(result) = approve.value().get() {
-            report.set(result.unwrap_or_else(|e| vec![e.to_string()]));
-            version.bump();
-        }
+    let report = ActionReport::new();
+    report.report_from(move || {
+        approve
+            .value()
+            .get()
+            .map(|r| r.unwrap_or_else(|e| vec![e.to_string()]))
     });
-    Effect::new(move || {
-        if let Some(result) = discard.value().get() {
-            report.set(vec![match result {
+    report.report_from(move || {
+        discard.value().get().map(|r| {
+            vec![match r {
                 Ok(n) => format!("{n} discarded; their resources stay"),
                 Err(e) => e.to_string(),
-            }]);
-            version.bump();
-        }
+            }]
+        })
     });
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
@@ -46,9 +46,7 @@ pub fn HeldDeletesPage() -> impl IntoView {
             <FilterField label="Pipe" name="pipe" placeholder="any" value=pipe/>
             <div class="actions"><button type="submit" class="secondary">"Filter"</button></div>
         </form>
-        {move || (!report.get().is_empty()).then(|| view! {
-            <ul class="flash report" role="status">{report.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-        })}
+        <ReportLines report/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {

@@ -3,6 +3,7 @@
 
 use crate::ConfigVersion;
 use crate::api::{DismissRejections, RetryRejections, rejected_operations};
+use crate::components::action_report::{ActionReport, ReportLines};
 use crate::components::filter_field::FilterField;
 use crate::components::references::RejectionDetail;
 use crate::model::{RejectedOperation, encode_segment};
@@ -32,21 +33,20 @@ pub fn RejectionsPage() -> impl IntoView {
     );
     let retry = ServerAction::<RetryRejections>::new();
     let dismiss = ServerAction::<DismissRejections>::new();
-    let report = RwSignal::new(Vec::<String>::new());
-    Effect::new(move || {
-        if let Some(result) = retry.value().get() {
-            report.set(result.unwrap_or_else(|e| vec![e.to_string()]));
-            version.bump();
-        }
+    let report = ActionReport::new();
+    report.report_from(move || {
+        retry
+            .value()
+            .get()
+            .map(|r| r.unwrap_or_else(|e| vec![e.to_string()]))
     });
-    Effect::new(move || {
-        if let Some(result) = dismiss.value().get() {
-            report.set(vec![match result {
+    report.report_from(move || {
+        dismiss.value().get().map(|r| {
+            vec![match r {
                 Ok(n) => format!("{n} dismissed"),
                 Err(e) => e.to_string(),
-            }]);
-            version.bump();
-        }
+            }]
+        })
     });
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
@@ -60,9 +60,7 @@ pub fn RejectionsPage() -> impl IntoView {
             <FilterField label="Since (UTC)" name="since" placeholder="2026-11-23 10:00" value=since/>
             <div class="actions"><button type="submit" class="secondary">"Filter"</button></div>
         </form>
-        {move || (!report.get().is_empty()).then(|| view! {
-            <ul class="flash report" role="status">{report.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-        })}
+        <ReportLines report/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {

@@ -69,6 +69,20 @@ impl ChangeRecord {
         }
     }
 
+    /// [`Self::entry_now`] for an entry looked up just now: a delete when it is gone.
+    pub fn entry_now_or_gone(
+        dn: &str,
+        exists: bool,
+        entry_id: Option<String>,
+        raw: serde_json::Value,
+    ) -> ChangeRecord {
+        let mut record = ChangeRecord::entry_now(dn, entry_id, raw);
+        if !exists {
+            record.kind = ChangeKind::Delete;
+        }
+        record
+    }
+
     /// The DN the entry has after this change.
     pub fn current_dn(&self) -> &str {
         match &self.kind {

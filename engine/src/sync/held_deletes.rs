@@ -6,7 +6,7 @@ use super::change::ChangeContext;
 use super::change_log::log_one;
 use super::outcome::EntryResult;
 use super::plan::PipePlan;
-use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::changelog::ChangeRecord;
 use crate::config::Config;
 use crate::ldap::connect;
 use crate::mapping::Phase;
@@ -38,11 +38,12 @@ pub async fn approve_held_delete(
             .and_then(|e| e.entry_id())
             .map(str::to_owned)
             .or_else(|| held.entry_id.clone());
-        let mut record =
-            ChangeRecord::entry_now(&held.dn, entry_id, serde_json::json!({"approved": id}));
-        if now.is_none() {
-            record.kind = ChangeKind::Delete;
-        }
+        let record = ChangeRecord::entry_now_or_gone(
+            &held.dn,
+            now.is_some(),
+            entry_id,
+            serde_json::json!({"approved": id}),
+        );
         let change = ChangeContext {
             plan: &plan,
             store,

@@ -6,7 +6,7 @@
 //! alone. A dry run lists what would go.
 
 use super::Run;
-use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::changelog::ChangeRecord;
 use crate::mapping::Phase;
 use crate::source::EntryReader;
 use crate::store::Correlation;
@@ -119,12 +119,12 @@ async fn remove_one(
     let result = if run.dry_run {
         would_remove(run, missing)
     } else {
-        let mut record = ChangeRecord::entry_now(
+        let record = ChangeRecord::entry_now_or_gone(
             &missing.dn,
+            false,
             Some(missing.entry_id.clone()),
             serde_json::json!({"reconciliation": true}),
         );
-        record.kind = ChangeKind::Delete;
         let change = ChangeContext {
             plan,
             store: &run.store,

@@ -7,7 +7,7 @@ use super::change::{ApplyError, ChangeContext};
 use super::change_log::log_one;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::PipePlan;
-use crate::changelog::{ChangeKind, ChangeRecord};
+use crate::changelog::ChangeRecord;
 use crate::config::Config;
 use crate::ldap::connect;
 use crate::mapping::Phase;
@@ -52,14 +52,12 @@ pub async fn retry_rejection(
     }
     // A synthetic change for the entry as it is now. The rejected change's password is not
     // kept, so a retry cannot send it.
-    let mut record = ChangeRecord::entry_now(
+    let record = ChangeRecord::entry_now_or_gone(
         &rejection.dn,
+        entry.is_some(),
         entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
         serde_json::json!({"retry-of": id}),
     );
-    if entry.is_none() {
-        record.kind = ChangeKind::Delete;
-    }
     let change = ChangeContext {
         plan: &plan,
         store,
