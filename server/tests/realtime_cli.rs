@@ -30,8 +30,31 @@ fn ok(out: Output) -> String {
     stdout
 }
 
+/// A `scimsync serve` process, killed when dropped (so a failing test leaves none behind).
+struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `scimsync serve` on a port of its own: the process and the port.
-fn serve(data: &Path) -> (Child, u16) {
+fn serve(data: &Path) -> (Served, u16) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
         .env("SCIMSYNC_DATA_DIR", data)
@@ -41,7 +64,7 @@ fn serve(data: &Path) -> (Child, u16) {
         .spawn()
         .unwrap();
     wait_for_port(port, "scimsync serve", &mut child);
-    (child, port)
+    (Served(child), port)
 }
 
 /// GETs `path` of the server without a session: the status and the body.
