@@ -59,3 +59,10 @@ pub struct SearchStep {
     /// The ids found, or why the search could not run.
     pub found: Result<Vec<String>, String>,
 }
+
+impl EntryPreview {
+    /// What the audit log names when an admin applies it.
+    pub fn audit_target(&self) -> String {
+        format!("entry \"{}\" of sync pipe \"{}\"", self.dn, self.pipe)
+    }
+}

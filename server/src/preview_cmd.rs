@@ -10,7 +10,7 @@ pub async fn run(instance: &InstanceArgs, args: PreviewArgs) -> anyhow::Result<E
     let preview =
         engine::sync::preview_entry(&store, &config, &args.pipe, &args.dn, args.apply).await?;
     if args.apply {
-        let target = format!("entry \"{}\" of sync pipe \"{}\"", args.dn, args.pipe);
+        let target = preview.audit_target();
         crate::instance::audit(&store, "apply-preview", &target, &preview.action).await;
     }
     if args.json {

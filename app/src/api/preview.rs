@@ -18,8 +18,13 @@ async fn run_preview(pipe: &str, dn: &str, apply: bool) -> Result<EntryPreview, 
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
     if apply {
-        let target = format!("entry \"{dn}\" of sync pipe \"{pipe}\"");
-        super::ssr::audit(&st, "apply-preview", target, &preview.action).await;
+        super::ssr::audit(
+            &st,
+            "apply-preview",
+            preview.audit_target(),
+            &preview.action,
+        )
+        .await;
     }
     Ok(preview)
 }

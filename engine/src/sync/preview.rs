@@ -131,8 +131,8 @@ async fn steps(
     }
     preview.references = reference_lines(&references);
     let endpoint = mapper.endpoint.endpoint_path.clone();
-    // The resource found, for a PUT destination's body.
-    let mut current = None;
+    // What the search answered, so the action below needs no second search.
+    let mut answered: Option<Vec<Value>> = None;
     preview.search = Some(match search_filter(mapper, &entry) {
         Ok(filter) => {
             let found = plan
@@ -140,13 +140,12 @@ async fn steps(
                 .search(&endpoint, &filter, plan.destination.query_method)
                 .await
                 .map(|found| {
-                    if let [one] = found.as_slice() {
-                        current = Some(one.clone());
-                    }
-                    found
+                    let ids = found
                         .iter()
                         .filter_map(|r| r.get("id").and_then(Value::as_str).map(str::to_owned))
-                        .collect()
+                        .collect();
+                    answered = Some(found);
+                    ids
                 })
                 .map_err(|e| e.to_string());
             SearchStep {
@@ -170,7 +169,17 @@ async fn steps(
         dry_run: !apply,
         fail: &fail,
     };
-    let applied = writing.write(None).await;
+    // As `write` decides after its own search: none found is a create, one a modify. An
+    // ambiguous or failed search goes through `write`, which rejects it as resync would.
+    let current = match answered.as_deref() {
+        Some([one]) => Some(one),
+        _ => None,
+    };
+    let applied = match (answered.as_deref(), current) {
+        (Some([]), _) => writing.create().await,
+        (_, Some(current)) => writing.modify(current, &[]).await,
+        _ => writing.write(None).await,
+    };
     let (outcome, resource) = match applied {
         Ok(applied) => (applied.outcome, applied.resource),
         Err(f) => (f.into_outcome(), None),
@@ -184,7 +193,7 @@ async fn steps(
             let update = preview.mapped.iter().find(|m| m.purpose == "update");
             match (
                 plan.destination.update_method,
-                &current,
+                current,
                 update.and_then(|m| m.resource.as_ref()),
             ) {
                 (UpdateMethod::Put, Some(current), Some(wanted)) => json!({
