@@ -165,6 +165,33 @@ impl Store {
     }
 }
 
+/// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters each.
+///
+/// SQLite gets anonymous `?` parameters. sqlx asks SQLite the name of every parameter it
+/// binds, and SQLite finds a numbered one (`$n`) by walking the statement's list of names, so
+/// with `$n` each bind costs as many steps as the statement has parameters; an anonymous one has
+/// no name to look up. PostgreSQL needs `$n`.
+pub(crate) fn values_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    use std::fmt::Write;
+                    let _ = write!(sql, "${}", row * columns + column + 1);
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

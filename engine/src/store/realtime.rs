@@ -1,7 +1,7 @@
 //! Realtime sync state: correlations between entries and resources, cursors, and whether
 //! each pipe should run.
 
-use super::{Store, StoreError, now};
+use super::{Backend, Store, StoreError, now, values_rows};
 use crate::startpoint::ChangelogCursor;
 
 /// The SCIM resource a source entry was synchronised to.
@@ -47,9 +47,8 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Rows per correlation upsert, 9 parameters each. Few: SQLite finds a parameter by name
-/// in a list (each bind costs as many steps as the statement has parameters).
-const REMEMBER_CHUNK: usize = 25;
+/// Rows per correlation upsert (9 parameters each): a resync's whole batch.
+const REMEMBER_CHUNK: usize = 500;
 
 const CURSOR_UPSERT: &str =
     "ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
@@ -58,43 +57,26 @@ fn cursor_text(cursor: &ChangelogCursor) -> Result<String, StoreError> {
     serde_json::to_string(cursor).map_err(|e| corrupt("realtime cursor", e))
 }
 
-/// The upsert of `rows` correlations (see [`upsert_correlations`] for the parameters' order);
-/// that of a full chunk is built once.
-fn upsert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
-    static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if rows == REMEMBER_CHUNK {
-        return FULL_CHUNK
-            .get_or_init(|| build_upsert_sql(rows))
-            .as_str()
-            .into();
-    }
-    build_upsert_sql(rows).into()
-}
-
-fn build_upsert_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (1..=9).map(|n| format!("${}", row * 9 + n)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+/// The upsert of `rows` correlations (see [`upsert_correlations`] for the parameters' order).
+fn upsert_sql(backend: Backend, rows: usize) -> String {
     format!(
         "INSERT INTO synced_resources (pipe, entry_id, dn, endpoint, scim_id, class, updated_at, dn_key, display) \
          VALUES {} ON CONFLICT (pipe, entry_id) DO UPDATE SET dn = excluded.dn, \
          endpoint = excluded.endpoint, scim_id = excluded.scim_id, class = excluded.class, updated_at = excluded.updated_at, \
          dn_key = excluded.dn_key, display = excluded.display",
-        values.join(", ")
+        values_rows(backend, rows, 9)
     )
 }
 
 /// Upserts `rows` (at most [`REMEMBER_CHUNK`]) in one statement.
 async fn upsert_correlations<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    backend: Backend,
     pipe: &str,
     rows: &[&Correlation],
     updated_at: &str,
 ) -> Result<(), sqlx::Error> {
-    let sql = upsert_sql(rows.len());
+    let sql = upsert_sql(backend, rows.len());
     let mut query = sqlx::query(&sql);
     for c in rows {
         query = query
@@ -141,12 +123,12 @@ impl Store {
         let updated_at = now();
         if rows.len() <= REMEMBER_CHUNK {
             // One statement is atomic by itself.
-            upsert_correlations(&self.pool, pipe, &rows, &updated_at).await?;
+            upsert_correlations(&self.pool, self.backend, pipe, &rows, &updated_at).await?;
             return Ok(());
         }
         let mut tx = self.write_transaction().await?;
         for chunk in rows.chunks(REMEMBER_CHUNK) {
-            upsert_correlations(&mut *tx, pipe, chunk, &updated_at).await?;
+            upsert_correlations(&mut *tx, self.backend, pipe, chunk, &updated_at).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,11 +1,14 @@
 //! The log of changes as stored: written in batches, read newest first with filters and
 //! paging, pruned to its retention period and row cap.
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError, values_rows};
 use crate::rejection::Phase;
 use crate::report::ChangeOutcome;
 pub use model::sync_log::LoggedChange;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Rows per insert into the log (10 parameters each): a whole batch of the engine's.
+const LOG_CHUNK: usize = 500;
 
 /// Which logged changes to list.
 #[derive(Debug, Clone, Default)]
@@ -82,59 +85,34 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Keeps `changes`, in one statement: the rows go as one JSON array, a single bound value
-    /// (sqlx looks each numbered parameter up by name, so hundreds of them cost more than the
-    /// insert itself).
+    /// Keeps `changes`, in one statement per [`LOG_CHUNK`] rows.
     pub async fn log_changes(&self, changes: &[LoggedChange]) -> Result<(), StoreError> {
         // Ordered by time, then by a per-process sequence (many changes per microsecond).
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        if changes.is_empty() {
-            return Ok(());
-        }
-        // Written straight from the fields, without building JSON values first.
-        let mut rows = Vec::with_capacity(changes.len() * 200);
-        rows.push(b'[');
-        for (i, c) in changes.iter().enumerate() {
-            if i > 0 {
-                rows.push(b',');
-            }
-            let at = micros(&c.at);
-            let id = format!("{at}-{:012x}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
-            let row = (
-                &id,
-                &at,
-                &c.pipe,
-                c.phase.as_str(),
-                &c.dn,
-                &c.endpoint,
-                &c.resource_id,
-                c.outcome.as_str(),
-                &c.summary,
-                c.duration_ms,
+        for chunk in changes.chunks(LOG_CHUNK) {
+            let sql = format!(
+                "INSERT INTO sync_log (id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms) \
+                 VALUES {}",
+                values_rows(self.backend, chunk.len(), 10)
             );
-            serde_json::to_writer(&mut rows, &row).map_err(|e| StoreError::Corrupt {
-                what: "logged change".into(),
-                message: e.to_string(),
-            })?;
+            let mut query = sqlx::query(&sql);
+            for c in chunk {
+                let at = micros(&c.at);
+                let id = format!("{at}-{:012x}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+                query = query
+                    .bind(id)
+                    .bind(at)
+                    .bind(&c.pipe)
+                    .bind(c.phase.as_str())
+                    .bind(&c.dn)
+                    .bind(&c.endpoint)
+                    .bind(&c.resource_id)
+                    .bind(c.outcome.as_str())
+                    .bind(&c.summary)
+                    .bind(i64::try_from(c.duration_ms).unwrap_or(i64::MAX));
+            }
+            query.execute(&self.pool).await?;
         }
-        rows.push(b']');
-        let rows = String::from_utf8(rows).map_err(|e| StoreError::Corrupt {
-            what: "logged change".into(),
-            message: e.to_string(),
-        })?;
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "INSERT INTO sync_log (id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms) \
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-                 value ->> 6, value ->> 7, value ->> 8, value ->> 9 FROM json_each($1)"
-            }
-            Backend::Postgres => {
-                "INSERT INTO sync_log (id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms) \
-                 SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, e ->> 4, e ->> 5, e ->> 6, e ->> 7, e ->> 8, \
-                 CAST(e ->> 9 AS BIGINT) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e"
-            }
-        };
-        sqlx::query(sql).bind(rows).execute(&self.pool).await?;
         Ok(())
     }
 

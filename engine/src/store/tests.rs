@@ -573,18 +573,18 @@ both_backends!(
             .remember_resource(pipe, &user(7, "old"))
             .await
             .unwrap();
-        // 250 rows: several statements in one transaction; entry 7 is named twice, the last wins.
-        let mut batch: Vec<Correlation> = (0..249).map(|n| user(n, &format!("id-{n}"))).collect();
+        // 1,200 rows: several statements in one transaction; entry 7 is named twice, the last wins.
+        let mut batch: Vec<Correlation> = (0..1199).map(|n| user(n, &format!("id-{n}"))).collect();
         batch.push(user(7, "newest"));
         store.remember_resources(pipe, &batch).await.unwrap();
         store.remember_resources(pipe, &[]).await.unwrap();
-        let keys: Vec<String> = (0..249)
+        let keys: Vec<String> = (0..1199)
             .map(|n| dn_key(&format!("uid=u{n},ou=people,dc=example,dc=com")))
             .collect();
         let found = store.find_resources_by_dn(pipe, &keys).await.unwrap();
-        assert_eq!(found.len(), 249);
+        assert_eq!(found.len(), 1199);
         assert_eq!(found[&keys[7]].scim_id, "newest");
-        assert_eq!(found[&keys[248]].scim_id, "id-248");
+        assert_eq!(found[&keys[1198]].scim_id, "id-1198");
     }
 );
 
