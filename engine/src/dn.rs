@@ -34,11 +34,7 @@ pub struct Dn {
 
 impl Dn {
     pub fn parse(text: &str) -> Result<Dn, DnError> {
-        Parser {
-            chars: text.char_indices().collect(),
-            pos: 0,
-        }
-        .dn()
+        Parser { text, pos: 0 }.dn()
     }
 
     pub fn is_root(&self) -> bool {
@@ -51,18 +47,27 @@ impl Dn {
     }
 
     /// The normalised form as one string: equal for DNs that name the same entry, whatever
-    /// their case, spacing or escaping (for lookups by DN in the store).
+    /// their case, spacing or escaping (for lookups by DN in the store). Written into one
+    /// string: every correlation a resync keeps asks for it.
     pub fn normalized_key(&self) -> String {
-        self.normalised()
-            .iter()
-            .map(|avas| {
-                avas.iter()
-                    .map(|(attr, value)| format!("{attr}={}", escape_value(value)))
-                    .collect::<Vec<_>>()
-                    .join("+")
-            })
-            .collect::<Vec<_>>()
-            .join(",")
+        let mut key = String::with_capacity(self.rdns.iter().map(rdn_len).sum::<usize>() + 8);
+        for (i, rdn) in self.rdns.iter().enumerate() {
+            if i > 0 {
+                key.push(',');
+            }
+            match rdn.0.as_slice() {
+                [one] => push_ava(&mut key, &one.attr, &normalise_value(&one.value)),
+                _ => {
+                    for (j, (attr, value)) in normalised_rdn(rdn).iter().enumerate() {
+                        if j > 0 {
+                            key.push('+');
+                        }
+                        push_ava(&mut key, attr, value);
+                    }
+                }
+            }
+        }
+        key
     }
 
     /// True when both name the same entry (case, spacing and escaping ignored).
@@ -83,10 +88,25 @@ impl Dn {
     }
 }
 
+/// About as long as an RDN written out (to size a key once).
+fn rdn_len(rdn: &Rdn) -> usize {
+    rdn.0.iter().map(|a| a.attr.len() + a.value.len() + 2).sum()
+}
+
+/// `attr=value` with the value escaped.
+fn push_ava(key: &mut String, attr: &str, value: &str) {
+    key.push_str(attr);
+    key.push('=');
+    escape_value_into(key, value);
+}
+
 /// Whether two RDNs are equal once normalised, without building their normalised forms
 /// for the usual single-valued RDN.
 fn same_rdn(a: &Rdn, b: &Rdn) -> bool {
     match (a.0.as_slice(), b.0.as_slice()) {
+        ([one], [other]) if one.value.is_ascii() && other.value.is_ascii() => {
+            one.attr == other.attr && same_ascii_words(&one.value, &other.value)
+        }
         // Lower case by character is lower case by string except for a final capital sigma.
         ([one], [other]) if !one.value.contains('Σ') && !other.value.contains('Σ') => {
             one.attr == other.attr
@@ -94,6 +114,18 @@ fn same_rdn(a: &Rdn, b: &Rdn) -> bool {
         }
         (many, others) if many.len() != others.len() => false,
         _ => normalised_rdn(a) == normalised_rdn(b),
+    }
+}
+
+/// Whether two ASCII values are equal once normalised: the same words, case ignored.
+fn same_ascii_words(a: &str, b: &str) -> bool {
+    let (mut a, mut b) = (a.split_whitespace(), b.split_whitespace());
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+            _ => return false,
+        }
     }
 }
 
@@ -121,11 +153,20 @@ fn normalised_chars(value: &str) -> impl Iterator<Item = char> + '_ {
 
 /// A value as compared: lower case, runs of spaces as one, none at either end.
 fn normalise_value(value: &str) -> String {
-    value
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    let mut words = String::with_capacity(value.len());
+    for word in value.split_whitespace() {
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.push_str(word);
+    }
+    if words.is_ascii() {
+        words.make_ascii_lowercase();
+        words
+    } else {
+        // By string, not by character: a capital sigma ending a word has its final form.
+        words.to_lowercase()
+    }
 }
 
 impl fmt::Display for Dn {
@@ -148,6 +189,12 @@ impl fmt::Display for Dn {
 /// Escapes a value for use in a DN string (RFC 4514 §2.4).
 pub fn escape_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    escape_value_into(&mut out, value);
+    out
+}
+
+/// [`escape_value`], appended to `out`.
+fn escape_value_into(out: &mut String, value: &str) {
     let last = value.chars().count().saturating_sub(1);
     for (i, c) in value.chars().enumerate() {
         let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
@@ -162,22 +209,31 @@ pub fn escape_value(value: &str) -> String {
             out.push(c);
         }
     }
-    out
 }
 
-struct Parser {
-    chars: Vec<(usize, char)>,
+/// Reads a DN from its text; `pos` is a byte offset (errors name the character).
+struct Parser<'t> {
+    text: &'t str,
     pos: usize,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).map(|&(_, c)| c)
+        match self.text.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.text[self.pos..].chars().next(),
+            None => None,
+        }
+    }
+
+    /// Steps over `c`, the character [`Self::peek`] gave.
+    fn step(&mut self, c: char) {
+        self.pos += c.len_utf8();
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, DnError> {
         Err(DnError {
-            position: self.pos + 1,
+            position: self.text[..self.pos].chars().count() + 1,
             message: message.into(),
         })
     }
@@ -230,10 +286,8 @@ impl Parser {
                 break;
             }
         }
-        let attr: String = self.chars[start..self.pos]
-            .iter()
-            .map(|&(_, c)| c)
-            .collect();
+        let text = self.text;
+        let attr = &text[start..self.pos];
         if attr.is_empty() {
             return if matches!(self.peek(), Some(',') | Some(';') | None) {
                 self.err("empty RDN")
@@ -273,14 +327,12 @@ impl Parser {
             while self.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
                 self.pos += 1;
             }
-            let hex: String = self.chars[start..self.pos]
-                .iter()
-                .map(|&(_, c)| c)
-                .collect();
+            let text = self.text;
+            let hex = &text[start..self.pos];
             if hex.len() < 3 || hex.len().is_multiple_of(2) {
                 return self.err("a '#' value needs an even number of hex digits");
             }
-            return Ok(hex);
+            return Ok(hex.to_owned());
         }
         let mut bytes: Vec<u8> = Vec::new();
         let mut trailing_unescaped_spaces = 0;
@@ -291,11 +343,11 @@ impl Parser {
                     self.pos += 1;
                     match self.peek() {
                         Some(h) if h.is_ascii_hexdigit() => {
-                            let lo = self.chars.get(self.pos + 1).map(|&(_, c)| c);
-                            match lo {
+                            let lo = self.text.as_bytes().get(self.pos + 1).copied();
+                            match lo.map(char::from) {
                                 Some(l) if l.is_ascii_hexdigit() => {
-                                    let byte = u8::from_str_radix(&format!("{h}{l}"), 16).unwrap_or(0);
-                                    bytes.push(byte);
+                                    let digit = |c: char| c.to_digit(16).unwrap_or(0) as u8;
+                                    bytes.push(digit(h) << 4 | digit(l));
                                     self.pos += 2;
                                 }
                                 _ => return self.err("'\\' must be followed by two hex digits or a special character"),
@@ -325,7 +377,7 @@ impl Parser {
                     } else {
                         0
                     };
-                    self.pos += 1;
+                    self.step(c);
                 }
             }
         }
@@ -401,6 +453,28 @@ mod tests {
         assert!(!dn("uid=a,o=ΟΔΟΣ").is_within(&dn("o=οδοσ")));
     }
 
+    proptest::proptest! {
+        /// The in-place comparison `is_within` makes agrees with comparing normalised keys,
+        /// whatever the case, spacing and characters of the values.
+        #[test]
+        fn ancestry_agrees_with_normalised_keys(
+            a in "[ aA\t\u{b}]{1,5}|[ aΣσς]{1,4}",
+            b in "[ aA\t\u{b}]{1,5}|[ aΣσς]{1,4}",
+        ) {
+            let (Ok(entry), Ok(base)) = (
+                Dn::parse(&format!("uid=x,ou={},dc=com", escape_value(&a))),
+                Dn::parse(&format!("ou={},dc=com", escape_value(&b))),
+            ) else {
+                return Ok(());
+            };
+            let parent = Dn { rdns: entry.rdns[1..].to_vec() };
+            proptest::prop_assert_eq!(
+                entry.is_within(&base),
+                parent.normalized_key() == base.normalized_key()
+            );
+        }
+    }
+
     #[test]
     fn rejects_bad_dns() {
         for bad in [
@@ -419,6 +493,14 @@ mod tests {
         let e = Dn::parse("dc=example,,dc=com").unwrap_err();
         assert_eq!(e.message, "empty RDN");
         assert_eq!(e.position, 12);
+        // Positions count characters, not bytes.
+        let e = Dn::parse("cn=Zoë Ä>x,dc=com").unwrap_err();
+        assert_eq!(e.message, "'>' must be escaped in a DN value");
+        assert_eq!(e.position, 9);
+        // Escapes, UTF-8 in hex and as written, and a '#' value.
+        let d = dn(r"cn=Zo\c3\ab \2b Ä,o=#04024869");
+        assert_eq!(d.rdns[0].0[0].value, "Zoë + Ä");
+        assert_eq!(d.rdns[1].0[0].value, "#04024869");
     }
 
     #[test]
