@@ -1,6 +1,5 @@
 //! Reading the head of a source's changelog and turning a startpoint request into a cursor.
 
-use super::root_dse::first;
 use super::{LdapConnection, LdapError, RootDse};
 use crate::config::{ChangelogFlavor, LdapSource};
 use crate::startpoint::{ChangelogCursor, StartpointRequest};
@@ -115,7 +114,7 @@ pub(crate) async fn accesslog_head(
         };
         let mut newest: Option<String> = None;
         conn.paged_search(base, &filter, &["reqStart"], source.batch_size, |entry| {
-            if let Some(r) = first(&entry, "reqStart")
+            if let Some(r) = entry.get("reqStart").first().map(String::as_str)
                 && newest.as_deref().is_none_or(|n| r > n)
             {
                 newest = Some(r.to_owned());
@@ -173,7 +172,7 @@ pub async fn resolve_startpoint(
             let filter = format!("(changeTime>={})", time.format("%Y%m%d%H%M%SZ"));
             let mut oldest: Option<u64> = None;
             conn.paged_search(&base_dn, &filter, &["changeNumber"], source.batch_size, |entry| {
-                if let Some(n) = first(&entry, "changeNumber").and_then(|v| v.parse::<u64>().ok()) {
+                if let Some(n) = entry.get("changeNumber").first().and_then(|v| v.parse::<u64>().ok()) {
                     oldest = Some(oldest.map_or(n, |o| o.min(n)));
                 }
             })

@@ -1,8 +1,10 @@
 //! Connecting and binding to a sync source, trying its servers in failover order.
 
+use super::entry_decode::decode_entry;
 use super::{LdapError, describe_result, tls};
 use crate::config::{ConnectionSecurity, HostPort, LdapSource};
 use crate::crypto::Cipher;
+use crate::mapping::LdapEntry;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use std::time::Duration;
 
@@ -130,7 +132,7 @@ impl LdapConnection {
         filter: &str,
         attrs: &[&str],
         page_size: u32,
-        mut each: impl FnMut(ldap3::SearchEntry),
+        mut each: impl FnMut(LdapEntry),
     ) -> Result<u64, LdapError> {
         let attrs = attrs.iter().map(|a| a.to_string()).collect();
         let mut search = self
@@ -228,14 +230,20 @@ pub struct PagedSearch {
 impl PagedSearch {
     /// The next entry; `None` at the end. Any final result other than success (a size or
     /// admin limit included) is an error, never a silently short read.
-    pub async fn next(&mut self) -> Result<Option<ldap3::SearchEntry>, LdapError> {
+    pub async fn next(&mut self) -> Result<Option<LdapEntry>, LdapError> {
         if self.done {
             return Ok(None);
         }
         match self.stream.next().await {
             Ok(Some(entry)) => {
                 self.count += 1;
-                Ok(Some(ldap3::SearchEntry::construct(entry)))
+                decode_entry(entry.0).map(Some).map_err(|message| {
+                    self.done = true;
+                    LdapError::Operation {
+                        operation: self.what.clone(),
+                        message: format!("the server sent a malformed entry ({message})"),
+                    }
+                })
             }
             Ok(None) => {
                 self.done = true;

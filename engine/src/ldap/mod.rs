@@ -3,6 +3,7 @@
 
 mod changelog_head;
 mod connection;
+mod entry_decode;
 mod probe;
 mod root_dse;
 mod tls;

@@ -488,7 +488,7 @@ async fn run_pass(
                 .await?;
             loop {
                 let entry: LdapEntry = match search.next().await {
-                    Ok(Some(entry)) => entry.into(),
+                    Ok(Some(entry)) => entry,
                     Ok(None) => break,
                     // A DN from an input file that is gone: recorded, and the run goes on.
                     Err(LdapError::NoSuchObject(dn)) if *scope == ldap3::Scope::Base => {
