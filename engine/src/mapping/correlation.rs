@@ -8,10 +8,8 @@
 //! missed change.
 
 use super::diff::{is_empty, member};
-use super::resource::{Phase, Purpose, usage_for};
 use super::search::search_values;
 use super::{EndpointMapper, LdapEntry, MappingIssue};
-use crate::config::AttributeUsage;
 use serde_json::Value;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -94,7 +92,7 @@ pub fn listed_attributes(mapper: &EndpointMapper) -> Vec<String> {
         .search
         .iter()
         .map(|r| r.scim_name().to_owned())
-        .chain(compared_names(mapper))
+        .chain(mapper.compared_names().iter().cloned())
     {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
             names.push(name);
@@ -103,32 +101,12 @@ pub fn listed_attributes(mapper: &EndpointMapper) -> Vec<String> {
     names
 }
 
-/// The top-level attributes resync compares: those of mappings with `fetch` and the resync
-/// update usage (a value-path mapping compares its whole attribute), lower-cased and sorted.
-fn compared_names(mapper: &EndpointMapper) -> Vec<String> {
-    let update = usage_for(Purpose::Update, Phase::Resync);
-    let mut names: Vec<String> = mapper
-        .mappings
-        .iter()
-        .filter(|r| r.has(update) && r.has(AttributeUsage::Fetch))
-        .map(|r| {
-            r.path
-                .as_ref()
-                .map_or(r.scim_name(), |p| p.attribute.as_str())
-                .to_lowercase()
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// A digest of the compared attributes of `resource` (listed, or as the entry wants it).
 pub fn compared_digest(mapper: &EndpointMapper, resource: &Value) -> u64 {
     let mut h = DefaultHasher::new();
-    for name in compared_names(mapper) {
+    for name in mapper.compared_names() {
         name.hash(&mut h);
-        match member(resource, &name).filter(|v| !is_empty(v)) {
+        match member(resource, name).filter(|v| !is_empty(v)) {
             Some(v) => hash_value(v, &mut h),
             None => 0u8.hash(&mut h),
         }
@@ -181,8 +159,8 @@ fn value_at<'a>(resource: &'a Value, name: &str) -> Option<&'a Value> {
 mod tests {
     use super::*;
     use crate::config::examples::example;
-    use crate::mapping::Purpose;
     use crate::mapping::references::ResolvedReferences;
+    use crate::mapping::{Phase, Purpose};
     use serde_json::json;
 
     fn users() -> EndpointMapper {

@@ -108,12 +108,31 @@ impl Resolved {
     }
 }
 
+fn compared_names(mappings: &[Resolved]) -> Vec<String> {
+    let update = usage_for(Purpose::Update, Phase::Resync);
+    let mut names: Vec<String> = mappings
+        .iter()
+        .filter(|r| r.has(update) && r.has(AttributeUsage::Fetch))
+        .map(|r| {
+            r.path
+                .as_ref()
+                .map_or(r.scim_name(), |p| p.attribute.as_str())
+                .to_lowercase()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Maps entries for one endpoint mapping.
 #[derive(Debug, Clone)]
 pub struct EndpointMapper {
     pub endpoint: EndpointMapping,
     pub(crate) mappings: Vec<Resolved>,
     pub(crate) search: Vec<Resolved>,
+    /// See [`Self::compared_names`]; asked for every entry and listed resource of a resync.
+    compared: Vec<String>,
 }
 
 impl EndpointMapper {
@@ -125,11 +144,19 @@ impl EndpointMapper {
                 .filter_map(|n| Resolved::resolve(config, n, 0))
                 .collect()
         };
+        let mappings: Vec<Resolved> = resolve(&endpoint.attribute_mappings);
         EndpointMapper {
             endpoint: endpoint.clone(),
-            mappings: resolve(&endpoint.attribute_mappings),
+            compared: compared_names(&mappings),
+            mappings,
             search: resolve(&endpoint.search_attribute_mappings),
         }
+    }
+
+    /// The top-level attributes resync compares: those of mappings with `fetch` and the resync
+    /// update usage (a value-path mapping compares its whole attribute), lower-cased and sorted.
+    pub(crate) fn compared_names(&self) -> &[String] {
+        &self.compared
     }
 
     /// LDAP attributes the mappings read (lower-cased, without duplicates).
