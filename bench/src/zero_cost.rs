@@ -29,6 +29,25 @@ impl ZeroCost {
     }
 }
 
+impl ZeroCost {
+    /// Generates every listed user once, as a listing does, and drops them: what the
+    /// destination's own work in a listed pass costs.
+    pub fn generate_listing(&self) {
+        if let Some((total, user)) = &self.listed {
+            for n in 0..*total {
+                std::hint::black_box(listed_user(user, n));
+            }
+        }
+    }
+}
+
+/// The `n`th listed user, with its id.
+fn listed_user(user: &RawUser, n: u64) -> Value {
+    let mut resource = user(n as u32);
+    resource["id"] = id_of(&resource).unwrap_or_default().into();
+    resource
+}
+
 /// The id of a user: its userName.
 fn id_of(resource: &Value) -> Option<String> {
     resource["userName"].as_str().map(str::to_owned)
@@ -57,11 +76,7 @@ impl Destination for ZeroCost {
             Some((total, user)) if endpoint == "Users" => {
                 let first = start.saturating_sub(1).min(*total);
                 let resources = (first..(first + count).min(*total))
-                    .map(|n| {
-                        let mut resource = user(n as u32);
-                        resource["id"] = id_of(&resource).unwrap_or_default().into();
-                        resource
-                    })
+                    .map(|n| listed_user(user, n))
                     .collect();
                 ListPage {
                     resources,
