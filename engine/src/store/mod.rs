@@ -165,6 +165,37 @@ impl Store {
     }
 }
 
+/// Rows one multi-row statement writes at most. Fewer than a batch (see [`BATCH_ROWS`]): each
+/// connection keeps the statements it prepared, and one of 512 rows held resident memory a
+/// resync of a million entries noticed (199 against 149 MB at its peak) for no CPU saved.
+pub(crate) const STATEMENT_ROWS: usize = 128;
+
+/// Rows the engine's batches (a resync's correlations, the log of changes) gather before they
+/// write them, in one transaction.
+pub const BATCH_ROWS: usize = 512;
+
+/// `rows` in statements of a few fixed sizes: [`STATEMENT_ROWS`] while that many are left,
+/// then the rest by powers of two. A statement's text depends on its row count, and every
+/// connection prepares and keeps each text it runs; with sizes as they come (a log written
+/// every second, say) nearly every batch would prepare a statement of thousands of
+/// parameters anew and keep it, a hundred of them per connection.
+pub(crate) fn statement_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= STATEMENT_ROWS {
+            STATEMENT_ROWS
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
+}
+
 /// The `VALUES` list of a multi-row insert: `rows` tuples of `columns` parameters each.
 ///
 /// SQLite gets anonymous `?` parameters. sqlx asks SQLite the name of every parameter it

@@ -1,7 +1,7 @@
 //! Realtime sync state: correlations between entries and resources, cursors, and whether
 //! each pipe should run.
 
-use super::{Backend, Store, StoreError, now, values_rows};
+use super::{Backend, Store, StoreError, now, statement_chunks, values_rows};
 use crate::startpoint::ChangelogCursor;
 
 /// The SCIM resource a source entry was synchronised to.
@@ -47,9 +47,6 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Rows per correlation upsert (9 parameters each): a resync's whole batch.
-const REMEMBER_CHUNK: usize = 500;
-
 const CURSOR_UPSERT: &str =
     "ON CONFLICT (pipe) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
@@ -68,7 +65,7 @@ fn upsert_sql(backend: Backend, rows: usize) -> String {
     )
 }
 
-/// Upserts `rows` (at most [`REMEMBER_CHUNK`]) in one statement.
+/// Upserts `rows` in one statement.
 async fn upsert_correlations<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     backend: Backend,
@@ -99,8 +96,8 @@ impl Store {
         self.remember_resources(pipe, std::slice::from_ref(c)).await
     }
 
-    /// Several correlations at once (a resync keeps them in batches): one statement per
-    /// [`REMEMBER_CHUNK`] rows, all in one transaction. For an entry named twice, the last wins.
+    /// Several correlations at once (a resync keeps them in batches), in one transaction. For
+    /// an entry named twice, the last wins.
     pub async fn remember_resources(
         &self,
         pipe: &str,
@@ -121,13 +118,8 @@ impl Store {
             return Ok(());
         }
         let updated_at = now();
-        if rows.len() <= REMEMBER_CHUNK {
-            // One statement is atomic by itself.
-            upsert_correlations(&self.pool, self.backend, pipe, &rows, &updated_at).await?;
-            return Ok(());
-        }
         let mut tx = self.write_transaction().await?;
-        for chunk in rows.chunks(REMEMBER_CHUNK) {
+        for chunk in statement_chunks(&rows) {
             upsert_correlations(&mut *tx, self.backend, pipe, chunk, &updated_at).await?;
         }
         tx.commit().await?;

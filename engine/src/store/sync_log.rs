@@ -1,14 +1,11 @@
 //! The log of changes as stored: written in batches, read newest first with filters and
 //! paging, pruned to its retention period and row cap.
 
-use super::{Store, StoreError, values_rows};
+use super::{Backend, Store, StoreError, statement_chunks, values_rows};
 use crate::rejection::Phase;
 use crate::report::ChangeOutcome;
 pub use model::sync_log::LoggedChange;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Rows per insert into the log (10 parameters each): a whole batch of the engine's.
-const LOG_CHUNK: usize = 500;
 
 /// Which logged changes to list.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +61,39 @@ impl SyncLogFilter {
     }
 }
 
+/// Inserts `changes` in one statement.
+async fn insert_logged<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    backend: Backend,
+    changes: &[LoggedChange],
+) -> Result<(), sqlx::Error> {
+    // Ordered by time, then by a per-process sequence (many changes per microsecond).
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let sql = format!(
+        "INSERT INTO sync_log (id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms) \
+         VALUES {}",
+        values_rows(backend, changes.len(), 10)
+    );
+    let mut query = sqlx::query(&sql);
+    for c in changes {
+        let at = micros(&c.at);
+        let id = format!("{at}-{:012x}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        query = query
+            .bind(id)
+            .bind(at)
+            .bind(&c.pipe)
+            .bind(c.phase.as_str())
+            .bind(&c.dn)
+            .bind(&c.endpoint)
+            .bind(&c.resource_id)
+            .bind(c.outcome.as_str())
+            .bind(&c.summary)
+            .bind(i64::try_from(c.duration_ms).unwrap_or(i64::MAX));
+    }
+    query.execute(executor).await?;
+    Ok(())
+}
+
 fn micros(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -85,34 +115,16 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Keeps `changes`, in one statement per [`LOG_CHUNK`] rows.
+    /// Keeps `changes`, in one transaction.
     pub async fn log_changes(&self, changes: &[LoggedChange]) -> Result<(), StoreError> {
-        // Ordered by time, then by a per-process sequence (many changes per microsecond).
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        for chunk in changes.chunks(LOG_CHUNK) {
-            let sql = format!(
-                "INSERT INTO sync_log (id, at, pipe, phase, dn, endpoint, resource_id, outcome, summary, duration_ms) \
-                 VALUES {}",
-                values_rows(self.backend, chunk.len(), 10)
-            );
-            let mut query = sqlx::query(&sql);
-            for c in chunk {
-                let at = micros(&c.at);
-                let id = format!("{at}-{:012x}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
-                query = query
-                    .bind(id)
-                    .bind(at)
-                    .bind(&c.pipe)
-                    .bind(c.phase.as_str())
-                    .bind(&c.dn)
-                    .bind(&c.endpoint)
-                    .bind(&c.resource_id)
-                    .bind(c.outcome.as_str())
-                    .bind(&c.summary)
-                    .bind(i64::try_from(c.duration_ms).unwrap_or(i64::MAX));
-            }
-            query.execute(&self.pool).await?;
+        if changes.is_empty() {
+            return Ok(());
         }
+        let mut tx = self.write_transaction().await?;
+        for chunk in statement_chunks(changes) {
+            insert_logged(&mut *tx, self.backend, chunk).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1034,3 +1034,25 @@ both_backends!(
         assert_eq!(store.synchronised_count("Q").await.unwrap(), 0);
     }
 );
+
+#[test]
+fn batched_rows_go_in_statements_of_a_few_fixed_sizes() {
+    let sizes = |n: usize| -> Vec<usize> {
+        let rows = vec![0u8; n];
+        statement_chunks(&rows).map(<[u8]>::len).collect()
+    };
+    assert_eq!(sizes(0), Vec::<usize>::new());
+    assert_eq!(sizes(1), [1]);
+    assert_eq!(sizes(128), [128]);
+    assert_eq!(sizes(300), [128, 128, 32, 8, 4]);
+    // Whatever the batch, at most eight statement texts: 128 and the powers of two below it.
+    for n in 0..2000 {
+        let chunks = sizes(n);
+        assert_eq!(chunks.iter().sum::<usize>(), n);
+        assert!(
+            chunks
+                .iter()
+                .all(|s| s.is_power_of_two() && *s <= STATEMENT_ROWS)
+        );
+    }
+}

@@ -6,12 +6,10 @@
 
 use super::outcome::{EntryOutcome, EntryResult};
 use crate::rejection::Phase;
-use crate::store::{LoggedChange, Store, StoreError};
+use crate::store::{BATCH_ROWS, LoggedChange, Store, StoreError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Rows written together once this many wait.
-const BATCH: usize = 500;
 /// Rows wait at most this long before the next change writes them.
 const MOST_WAIT: Duration = Duration::from_secs(1);
 /// Operations named in a summary; more are counted.
@@ -49,7 +47,7 @@ impl ChangeLogBatch {
                 waiting.1 = Instant::now();
             }
             waiting.0.push(row);
-            if waiting.0.len() < BATCH && waiting.1.elapsed() < MOST_WAIT {
+            if waiting.0.len() < BATCH_ROWS && waiting.1.elapsed() < MOST_WAIT {
                 return Ok(());
             }
             std::mem::take(&mut waiting.0)

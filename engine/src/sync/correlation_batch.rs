@@ -1,4 +1,4 @@
-//! A resync's correlations, kept in batches: written in one store transaction per 500 entries
+//! A resync's correlations, kept in batches: written in one store transaction per 512 entries
 //! instead of one per entry, which was a third of a resync's CPU.
 //!
 //! Only a pass whose entries cannot reference one another uses it (see
@@ -6,11 +6,8 @@
 //! within the level must find its target in the store at once. The pass writes what is left
 //! when it ends, before the next level's entries look their references up.
 
-use crate::store::{Correlation, Store, StoreError};
+use crate::store::{BATCH_ROWS, Correlation, Store, StoreError};
 use std::sync::Mutex;
-
-/// Correlations written together once this many wait.
-const BATCH: usize = 500;
 
 #[derive(Default)]
 pub(crate) struct CorrelationBatch {
@@ -28,7 +25,7 @@ impl CorrelationBatch {
         let full = {
             let mut waiting = self.waiting.lock().expect("correlation batch");
             waiting.push(c);
-            if waiting.len() < BATCH {
+            if waiting.len() < BATCH_ROWS {
                 return Ok(());
             }
             std::mem::take(&mut *waiting)
