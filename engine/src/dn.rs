@@ -245,7 +245,7 @@ impl Parser<'_> {
     }
 
     fn dn(mut self) -> Result<Dn, DnError> {
-        let mut rdns = Vec::new();
+        let mut rdns = Vec::with_capacity(4);
         self.skip_spaces();
         if self.peek().is_none() {
             return Ok(Dn { rdns });
@@ -334,7 +334,25 @@ impl Parser<'_> {
             }
             return Ok(hex.to_owned());
         }
-        let mut bytes: Vec<u8> = Vec::new();
+        let rest = &self.text[self.pos..];
+        let end = rest
+            .find([',', ';', '+', '\\', '"', '<', '>', '='])
+            .unwrap_or(rest.len());
+        if !rest[end..].starts_with('\\') {
+            // Nothing escaped: the value is the text as written, without trailing spaces.
+            self.pos += end;
+            if let Some(c) = rest[end..].chars().next()
+                && matches!(c, '"' | '<' | '>' | '=')
+            {
+                return self.err(format!("'{c}' must be escaped in a DN value"));
+            }
+            let value = rest[..end].trim_end_matches(' ');
+            if value.is_empty() {
+                return self.err("empty attribute value");
+            }
+            return Ok(value.to_owned());
+        }
+        let mut bytes: Vec<u8> = Vec::with_capacity(rest.len());
         let mut trailing_unescaped_spaces = 0;
         while let Some(c) = self.peek() {
             match c {
@@ -454,6 +472,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any value, escaped, reads back as itself, alone or beside others.
+        #[test]
+        fn escaped_values_read_back(
+            value in "[ a,;+=<>#\"\\\\é\u{0}]{1,8}",
+            other in "[a-z]{1,3}",
+        ) {
+            let dn = Dn::parse(&format!(
+                "cn={}+sn={other},ou={} ,dc=x",
+                escape_value(&value),
+                escape_value(&value)
+            ))
+            .unwrap();
+            proptest::prop_assert_eq!(&dn.rdns[0].0[0].value, &value);
+            proptest::prop_assert_eq!(&dn.rdns[0].0[1].value, &other);
+            proptest::prop_assert_eq!(&dn.rdns[1].0[0].value, &value);
+        }
+
         /// The in-place comparison `is_within` makes agrees with comparing normalised keys,
         /// whatever the case, spacing and characters of the values.
         #[test]
