@@ -3,13 +3,14 @@
 //!
 //!     cargo run --release -p bench --bin resync-bench -- --entries 100000 --threads 4
 //!
-//! Raw limits: a paged `ldapsearch` of the same entries and attributes; the same SCIM server's
-//! POST, filtered-GET and Bulk rates at the same concurrency, sending the resources resync
-//! sends (Bulk again once resync has filled the service), and its paged list rate of the
-//! attributes resync lists. Resync lists each endpoint once and writes in Bulk requests where
-//! the server offers Bulk, so new entries compare with the Bulk rate and entries in sync with
-//! the list rate. Then, with a slapd and a scim2-server of their own, the realtime figures
-//! (realtime_figures.rs).
+//! Raw limits: a paged `ldapsearch` of the same entries and attributes; the same SCIM server
+//! program's POST, filtered-GET and Bulk rates at the same concurrency, sending the resources
+//! resync sends, on a service of their own; the Bulk rate of pass 1's own work (the same
+//! creates into an empty service); and the paged list rate, of the attributes resync lists, of
+//! the resources pass 1 created. Resync lists each endpoint once and writes in Bulk requests
+//! where the server offers Bulk, so new entries compare with the Bulk rate and entries in sync
+//! with the list rate. Then, with a slapd and a scim2-server of their own, the realtime
+//! figures (realtime_figures.rs).
 //!
 //! With --zero-cost, the engine alone first: all created into a destination that costs
 //! nothing, then all in sync with that destination listing every user (the index a real
@@ -57,8 +58,8 @@ struct Args {
     realtime: realtime_figures::RealtimeOptions,
 }
 
-/// A zero-cost pass: its counts, time, CPU seconds, resident memory at each quarter (MB) and
-/// the peak during the pass (MB).
+/// A zero-cost pass: its counts, time, CPU seconds, resident memory before it, at each quarter
+/// (MB) and the peak during the pass (MB).
 struct ZeroCostPass {
     counts: engine::sync::ResyncCounts,
     time: Duration,
@@ -66,6 +67,7 @@ struct ZeroCostPass {
     /// CPU seconds the destination itself spends generating its listing (measured apart, on
     /// its own), which `cpu` includes.
     listing_cpu: f64,
+    before: f64,
     quarters: Vec<f64>,
     peak: f64,
 }
@@ -77,6 +79,7 @@ impl ZeroCostPass {
             destination.generate_listing();
             common::cpu_seconds() - cpu
         };
+        let before = memory_mb("VmRSS:");
         common::reset_peak_memory();
         let cpu = common::cpu_seconds();
         let (counts, time, quarters) = resync_pass(store, config, threads, Some(destination)).await;
@@ -85,6 +88,7 @@ impl ZeroCostPass {
             time,
             cpu: common::cpu_seconds() - cpu,
             listing_cpu,
+            before,
             quarters,
             peak: memory_mb("VmHWM:"),
         }
@@ -111,7 +115,8 @@ impl ZeroCostPass {
         );
         println!("      paths: {}", self.counts.paths_text());
         println!(
-            "      resident memory at 25/50/75/100 % {} MB, peak during the pass {:.0} MB",
+            "      resident memory {:.0} MB before the pass; at 25/50/75/100 % {} MB, peak during the pass {:.0} MB",
+            self.before,
             quarters_text(&self.quarters),
             self.peak
         );
@@ -306,26 +311,31 @@ async fn main() {
     assert!(read >= u64::from(n), "ldapsearch read {read} entries");
     let ldap_rate = f64::from(n) / started.elapsed().as_secs_f64();
 
-    // Raw SCIM, same server, same concurrency: creates, then searches by userName.
-    // Users numbered from 10,000,000 on: none of them is in the directory.
-    let (post_rate, get_rate) = common::raw_scim_rates(
-        &scim.base_url(),
-        TOKEN,
-        args.threads,
-        args.raw_requests,
-        mapped_user(users.clone(), 10_000_000),
-    )
-    .await;
+    // Raw SCIM, the same server program, same concurrency: creates, then searches by
+    // userName, then Bulk creates. On a service of their own, so that the one resync writes to
+    // holds only the pipe's resources, as pass 2's listing and the raw list rate then find.
+    let (post_rate, get_rate, bulk_rate) = {
+        let samples = Scim2Server::start(TOKEN);
+        let (post_rate, get_rate) = common::raw_scim_rates(
+            &samples.base_url(),
+            TOKEN,
+            args.threads,
+            args.raw_requests,
+            mapped_user(users.clone(), 10_000_000),
+        )
+        .await;
+        let bulk_rate = common::raw_bulk_rate(
+            &samples.base_url(),
+            TOKEN,
+            args.threads,
+            args.raw_requests * 2,
+            500,
+            mapped_user(users.clone(), 20_000_000),
+        )
+        .await;
+        (post_rate, get_rate, bulk_rate)
+    };
     let create_ceiling = 1.0 / (1.0 / get_rate + 1.0 / post_rate);
-    let bulk_rate = common::raw_bulk_rate(
-        &scim.base_url(),
-        TOKEN,
-        args.threads,
-        args.raw_requests * 2,
-        500,
-        mapped_user(users.clone(), 20_000_000),
-    )
-    .await;
 
     // What keeping the log of changes costs: as many rows as entries, in the batches resync
     // writes, into a store of their own.
@@ -394,7 +404,12 @@ async fn main() {
         common::reset_peak_memory();
         let (first, first_time, quarters) = resync_pass(&store, &config, args.threads, None).await;
         assert_eq!(first.created, u64::from(n), "{first:?}");
-        // Measured again once pass 1 is done: the service slows as it fills.
+        // The same resources and attributes pass 2 lists: those pass 1 created.
+        let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, &listed, 1000).await;
+        let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
+        assert_eq!(second.in_sync, u64::from(n), "{second:?}");
+        let peak = memory_mb("VmHWM:");
+        // Measured again on the full service: it slows as it fills.
         let bulk_rate_full = common::raw_bulk_rate(
             &scim.base_url(),
             TOKEN,
@@ -404,12 +419,8 @@ async fn main() {
             mapped_user(users.clone(), 30_000_000),
         )
         .await;
-        // The same resources and attributes pass 2 lists.
-        let list_rate = common::raw_list_rate(&scim.base_url(), TOKEN, &listed, 1000).await;
-        let (second, second_time, _) = resync_pass(&store, &config, args.threads, None).await;
-        assert_eq!(second.in_sync, u64::from(n), "{second:?}");
         Some(ScimPasses {
-            peak: memory_mb("VmHWM:"),
+            peak,
             bulk_rate_same_work,
             first,
             first_time,
@@ -467,10 +478,10 @@ async fn main() {
         let first_rate = per_s(first.processed(), first_time);
         let second_rate = per_s(second.processed(), second_time);
         println!(
-            "  SCIM POST /Bulk as above, after pass 1 ({n} more resources) {bulk_rate_full:>10.0} operations/s"
+            "  SCIM POST /Bulk as above, into the service holding pass 1's {n} resources {bulk_rate_full:>10.0} operations/s"
         );
         println!(
-            "  SCIM GET /Users?attributes=<the {} resync lists>&count=1000, paged (after pass 1) {list_rate:>10.0} resources/s",
+            "  SCIM GET /Users?attributes=<the {} resync lists>&count=1000, paged, pass 1's resources {list_rate:>10.0} resources/s",
             listed.len()
         );
         println!(
@@ -478,7 +489,7 @@ async fn main() {
             args.threads
         );
         println!(
-            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.2}× the Bulk rate of the same work; {:.2}× the sample before, {:.2}× after; {:.0}% of the single-request ceiling)",
+            "  pass 1, all created:  {:>7} entries in {:>6.1} s = {first_rate:>6.0} entries/s ({:.2}× the Bulk rate of the same work; {:.2}× the sample on an empty service, {:.2}× on the full one; {:.0}% of the single-request ceiling)",
             first.processed(),
             first_time.as_secs_f64(),
             first_rate / bulk_rate_same_work,
