@@ -65,8 +65,8 @@ struct ZeroCostPass {
     time: Duration,
     cpu: f64,
     /// CPU seconds the destination itself spends generating its listing (measured apart, on
-    /// its own), which `cpu` includes.
-    listing_cpu: f64,
+    /// its own), which `cpu` includes; `None` when it lists nothing.
+    listing_cpu: Option<f64>,
     before: f64,
     quarters: Vec<f64>,
     peak: f64,
@@ -74,11 +74,11 @@ struct ZeroCostPass {
 
 impl ZeroCostPass {
     async fn run(store: &Store, config: &Config, threads: u32, destination: ZeroCost) -> Self {
-        let listing_cpu = {
+        let listing_cpu = destination.lists().then(|| {
             let cpu = common::cpu_seconds();
             destination.generate_listing();
             common::cpu_seconds() - cpu
-        };
+        });
         let before = memory_mb("VmRSS:");
         common::reset_peak_memory();
         let cpu = common::cpu_seconds();
@@ -98,15 +98,13 @@ impl ZeroCostPass {
         let processed = self.counts.processed();
         let rate = processed as f64 / self.time.as_secs_f64();
         let per_entry = |cpu: f64| cpu * 1e6 / processed as f64;
-        let listing = if self.listing_cpu > 0.0 {
+        let listing = self.listing_cpu.map_or(String::new(), |listing| {
             format!(
                 " ({:.0} µs of them the destination generating its listing, so {:.0} µs the engine)",
-                per_entry(self.listing_cpu),
-                per_entry(self.cpu - self.listing_cpu)
+                per_entry(listing),
+                per_entry(self.cpu - listing)
             )
-        } else {
-            String::new()
-        };
+        });
         println!(
             "  zero-cost destination, {what}: {processed:>7} entries in {:>6.1} s = {rate:>6.0} entries/s ({:.0}% of the LDAP read rate), {:.0} µs CPU per entry{listing}",
             self.time.as_secs_f64(),
@@ -355,8 +353,9 @@ async fn main() {
         };
         let cpu = common::cpu_seconds();
         let started = Instant::now();
-        for first in (0..n).step_by(500) {
-            let batch: Vec<_> = (first..(first + 500).min(n)).map(row).collect();
+        let batch_rows = engine::store::BATCH_ROWS as u32;
+        for first in (0..n).step_by(batch_rows as usize) {
+            let batch: Vec<_> = (first..(first + batch_rows).min(n)).map(row).collect();
             store.log_changes(&batch).await.unwrap();
         }
         let time = started.elapsed();
@@ -454,7 +453,8 @@ async fn main() {
         args.threads
     );
     println!(
-        "  log of changes: {n} rows in batches of 500          {:>10.0} rows/s, {:.1} µs CPU per row",
+        "  log of changes: {n} rows in batches of {}          {:>10.0} rows/s, {:.1} µs CPU per row",
+        engine::store::BATCH_ROWS,
         f64::from(n) / log_cost.0.as_secs_f64(),
         log_cost.1 * 1e6 / f64::from(n)
     );

@@ -30,6 +30,11 @@ impl ZeroCost {
 }
 
 impl ZeroCost {
+    /// Whether it lists users.
+    pub fn lists(&self) -> bool {
+        self.listed.is_some()
+    }
+
     /// Generates every listed user once, as a listing does, and drops them: what the
     /// destination's own work in a listed pass costs.
     pub fn generate_listing(&self) {
