@@ -118,8 +118,14 @@ impl Store {
             return Ok(());
         }
         let updated_at = now();
+        let chunks: Vec<&[&Correlation]> = statement_chunks(&rows).collect();
+        if let [only] = chunks[..] {
+            // One statement is atomic by itself (realtime keeps one correlation at a time).
+            upsert_correlations(&self.pool, self.backend, pipe, only, &updated_at).await?;
+            return Ok(());
+        }
         let mut tx = self.write_transaction().await?;
-        for chunk in statement_chunks(&rows) {
+        for chunk in chunks {
             upsert_correlations(&mut *tx, self.backend, pipe, chunk, &updated_at).await?;
         }
         tx.commit().await?;

@@ -120,8 +120,14 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
+        let chunks: Vec<&[LoggedChange]> = statement_chunks(changes).collect();
+        if let [only] = chunks[..] {
+            // One statement is atomic by itself (a quiet realtime pipe logs a change at a time).
+            insert_logged(&self.pool, self.backend, only).await?;
+            return Ok(());
+        }
         let mut tx = self.write_transaction().await?;
-        for chunk in statement_chunks(changes) {
+        for chunk in chunks {
             insert_logged(&mut *tx, self.backend, chunk).await?;
         }
         tx.commit().await?;
