@@ -268,6 +268,10 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
   await expect(progress.locator('[data-count="out-of-scope"]')).toHaveText("2");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   expect(await scimUsers()).toBe(6);
+  // The resync listed the empty Users endpoint instead of searching per entry, and wrote in
+  // Bulk requests, which the server's connection test said it offers.
+  const paths = panel.getByTestId("resync-paths");
+  await expect(paths).toHaveText("6 found from a listing of their endpoint, 0 by a search each; writes in SCIM Bulk requests");
   await expect(page.locator('nav.steps li[data-step="10"]')).toHaveAttribute("data-state", "done");
   const rejected = panel.locator('li[data-rejected-dn="uid=twice,ou=people,dc=example,dc=com"]');
   await expect(rejected).toContainText("2 values for a single-valued mapping");
