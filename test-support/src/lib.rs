@@ -443,10 +443,20 @@ pub struct Scim2Server {
 
 impl Scim2Server {
     pub fn start(token: &str) -> Scim2Server {
+        // Where scripts/setup.sh installs it, so the benches run after scripts/test.sh as is.
+        let tools = std::env::var_os("SCIMSYNC_TOOLS_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/scimsync")))
+            .unwrap_or_default();
+        let installed = tools.join("scim2-venv/bin/scim2-server");
         let bin = find_binary(
             "SCIMSYNC_SCIM2_SERVER",
-            &["scim2-server", "/opt/scim2/bin/scim2-server"],
-            "python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
+            &[
+                "scim2-server",
+                &installed.to_string_lossy(),
+                "/opt/scim2/bin/scim2-server",
+            ],
+            "scripts/setup.sh installs it, or python3 -m venv /opt/scim2 && /opt/scim2/bin/pip install scim2-server==0.8.3",
         );
         let env = [("SCIMSYNC_SCIM2_SERVER", bin.display().to_string())];
         let server = ScriptServer::start(
