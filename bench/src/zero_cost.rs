@@ -27,9 +27,7 @@ impl ZeroCost {
             listed: Some((count, user)),
         }
     }
-}
 
-impl ZeroCost {
     /// Whether it lists users.
     pub fn lists(&self) -> bool {
         self.listed.is_some()
