@@ -4,6 +4,7 @@
 //! * [`store`] — where that model (and runtime state) lives: SQLite or PostgreSQL.
 //! * [`crypto`] — sealing secrets with the instance key file.
 //! * [`dn`], [`ldap_filter`] — LDAP syntaxes the model refers to.
+//! * [`entry_id`] — which attribute identifies a source's entries across renames.
 //! * [`sensitive`] — which attributes and values are secret: masked when kept, hashes never sent.
 //! * [`ldap`], [`scim`] — clients for the two sides of a sync pipe.
 //! * [`mapping`] — LDAP entries → SCIM resources, and the updates that bring a resource in line.
@@ -23,6 +24,7 @@ pub mod changelog;
 pub mod config;
 pub mod crypto;
 pub mod dn;
+pub mod entry_id;
 pub mod ldap;
 pub mod ldap_filter;
 pub mod mapping;

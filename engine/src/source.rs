@@ -1,12 +1,14 @@
 //! What the sync core asks of its LDAP source, as traits: [`EntryReader`] reads an entry as it
 //! is now (every change is applied from the entry as it is now, and references read their
 //! targets); [`ChangeSource`] reads the changelog after a cursor; [`SourceConnector`] opens
-//! one (realtime opens another after losing its source). The real ones are LDAP connections;
-//! the sync core's unit tests put an in-memory directory behind the same seam.
+//! one (realtime opens another after losing its source); [`EntryIdSource`] tells how its
+//! entries are identified. The real ones are LDAP connections; the sync core's unit tests put
+//! an in-memory directory behind the same seam.
 
 use crate::changelog::{ChangeBatch, ChangePush, ChangelogError, accesslog_backlog, read_changes};
 use crate::config::LdapSource;
 use crate::crypto::Cipher;
+use crate::entry_id::EntryIdAttribute;
 use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
 use crate::mapping::LdapEntry;
 use crate::startpoint::ChangelogCursor;
@@ -29,6 +31,15 @@ pub trait EntryReader: Send + Sync {
     ) -> SourceAnswer<'a, Option<LdapEntry>>;
 }
 
+/// What settling how a pipe keys its entries asks of the source (see `sync::entry_ids`).
+pub trait EntryIdSource: EntryReader {
+    /// The attribute that identifies the source's entries, judged from what it holds.
+    fn identify(&self) -> SourceAnswer<'_, EntryIdAttribute>;
+    /// The entries having one of `ids` as entryUUID or nsUniqueId, wherever they are now
+    /// (out of scope included), read with both.
+    fn entries_with_ids<'a>(&'a self, ids: &'a [String]) -> SourceAnswer<'a, Vec<LdapEntry>>;
+}
+
 /// One open connection to the source's changelog.
 pub trait ChangeSource: Send {
     /// At most `max` changes after `from`, oldest first.
@@ -44,6 +55,8 @@ pub trait ChangeSource: Send {
     ) -> Pin<Box<dyn Future<Output = Option<Backlog>> + Send + 'a>>;
     /// Reads entries through the same connection (shared by parallel workers).
     fn entries(&self) -> Arc<dyn EntryReader>;
+    /// Tells how entries are identified, through the same connection.
+    fn entry_ids(&self) -> Arc<dyn EntryIdSource>;
     /// Resolves when the source pushes a new change; never while it pushes none.
     fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
     /// Whether the source pushes its changes (else they are polled).
@@ -74,6 +87,34 @@ impl EntryReader for LdapConnection {
         // Named in full: `conn.fetch_entry` would pick this trait method (`&self` comes
         // before the inherent `&mut self` one) and call itself.
         Box::pin(async move { LdapConnection::fetch_entry(&mut conn, dn, attrs).await })
+    }
+}
+
+/// An LDAP connection to a sync source, as an [`EntryIdSource`].
+pub struct LdapEntryIds {
+    pub conn: LdapConnection,
+    pub source: LdapSource,
+}
+
+impl EntryReader for LdapEntryIds {
+    fn fetch_entry<'a>(
+        &'a self,
+        dn: &'a str,
+        attrs: &'a [String],
+    ) -> SourceAnswer<'a, Option<LdapEntry>> {
+        EntryReader::fetch_entry(&self.conn, dn, attrs)
+    }
+}
+
+impl EntryIdSource for LdapEntryIds {
+    fn identify(&self) -> SourceAnswer<'_, EntryIdAttribute> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move { conn.identify_entries(&self.source).await })
+    }
+
+    fn entries_with_ids<'a>(&'a self, ids: &'a [String]) -> SourceAnswer<'a, Vec<LdapEntry>> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move { conn.entries_with_ids(&self.source, ids).await })
     }
 }
 
@@ -162,6 +203,13 @@ impl ChangeSource for LdapChangelog {
 
     fn entries(&self) -> Arc<dyn EntryReader> {
         Arc::new(self.conn.clone())
+    }
+
+    fn entry_ids(&self) -> Arc<dyn EntryIdSource> {
+        Arc::new(LdapEntryIds {
+            conn: self.conn.clone(),
+            source: self.source.clone(),
+        })
     }
 
     fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

@@ -42,9 +42,19 @@ async fn ldap_probe_reports_server_base_dns_and_accesslog() {
             newest_req_start: None
         })
     );
+    assert_eq!(
+        report.entry_ids.as_deref(),
+        Some(
+            "entryUUID (the changelog holds no record yet to show that it records it as reqEntryUUID)"
+        )
+    );
     add_user(&slapd, "alice");
     add_user(&slapd, "bob");
     let report = ldap::probe(&src, &cipher).await.unwrap();
+    assert_eq!(
+        report.entry_ids.as_deref(),
+        Some("entryUUID, which the changelog records with each change (reqEntryUUID)")
+    );
     let Some(ChangelogHead::Accesslog {
         newest_req_start: Some(newest),
         ..
@@ -333,6 +343,12 @@ async fn draft_good_changelog_head_and_startpoints_on_389_directory_server() {
         })
     );
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.entry_ids.as_deref(),
+        Some(
+            "nsUniqueId (the changelog holds no record yet to show that it records it as targetUniqueId)"
+        )
+    );
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let ldif: String = (1..=3)
         .map(|i| format!("dn: uid=u{i},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: u{i}\ncn: U{i}\nsn: S\n\n"))
@@ -346,6 +362,10 @@ async fn draft_good_changelog_head_and_startpoints_on_389_directory_server() {
             first_change_number: 1,
             last_change_number: 3
         })
+    );
+    assert_eq!(
+        report.entry_ids.as_deref(),
+        Some("nsUniqueId, which the changelog records with each change (targetUniqueId)")
     );
 
     let mut conn = ldap::connect(&src, &cipher).await.unwrap();

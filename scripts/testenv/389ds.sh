@@ -6,6 +6,7 @@
 # cn=sync,dc=example,dc=com / syncpass, who may read everything (the changelog included) with no
 # limits. Directory Manager: "cn=Directory Manager" / secret123.
 # Touches DIR/ready once usable; stops ns-slapd when sent TERM.
+# SCIMSYNC_389_NO_ENTRY_IDS=1: the changelog records no targetUniqueId (the plugin's default).
 set -euo pipefail
 dir=$(realpath -m "$1") port=$2
 instance=t$port                # distinct per port: instances share /dev/shm/sem.slapd-<name>.stats
@@ -73,14 +74,16 @@ config=$prefix/etc/dirsrv/slapd-$instance
 
 # While stopped: Retro Changelog on (with nsUniqueId recorded as targetUniqueId), referential
 # integrity on, clear-text passwords in changelog records, and no fsync per write (tests only).
-python3 - "$config/dse.ldif" "$suffix" <<'PY'
+python3 - "$config/dse.ldif" "$suffix" "${SCIMSYNC_389_NO_ENTRY_IDS:-0}" <<'PY'
 import sys
-path, suffix = sys.argv[1], sys.argv[2]
+path, suffix, no_entry_ids = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 entries = open(path).read().split("\n\n")
 for i, entry in enumerate(entries):
     if entry.lstrip("\n").startswith("dn: cn=Retro Changelog Plugin,cn=plugins,cn=config"):
         entry = entry.replace("nsslapd-pluginEnabled: off", "nsslapd-pluginEnabled: on").rstrip("\n")
-        entry += "\nnsslapd-attribute: nsuniqueid:targetUniqueId\nnsslapd-changelogmaxage: 2d"
+        if not no_entry_ids:
+            entry += "\nnsslapd-attribute: nsuniqueid:targetUniqueId"
+        entry += "\nnsslapd-changelogmaxage: 2d"
         entry += f"\nnsslapd-include-suffix: {suffix}"
         entries[i] = entry
     elif entry.lstrip("\n").lower().startswith("dn: cn=referential integrity postoperation,cn=plugins,cn=config"):

@@ -225,8 +225,13 @@ impl ScriptServer {
 
     /// Like [`ScriptServer::start`] for scripts that prepare the server after it listens:
     /// waits for DIR/ready too, and stops the script with TERM.
-    fn start_and_wait_ready(script: &str, what: &str, args: &[String]) -> ScriptServer {
-        let server = Self::launch(script, what, args, &[], Stop::Term, free_port(), STARTUP);
+    fn start_and_wait_ready(
+        script: &str,
+        what: &str,
+        args: &[String],
+        env: &[(&str, String)],
+    ) -> ScriptServer {
+        let server = Self::launch(script, what, args, env, Stop::Term, free_port(), STARTUP);
         let deadline = Instant::now() + Duration::from_secs(120);
         while !server.dir.path().join("ready").exists() {
             assert!(
@@ -305,12 +310,23 @@ pub const DS389_MANAGER_PASSWORD: &str = "secret123";
 
 impl Ds389 {
     pub fn start() -> Ds389 {
+        Ds389::start_with(&[])
+    }
+
+    /// Like [`Ds389::start`], with a Retro Changelog that records no entry id
+    /// (no targetUniqueId, as the plugin is by default).
+    pub fn start_without_recorded_ids() -> Ds389 {
+        Ds389::start_with(&[("SCIMSYNC_389_NO_ENTRY_IDS", "1".to_owned())])
+    }
+
+    fn start_with(env: &[(&str, String)]) -> Ds389 {
         find_binary(
             "SCIMSYNC_NS_SLAPD",
             &["/usr/sbin/ns-slapd"],
             "apt-get install --no-install-recommends 389-ds-base",
         );
-        let server = ScriptServer::start_and_wait_ready("389ds.sh", "389 Directory Server", &[]);
+        let server =
+            ScriptServer::start_and_wait_ready("389ds.sh", "389 Directory Server", &[], env);
         Ds389 {
             port: server.port,
             _server: server,

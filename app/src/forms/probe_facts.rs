@@ -35,6 +35,9 @@ pub fn ldap(r: &LdapProbeReport) -> Vec<(String, String)> {
             .as_ref()
             .map_or("not found".into(), ToString::to_string),
     ));
+    if let Some(said) = &r.entry_ids {
+        facts.push(row("Entries known by", said.clone()));
+    }
     facts
 }
 

@@ -73,7 +73,10 @@ pub(super) fn parse(entry: &LdapEntry) -> Result<ChangeRecord, String> {
         kind,
         logged_at: super::record::logged_time(first(entry, "changeTime")),
         dn,
-        entry_id: first(entry, "targetUniqueId").map(str::to_owned),
+        // 389 DS, PingDirectory: targetUniqueId; OpenDJ and PingDS: targetEntryUUID.
+        entry_id: first(entry, "targetUniqueId")
+            .or_else(|| first(entry, "targetEntryUUID"))
+            .map(str::to_owned),
         modifications,
         raw,
         passwords,

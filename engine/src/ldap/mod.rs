@@ -4,6 +4,7 @@
 mod changelog_head;
 mod connection;
 mod entry_decode;
+mod entry_ids;
 mod probe;
 mod root_dse;
 mod tls;

@@ -28,14 +28,6 @@ impl LdapEntry {
         self
     }
 
-    /// The entry's stable identity: entryUUID (OpenLDAP and most servers) or nsUniqueId (389 DS).
-    pub fn entry_id(&self) -> Option<&str> {
-        ["entryuuid", "nsuniqueid"]
-            .iter()
-            .find_map(|a| self.get(a).first())
-            .map(String::as_str)
-    }
-
     pub fn get(&self, attr: &str) -> &[String] {
         let values = if attr.len() <= SHORT_NAME {
             // Lower-cased on the stack: mappings name attributes as written (`givenName`), and

@@ -4,6 +4,7 @@
 mod audit;
 mod config_store;
 mod console_access;
+mod entry_ids;
 mod held_deletes;
 mod leases;
 mod realtime;
@@ -16,6 +17,7 @@ mod sync_log;
 pub use audit::AuditEntry;
 pub use config_store::SaveError;
 pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
+pub use entry_ids::{Rekey, Rekeyed};
 pub use held_deletes::HeldDelete;
 pub use leases::PipeLease;
 pub use realtime::Correlation;

@@ -589,6 +589,93 @@ both_backends!(
 );
 
 both_backends!(
+    correlations_move_to_new_keys_and_two_of_one_entry_merge,
+    |store, url, cipher| {
+        let _ = (&url, &cipher);
+        let pipe = "P";
+        assert_eq!(store.entry_id_attribute(pipe).await.unwrap(), None);
+        store
+            .set_entry_id_attribute(pipe, "entryUUID")
+            .await
+            .unwrap();
+        store
+            .set_entry_id_attribute(pipe, "nsUniqueId")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.entry_id_attribute(pipe).await.unwrap().as_deref(),
+            Some("nsUniqueId")
+        );
+        let dn = |uid: &str| format!("uid={uid},ou=people,dc=example,dc=com");
+        // Entry 1 under its old id; entry 2 under both (renamed: the newer row at its new DN);
+        // entry 3 under both with different resources.
+        for c in [
+            user_correlation(1, &dn("u1"), "r1"),
+            user_correlation(2, &dn("u2"), "r2"),
+            Correlation {
+                entry_id: "ns-2".into(),
+                ..user_correlation(2, &dn("moved2"), "r2")
+            },
+            user_correlation(3, &dn("u3"), "r3"),
+            Correlation {
+                entry_id: "ns-3".into(),
+                ..user_correlation(3, &dn("u3"), "r3-second")
+            },
+        ] {
+            store.remember_resource(pipe, &c).await.unwrap();
+        }
+        let to = |n: u32, uid: &str, scim_id: &str| Correlation {
+            entry_id: format!("ns-{n}"),
+            ..user_correlation(n, &dn(uid), scim_id)
+        };
+        let moves = [
+            Rekey {
+                from: "uuid-1".into(),
+                to: to(1, "u1", "r1"),
+            },
+            Rekey {
+                from: "uuid-2".into(),
+                to: to(2, "moved2", "r2"),
+            },
+            Rekey {
+                from: "uuid-3".into(),
+                to: to(3, "u3", "r3"),
+            },
+            // A correlation already under its id, at a DN since changed.
+            Rekey {
+                from: "ns-2".into(),
+                to: to(2, "moved2b", "r2"),
+            },
+        ];
+        let done = store.rekey_correlations(pipe, &moves).await.unwrap();
+        assert_eq!((done.moved, done.merged), (3, 2));
+        // The merge that kept one of two resources says so.
+        assert_eq!(done.differing.len(), 1);
+        assert_eq!(done.differing[0].0.scim_id, "r3-second");
+        assert_eq!(done.differing[0].1.scim_id, "r3");
+        let kept = store.correlations_after(pipe, "", 10).await.unwrap();
+        let summary: Vec<(String, String, String)> = kept
+            .iter()
+            .map(|c| (c.entry_id.clone(), c.dn.clone(), c.scim_id.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("ns-1".to_owned(), dn("u1"), "r1".to_owned()),
+                ("ns-2".to_owned(), dn("moved2b"), "r2".to_owned()),
+                ("ns-3".to_owned(), dn("u3"), "r3-second".to_owned()),
+            ]
+        );
+        // Found by DN as moved.
+        let found = store
+            .find_resources_by_dn(pipe, &[dn_key(&dn("moved2b"))])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    }
+);
+
+both_backends!(
     correlations_by_dn_and_id_and_pending_references,
     |store, url, cipher| {
         let _ = (&url, &cipher);

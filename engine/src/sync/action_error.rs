@@ -21,6 +21,15 @@ pub enum ActionError {
     Store(#[from] StoreError),
 }
 
+impl From<super::entry_ids::SettleError> for ActionError {
+    fn from(e: super::entry_ids::SettleError) -> Self {
+        match e {
+            super::entry_ids::SettleError::Source(e) => ActionError::Ldap(e),
+            super::entry_ids::SettleError::Store(e) => ActionError::Store(e),
+        }
+    }
+}
+
 impl From<ApplyError> for ActionError {
     fn from(e: ApplyError) -> Self {
         match e {

@@ -364,7 +364,9 @@ pub(crate) async fn apply_entry(
         outcome: applied.outcome,
         resource: applied.resource,
         references: applied.references,
-        entry_id: entry.entry_id().map(str::to_owned),
+        entry_id: plan.entry_id(entry),
+        found_by: None,
+        replaces: None,
     }
 }
 

@@ -7,7 +7,7 @@ use super::apply::{Applied, EntryWrite, synchronising};
 use super::delete_guard::Admission;
 use super::failure::Fail;
 use super::find::{Found, find_by_search};
-use super::outcome::{EntryOutcome, EntryResult, ResourceRef};
+use super::outcome::{EntryOutcome, EntryResult, FoundBy, ResourceRef};
 use super::pending::after_result;
 use super::plan::PipePlan;
 use super::record::{Origin, record_result};
@@ -165,21 +165,15 @@ impl ChangeContext<'_> {
 
     /// Applies one changelog record.
     pub async fn apply(&self, record: &ChangeRecord) -> Result<EntryResult, ApplyError> {
-        let (plan, store) = (self.plan, self.store);
+        let plan = self.plan;
         let pipe = &plan.pipe.name;
         let dn = record.current_dn();
-        let correlation_of = |id: Option<String>| async move {
-            match id {
-                Some(id) => store.find_resource(pipe, &id).await,
-                None => Ok(None),
-            }
-        };
         if record.kind == ChangeKind::Delete {
-            let correlation = correlation_of(record.entry_id.clone())
-                .await
-                .map_err(ApplyError::Store)?;
+            let known = self
+                .known_resource(record.entry_id.as_deref(), &record.dn, None)
+                .await?;
             let cause = "the entry was deleted".to_owned();
-            return self.delete(record, correlation.as_ref(), cause).await;
+            return self.delete(record, known, cause).await;
         }
 
         // Add, modify, rename, move: the entry as it is now decides, not the record's values.
@@ -194,13 +188,12 @@ impl ChangeContext<'_> {
                     .to_owned();
             return Ok(EntryResult::new(dn, None, EntryOutcome::Dropped { reason }));
         };
-        let entry_id = record
-            .entry_id
-            .clone()
-            .or_else(|| entry.entry_id().map(str::to_owned));
-        let correlation = correlation_of(entry_id.clone())
-            .await
-            .map_err(ApplyError::Store)?;
+        // Keyed by the entry's own id, as resync keys it: the id the change records is of the
+        // same kind, but of another entry when the DN was taken over since.
+        let entry_id = plan.entry_id(&entry).or_else(|| record.entry_id.clone());
+        let known = self
+            .known_resource(entry_id.as_deref(), &record.dn, Some(&entry))
+            .await?;
         let mut touched = record.attributes();
         // The clear-text password the change carries stands in for the stored hash.
         let passwords = record.passwords.reveal(plan.password_key.as_ref());
@@ -219,15 +212,25 @@ impl ChangeContext<'_> {
             // In no class that synchronises it. If it has a resource, it left the class it was
             // synchronised by (moved out of its base DNs, or no longer matching its filter):
             // access must not outlive scope, so the resource goes as that class's deletes do.
+            // A moved entry with no correlation may still have its resource: found by its old
+            // RDN, as a deleted entry's is.
             Err(none) => {
-                let Some(known) = &correlation else {
-                    return Ok(*none);
+                let moved = matches!(record.kind, ChangeKind::ModDn { .. });
+                if known.is_none() && !moved {
+                    return Ok(EntryResult { entry_id, ..*none });
+                }
+                let cause = match &known {
+                    Some(k) => format!("the entry left sync class \"{}\"", k.correlation.class),
+                    None => "the entry moved out of scope".to_owned(),
                 };
-                let cause = format!("the entry left sync class \"{}\"", known.class);
-                let left = self.delete(record, Some(known), cause).await?;
+                let left = self.delete(record, known, cause).await?;
+                if left.found_by.is_none() {
+                    return Ok(EntryResult { entry_id, ..*none });
+                }
                 return Ok(EntryResult { entry_id, ..left });
             }
         };
+        let correlation = known.as_ref().map(|k| &k.correlation);
         let class_name = Some(class.class.name.clone());
         let fail = Fail {
             pipe,
@@ -294,6 +297,9 @@ impl ChangeContext<'_> {
             resource: None,
             references: ReferenceReport::default(),
         });
+        let replaces = correlation
+            .map(|c| c.entry_id.clone())
+            .filter(|kept_under| Some(kept_under) != entry_id.as_ref());
         Ok(EntryResult {
             dn: dn.to_owned(),
             class: class_name,
@@ -301,20 +307,97 @@ impl ChangeContext<'_> {
             resource: applied.resource,
             references: applied.references,
             entry_id,
+            found_by: known.map(|k| k.by),
+            replaces,
         })
     }
 
-    /// A deleted entry, or one that left scope (`cause` says which): its resource (found by
-    /// correlation, else by the old RDN) is deleted or deactivated, as its class says — or
-    /// held, beyond the pipe's deletion limit.
+    /// The correlation kept for a change's entry: under its id, else the one kept for `dn`
+    /// (the entry's DN before the change) — unless the
+    /// entry at that DN now (`present`, or read) is the one that correlation names: a DN
+    /// taken over by another entry does not bring that entry's resource along.
+    async fn known_resource(
+        &self,
+        id: Option<&str>,
+        dn: &str,
+        present: Option<&LdapEntry>,
+    ) -> Result<Option<Known>, ApplyError> {
+        let (plan, store) = (self.plan, self.store);
+        let pipe = &plan.pipe.name;
+        if let Some(id) = id
+            && let Some(correlation) = store
+                .find_resource(pipe, id)
+                .await
+                .map_err(ApplyError::Store)?
+        {
+            let by = FoundBy::EntryId;
+            return Ok(Some(Known { correlation, by }));
+        }
+        let key = dn_key(dn);
+        let Some(correlation) = store
+            .find_resources_by_dn(pipe, std::slice::from_ref(&key))
+            .await
+            .map_err(ApplyError::Store)?
+            .remove(&key)
+        else {
+            return Ok(None);
+        };
+        let now_there = match present.filter(|p| dn_key(&p.dn) == key) {
+            Some(p) => Some(p.clone()),
+            None => self
+                .entries
+                .fetch_entry(&correlation.dn, self.attrs)
+                .await
+                .map_err(ApplyError::Source)?,
+        };
+        if now_there.is_some_and(|e| plan.entry_id(&e).as_ref() == Some(&correlation.entry_id)) {
+            return Ok(None);
+        }
+        let by = FoundBy::Dn;
+        Ok(Some(Known { correlation, by }))
+    }
+
+    /// Whether the resource `target`, found by a search, is kept for another entry that is
+    /// still in the source (an RDN value two entries share, a DN taken over): then it is
+    /// that entry's.
+    async fn kept_for_another(
+        &self,
+        target: &ResourceRef,
+        record: &ChangeRecord,
+    ) -> Result<bool, ApplyError> {
+        let plan = self.plan;
+        let Some(owner) = self
+            .store
+            .find_resource_by_scim_id(&plan.pipe.name, &target.endpoint, &target.id)
+            .await
+            .map_err(ApplyError::Store)?
+        else {
+            return Ok(false);
+        };
+        if record.entry_id.as_ref() == Some(&owner.entry_id) {
+            return Ok(false);
+        }
+        let now = self
+            .entries
+            .fetch_entry(&owner.dn, self.attrs)
+            .await
+            .map_err(ApplyError::Source)?;
+        Ok(now.is_some_and(|e| plan.entry_id(&e).as_ref() == Some(&owner.entry_id)))
+    }
+
+    /// A deleted entry, or one that left scope (`cause` says which): its resource (`known`,
+    /// else found by the old RDN) is deleted or deactivated, as its class says — or held,
+    /// beyond the pipe's deletion limit. The result says how the resource was found
+    /// (`found_by`; `None`: it was not).
     pub(crate) async fn delete(
         &self,
         record: &ChangeRecord,
-        correlation: Option<&Correlation>,
+        known: Option<Known>,
         cause: String,
     ) -> Result<EntryResult, ApplyError> {
         let plan = self.plan;
         let dn = record.current_dn();
+        let correlation = known.as_ref().map(|k| &k.correlation);
         let class = correlation
             .and_then(|c| plan.class_named(&c.class))
             .or_else(|| plan.classify_by_dn(&record.dn));
@@ -336,7 +419,7 @@ impl ChangeContext<'_> {
             Some(c) => Some(ResourceRef {
                 endpoint: c.endpoint.clone(),
                 id: c.scim_id.clone(),
-                display: None,
+                display: c.display.clone(),
             }),
             None => match find_by_search(plan, mapper, &gone, &fail).await {
                 Ok(Found::One(current)) => {
@@ -353,6 +436,10 @@ impl ChangeContext<'_> {
                 Err(f) => return Ok(EntryResult::new(dn, class_name, f.into_outcome())),
             },
         };
+        let target = match target {
+            Some(t) if correlation.is_none() && self.kept_for_another(&t, record).await? => None,
+            other => other,
+        };
         let Some(target) = target else {
             let reason = "no SCIM resource was found for the deleted entry".to_owned();
             return Ok(EntryResult::new(
@@ -365,6 +452,10 @@ impl ChangeContext<'_> {
             .entry_id
             .clone()
             .or_else(|| correlation.map(|c| c.entry_id.clone()));
+        let found_by = Some(known.as_ref().map_or(FoundBy::Rdn, |k| k.by));
+        let replaces = correlation
+            .map(|c| c.entry_id.clone())
+            .filter(|kept_under| Some(kept_under) != entry_id.as_ref());
         if self.limit_deletes
             && let Admission::Hold(why) = plan
                 .deletes
@@ -393,6 +484,8 @@ impl ChangeContext<'_> {
             return Ok(EntryResult {
                 resource: Some(target),
                 entry_id,
+                found_by,
+                replaces,
                 ..EntryResult::new(dn, class_name, EntryOutcome::Held { reason })
             });
         }
@@ -403,6 +496,9 @@ impl ChangeContext<'_> {
         };
         Ok(EntryResult {
             resource: Some(target),
+            entry_id,
+            found_by,
+            replaces,
             ..EntryResult::new(dn, class_name, outcome)
         })
     }
@@ -447,4 +543,10 @@ async fn remove_resource(
 
 fn is_not_found(e: &ScimError) -> bool {
     e.http_failure().is_some_and(|f| f.status == 404)
+}
+
+/// A correlation found for a change's entry, and how.
+pub(crate) struct Known {
+    pub correlation: Correlation,
+    pub by: FoundBy,
 }

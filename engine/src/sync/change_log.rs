@@ -4,7 +4,7 @@
 //! written once full or a second old, and whenever its run says (the end of a resync pass,
 //! each realtime checkpoint).
 
-use super::outcome::{EntryOutcome, EntryResult};
+use super::outcome::{EntryOutcome, EntryResult, FoundBy};
 use crate::rejection::Phase;
 use crate::store::{BATCH_ROWS, LoggedChange, Store, StoreError};
 use std::sync::Mutex;
@@ -109,7 +109,12 @@ fn logged(pipe: &str, phase: Phase, result: &EntryResult, took: Duration) -> Opt
         endpoint: result.resource.as_ref().map(|r| r.endpoint.clone()),
         resource_id: result.resource.as_ref().map(|r| r.id.clone()),
         outcome: result.outcome.kind()?,
-        summary: summary(&result.outcome),
+        summary: match result.found_by {
+            Some(by) if by != FoundBy::EntryId => {
+                format!("{}; resource found {by}", summary(&result.outcome))
+            }
+            _ => summary(&result.outcome),
+        },
         duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
     })
 }

@@ -4,11 +4,11 @@
 use super::action_error::ActionError;
 use super::change::ChangeContext;
 use super::change_log::log_one;
+use super::entry_ids::{Rekeying, connect_settled};
 use super::outcome::EntryResult;
 use super::plan::PipePlan;
 use crate::changelog::ChangeRecord;
 use crate::config::Config;
-use crate::ldap::connect;
 use crate::mapping::Phase;
 use crate::store::{HeldDelete, Store, StoreError};
 
@@ -28,15 +28,14 @@ pub async fn approve_held_delete(
             what: "held delete",
             id: id.to_owned(),
         })?;
-    let plan = PipePlan::build(config, &held.pipe, store.cipher(), None)?;
+    let mut plan = PipePlan::build(config, &held.pipe, store.cipher(), None)?;
     let attrs = plan.ldap_attributes();
-    let mut conn = connect(&plan.source, store.cipher()).await?;
+    let mut conn = connect_settled(&mut plan, store, Rekeying::Allowed).await?;
     let result = async {
         let now = conn.fetch_entry(&held.dn, &attrs).await?;
         let entry_id = now
             .as_ref()
-            .and_then(|e| e.entry_id())
-            .map(str::to_owned)
+            .and_then(|e| plan.entry_id(e))
             .or_else(|| held.entry_id.clone());
         let record = ChangeRecord::entry_now_or_gone(
             &held.dn,

@@ -1,11 +1,15 @@
 //! An in-memory LDAP source behind [`SourceConnector`], for unit tests of realtime sync and
-//! its supervisor: entries by DN and a draft-good changelog that every write appends to. A
-//! test can hold the reads of one entry (a slow entry) and take the whole source down.
+//! its supervisor: entries by DN and a draft-good changelog that every write appends to,
+//! recording each entry's entryUUID (its entries are identified by it). A test can hold the
+//! reads of one entry (a slow entry) and take the whole source down.
 
 use crate::changelog::{ChangeBatch, ChangeKind, ChangeRecord, ChangelogError};
+use crate::entry_id::{EntryIdAttribute, ID_ATTRIBUTES};
 use crate::ldap::LdapError;
 use crate::mapping::LdapEntry;
-use crate::source::{Backlog, ChangeSource, EntryReader, SourceAnswer, SourceConnector};
+use crate::source::{
+    Backlog, ChangeSource, EntryIdSource, EntryReader, SourceAnswer, SourceConnector,
+};
 use crate::startpoint::ChangelogCursor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -54,8 +58,7 @@ impl MemoryDirectory {
         let entry_id = state
             .entries
             .get(&dn.to_ascii_lowercase())
-            .and_then(|e| e.entry_id())
-            .map(str::to_owned);
+            .and_then(|e| EntryIdAttribute::EntryUuid.value(e));
         let n = state.changelog.len() as u64 + 1;
         state.changelog.push(ChangeRecord {
             cursor: ChangelogCursor::DraftGood {
@@ -91,6 +94,23 @@ impl MemoryDirectory {
             values.iter().map(|v| v.to_string()).collect(),
         );
         self.log(&mut state, ChangeKind::Modify, dn);
+    }
+
+    /// Moves an entry to `new_dn` (its attributes unchanged), logging a modrdn with the
+    /// entry's id.
+    pub(crate) fn rename(&self, dn: &str, new_dn: &str) {
+        let mut state = self.state.lock().unwrap();
+        let new_dn = new_dn.to_owned();
+        let kind = ChangeKind::ModDn {
+            new_dn: new_dn.clone(),
+        };
+        self.log(&mut state, kind, dn);
+        let mut entry = state
+            .entries
+            .remove(&dn.to_ascii_lowercase())
+            .unwrap_or_else(|| panic!("no entry {dn}"));
+        entry.dn = new_dn.clone();
+        state.entries.insert(new_dn.to_ascii_lowercase(), entry);
     }
 
     /// Deletes an entry, logging a delete (with the entry's id, as changelogs give it).
@@ -170,6 +190,32 @@ impl EntryReader for MemoryDirectory {
     }
 }
 
+impl EntryIdSource for MemoryDirectory {
+    fn identify(&self) -> SourceAnswer<'_, EntryIdAttribute> {
+        Box::pin(async move {
+            match self.unreachable() {
+                Some(e) => Err(e),
+                None => Ok(EntryIdAttribute::EntryUuid),
+            }
+        })
+    }
+
+    fn entries_with_ids<'a>(&'a self, ids: &'a [String]) -> SourceAnswer<'a, Vec<LdapEntry>> {
+        Box::pin(async move {
+            if let Some(e) = self.unreachable() {
+                return Err(e);
+            }
+            let state = self.state.lock().unwrap();
+            let named = |e: &&LdapEntry| {
+                ID_ATTRIBUTES
+                    .iter()
+                    .any(|a| e.get(a).iter().any(|v| ids.contains(v)))
+            };
+            Ok(state.entries.values().filter(named).cloned().collect())
+        })
+    }
+}
+
 impl ChangeSource for MemoryDirectory {
     fn read_changes<'a>(
         &'a mut self,
@@ -208,6 +254,10 @@ impl ChangeSource for MemoryDirectory {
     }
 
     fn entries(&self) -> Arc<dyn EntryReader> {
+        Arc::new(self.clone())
+    }
+
+    fn entry_ids(&self) -> Arc<dyn EntryIdSource> {
         Arc::new(self.clone())
     }
 

@@ -77,9 +77,41 @@ pub struct EntryResult {
     /// Pending and dropped references, members added and removed.
     #[serde(default)]
     pub references: ReferenceReport,
-    /// The entry's stable id (entryUUID / nsUniqueId), when it was read.
+    /// The entry's stable id (by the attribute that identifies the source's entries), when
+    /// known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
+    /// How the resource of a deleted entry, or of one that left scope, was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by: Option<FoundBy>,
+    /// The id the entry's correlation was kept under when that is not `entry_id` (found by
+    /// DN): the correlation moves to `entry_id`, or goes with the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+}
+
+/// How the resource of an entry was found when it was not to be searched for by the entry's
+/// values (the entry is gone, or out of scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FoundBy {
+    /// The correlation kept under the entry's stable id.
+    EntryId,
+    /// The correlation kept for the entry's DN (before a rename), the change naming no id it
+    /// is kept under.
+    Dn,
+    /// A search of the destination by the values of the entry's RDN (before a rename).
+    Rdn,
+}
+
+impl std::fmt::Display for FoundBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FoundBy::EntryId => "by the entry's id",
+            FoundBy::Dn => "by the entry's DN (no correlation under its id)",
+            FoundBy::Rdn => "by a search for the entry's RDN (no correlation kept)",
+        })
+    }
 }
 
 impl EntryResult {
@@ -91,6 +123,8 @@ impl EntryResult {
             resource: None,
             references: ReferenceReport::default(),
             entry_id: None,
+            found_by: None,
+            replaces: None,
         }
     }
 

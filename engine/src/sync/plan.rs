@@ -8,6 +8,7 @@ use crate::config::{
 };
 use crate::crypto::{Cipher, CryptoError};
 use crate::dn::Dn;
+use crate::entry_id::EntryIdAttribute;
 use crate::ldap_filter::Filter;
 use crate::mapping::{EndpointMapper, LdapEntry};
 use crate::scim::{BulkWriter, Destination, RateLimiter, RetryPolicy, ScimClient, ScimError};
@@ -83,6 +84,10 @@ pub struct PipePlan {
     referenced: Vec<String>,
     /// The pipe's limit on deletes.
     pub(crate) deletes: DeleteGuard,
+    /// The attribute that identifies the source's entries: presumed from the changelog
+    /// flavour when built, settled against the source (`entry_ids::settle`) before a run
+    /// keys anything by it.
+    pub(super) entry_ids: EntryIdAttribute,
 }
 
 impl PipePlan {
@@ -205,6 +210,7 @@ impl PipePlan {
         });
         Ok(PipePlan {
             deletes: DeleteGuard::new(&pipe),
+            entry_ids: EntryIdAttribute::presumed(source.changelog),
             pipe,
             changes,
             source,
@@ -229,6 +235,23 @@ impl PipePlan {
     pub fn with_source(mut self, source: impl SourceConnector + 'static) -> PipePlan {
         self.changes = Arc::new(source);
         self
+    }
+
+    /// The same plan identifying entries by `attribute` (an in-memory source in unit tests;
+    /// real sources are settled against what they hold).
+    pub fn with_entry_ids(mut self, attribute: EntryIdAttribute) -> PipePlan {
+        self.entry_ids = attribute;
+        self
+    }
+
+    /// The entry's stable id: what its correlation with its resource is kept under.
+    pub fn entry_id(&self, entry: &LdapEntry) -> Option<String> {
+        self.entry_ids.value(entry)
+    }
+
+    /// The attribute that identifies the source's entries.
+    pub fn entry_id_attribute(&self) -> EntryIdAttribute {
+        self.entry_ids
     }
 
     /// The first class whose base DNs hold `dn`, ignoring filters: for deleted entries, whose
@@ -279,13 +302,14 @@ impl PipePlan {
     }
 
     /// LDAP attributes to read: those the mappings and the class filters use, objectClass,
-    /// and the entry's stable identity (operational, so asked for by name).
+    /// and the attributes an entry may be identified by (operational, so asked for by name).
     pub fn ldap_attributes(&self) -> Vec<String> {
-        let mut attrs = vec![
-            "objectclass".to_owned(),
-            "entryuuid".to_owned(),
-            "nsuniqueid".to_owned(),
-        ];
+        let mut attrs = vec!["objectclass".to_owned()];
+        attrs.extend(
+            crate::entry_id::ID_ATTRIBUTES
+                .iter()
+                .map(|a| a.to_ascii_lowercase()),
+        );
         for c in &self.classes {
             let from_filter = c
                 .filter

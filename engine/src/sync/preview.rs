@@ -5,6 +5,7 @@
 use super::action_error::ActionError;
 use super::apply::EntryWrite;
 use super::change_log::log_one;
+use super::entry_ids::{Rekeying, connect_settled};
 use super::failure::Fail;
 use super::outcome::EntryOutcome;
 use super::plan::PipePlan;
@@ -12,7 +13,6 @@ use super::record::{Origin, record_result};
 use super::references::{ResolveError, Resolver};
 use crate::config::Config;
 use crate::config::UpdateMethod;
-use crate::ldap::connect;
 use crate::mapping::references::{ReferenceTarget, ResolvedReferences};
 use crate::mapping::{LdapEntry, Phase, Purpose, put_body, search_filter};
 use crate::store::Store;
@@ -27,9 +27,10 @@ pub async fn preview_entry(
     dn: &str,
     apply: bool,
 ) -> Result<EntryPreview, ActionError> {
-    let plan = PipePlan::build(config, pipe, store.cipher(), None)?;
+    let mut plan = PipePlan::build(config, pipe, store.cipher(), None)?;
     let attrs = plan.ldap_attributes();
-    let conn = connect(&plan.source, store.cipher()).await?;
+    // A preview that applies nothing changes nothing, how the store keys entries included.
+    let conn = connect_settled(&mut plan, store, Rekeying::unless(!apply)).await?;
     let result = steps(store, &plan, &conn, &attrs, dn, apply).await;
     conn.close().await;
     result
@@ -209,12 +210,9 @@ async fn steps(
     if apply {
         preview.applied = true;
         let result = super::outcome::EntryResult {
-            dn: entry.dn.clone(),
-            class: Some(class.class.name.clone()),
-            outcome,
             resource,
-            references: Default::default(),
-            entry_id: entry.entry_id().map(str::to_owned),
+            entry_id: plan.entry_id(&entry),
+            ..super::outcome::EntryResult::new(&entry.dn, Some(class.class.name.clone()), outcome)
         };
         record_result(store, &plan.pipe.name, &result, Origin::default()).await?;
         log_one(

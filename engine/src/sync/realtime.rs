@@ -12,6 +12,7 @@
 //! service answers, and nothing behind it is lost. A refused change is recorded as rejected and
 //! never blocks the ones behind it.
 
+use super::entry_ids::{self, Rekeying, SettleError};
 use super::lanes::{Checkpoint, LaneContext, LaneEnd, Lanes};
 use super::pause::{MAX_BACKOFF, pause};
 use super::plan::{PipePlan, PlanError};
@@ -93,15 +94,19 @@ pub(crate) async fn run_plan(
 ) -> Result<(), RealtimeError> {
     progress.update(|s| s.instance = holder.clone());
     let result = match plan {
-        Ok(plan) => {
-            let run = Follow {
-                store: &store,
-                plan: Arc::new(plan),
-                progress: &progress,
-                holder: holder.as_deref(),
-            };
-            run.follow(&mut stop).await
-        }
+        Ok(mut plan) => match settle_entry_ids(&mut plan, &store, &mut stop, &progress).await {
+            Ok(true) => {
+                let run = Follow {
+                    store: &store,
+                    plan: Arc::new(plan),
+                    progress: &progress,
+                    holder: holder.as_deref(),
+                };
+                run.follow(&mut stop).await
+            }
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e.into()),
     };
     progress.update(|s| match &result {
@@ -110,6 +115,41 @@ pub(crate) async fn run_plan(
     });
     save_status(&store, pipe, &progress).await;
     result
+}
+
+/// Settles which attribute identifies the pipe's entries (see `entry_ids`) before any change
+/// is applied, waiting for the source while it cannot be reached. `false`: asked to stop
+/// meanwhile.
+async fn settle_entry_ids(
+    plan: &mut PipePlan,
+    store: &Store,
+    stop: &mut watch::Receiver<bool>,
+    progress: &RealtimeProgress,
+) -> Result<bool, RealtimeError> {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        if *stop.borrow() {
+            return Ok(false);
+        }
+        let connector = plan.changes.clone();
+        let settled = match connector.connect().await {
+            Ok(source) => {
+                entry_ids::settle(plan, store, &*source.entry_ids(), Rekeying::Allowed).await
+            }
+            Err(e) => Err(SettleError::Source(e)),
+        };
+        match settled {
+            Ok(()) => return Ok(true),
+            Err(SettleError::Store(e)) => return Err(e.into()),
+            Err(SettleError::Source(e)) => {
+                progress.update(|s| s.problem(RealtimeState::WaitingForSource, e.to_string()));
+                if pause(stop, backoff).await {
+                    return Ok(false);
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
 }
 
 /// One run following a pipe's changelog.

@@ -416,3 +416,85 @@ async fn a_class_that_deactivates_keeps_the_resource_inactive_until_the_entry_is
     assert_eq!(user_names(&destination), ["ann"]);
     run.stop().await;
 }
+
+/// Realtime sync of one person, ann, who then moves out of every class's base DNs; before
+/// the move, `forget` does what it likes with her correlation. What the log of changes says
+/// of the move, once her resource is gone.
+async fn ann_moves_out_of_scope(
+    forget: impl AsyncFnOnce(&Store, crate::store::Correlation),
+) -> String {
+    let config = config();
+    let (store, _dir) = store_with(&config).await;
+    let (source, destination) = (MemoryDirectory::default(), MemoryDestination::default());
+    source.add(person_with_id("ann"));
+    let run = start(&store, &planner(&source, &destination)).await;
+    let progress = run.progress.clone();
+    let status = || format!("{:?}", progress.snapshot());
+    wait_for("ann arrives", status, || {
+        user_names(&destination) == ["ann"]
+    })
+    .await;
+    run.stop().await;
+    let kept = store
+        .find_resource(PIPE, "uuid-ann")
+        .await
+        .unwrap()
+        .unwrap();
+    forget(&store, kept).await;
+
+    source.rename(&dn("ann"), "uid=ann,ou=elsewhere,dc=example,dc=com");
+    let run = start(&store, &planner(&source, &destination)).await;
+    let progress = run.progress.clone();
+    let status = || format!("{:?}", progress.snapshot());
+    wait_for("ann's resource is deleted", status, || {
+        user_names(&destination).is_empty()
+    })
+    .await;
+    run.stop().await;
+    assert!(
+        store
+            .correlations_after(PIPE, "", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no correlation is left"
+    );
+    let logged = store
+        .logged_changes(&crate::store::SyncLogFilter {
+            pipe: Some(PIPE.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let moved = logged
+        .iter()
+        .find(|c| c.dn.contains("ou=elsewhere"))
+        .unwrap_or_else(|| panic!("{logged:#?}"));
+    assert_eq!(moved.outcome, crate::report::ChangeOutcome::Deleted);
+    moved.summary.clone()
+}
+
+#[tokio::test]
+async fn a_move_out_of_scope_finds_a_resource_kept_under_another_id_by_the_old_dn() {
+    let summary = ann_moves_out_of_scope(async |store, kept| {
+        let to = crate::store::Correlation {
+            entry_id: "kept-under-another-id".into(),
+            ..kept.clone()
+        };
+        let from = kept.entry_id;
+        let moves = [crate::store::Rekey { from, to }];
+        store.rekey_correlations(PIPE, &moves).await.unwrap();
+    })
+    .await;
+    assert!(summary.contains("found by the entry's DN"), "{summary}");
+}
+
+#[tokio::test]
+async fn a_move_out_of_scope_with_no_correlation_finds_the_resource_by_the_old_rdn() {
+    let summary = ann_moves_out_of_scope(async |store, kept| {
+        store.forget_resource(PIPE, &kept.entry_id).await.unwrap();
+    })
+    .await;
+    assert!(summary.contains("search for the entry's RDN"), "{summary}");
+}

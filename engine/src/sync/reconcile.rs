@@ -11,8 +11,8 @@ use crate::mapping::Phase;
 use crate::source::EntryReader;
 use crate::store::Correlation;
 use crate::sync::apply::synchronising;
-use crate::sync::change::{ApplyError, ChangeContext};
-use crate::sync::outcome::{EntryOutcome, EntryResult, ResourceRef};
+use crate::sync::change::{ApplyError, ChangeContext, Known};
+use crate::sync::outcome::{EntryOutcome, EntryResult, FoundBy, ResourceRef};
 use crate::sync::resync::ResyncError;
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -98,7 +98,7 @@ async fn remove_one(
     let now = reader.fetch_entry(&missing.dn, &run.attrs).await?;
     let same_entry = now
         .as_ref()
-        .filter(|e| e.entry_id() == Some(missing.entry_id.as_str()));
+        .filter(|e| plan.entry_id(e).as_deref() == Some(missing.entry_id.as_str()));
     if same_entry.is_some_and(|e| synchronising(plan, e).is_ok()) {
         return Ok(());
     }
@@ -133,9 +133,13 @@ async fn remove_one(
             phase: Phase::Resync,
             limit_deletes: true,
         };
+        let known = Known {
+            correlation: missing.clone(),
+            by: FoundBy::EntryId,
+        };
         let applied = async {
             let result = change
-                .delete(&record, Some(missing), cause.to_owned())
+                .delete(&record, Some(known), cause.to_owned())
                 .await?;
             change.record(&record, &result).await?;
             change.apply_waiting(&result).await?;

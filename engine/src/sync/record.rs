@@ -6,7 +6,7 @@
 use super::correlation_batch::CorrelationBatch;
 use super::outcome::{EntryOutcome, EntryResult};
 use crate::changelog::ChangeRecord;
-use crate::store::{Correlation, Store, StoreError, dn_key};
+use crate::store::{Correlation, Rekey, Store, StoreError, dn_key};
 use std::collections::HashSet;
 
 /// Where a result came from, as far as keeping it goes.
@@ -29,10 +29,36 @@ pub(crate) async fn record_result(
     result: &EntryResult,
     origin: Origin<'_>,
 ) -> Result<(), StoreError> {
-    let entry_id = origin
-        .change
-        .and_then(|c| c.entry_id.as_ref())
-        .or(result.entry_id.as_ref());
+    // The entry's id as the result knows it (read from the entry, or the correlation found),
+    // else as the change recorded it.
+    let entry_id = result
+        .entry_id
+        .as_ref()
+        .or(origin.change.and_then(|c| c.entry_id.as_ref()));
+    // A correlation found under another id (by DN) is the same entry's: it goes with its
+    // resource, makes way for the entry's own, or — the resource kept inactive — moves to it.
+    let replaced = result.replaces.as_ref().filter(|r| Some(*r) != entry_id);
+    if let Some(replaced) = replaced {
+        match (&result.outcome, entry_id, &result.resource, &result.class) {
+            (EntryOutcome::Deactivated, Some(id), Some(resource), Some(class)) => {
+                let to = Correlation {
+                    entry_id: id.clone(),
+                    dn: result.dn.clone(),
+                    endpoint: resource.endpoint.clone(),
+                    scim_id: resource.id.clone(),
+                    class: class.clone(),
+                    display: resource.display.clone(),
+                };
+                let from = replaced.clone();
+                store
+                    .rekey_correlations(pipe, &[Rekey { from, to }])
+                    .await?;
+            }
+            (EntryOutcome::Deleted, ..) => store.forget_resource(pipe, replaced).await?,
+            _ if result.synchronized() => store.forget_resource(pipe, replaced).await?,
+            _ => {}
+        }
+    }
     match &result.outcome {
         EntryOutcome::Rejected { rejection } | EntryOutcome::Unavailable { rejection, .. } => {
             let mut rejection = (**rejection).clone();

@@ -138,9 +138,10 @@ impl Resolver<'_> {
             resource_type: resource_type_of(mapper.core_schema()),
             display: mapper.display_name(&target),
         };
+        let target_id = self.plan.entry_id(&target);
         let remember = |id: &str| {
-            target.entry_id().map(|entry_id| Correlation {
-                entry_id: entry_id.to_owned(),
+            target_id.clone().map(|entry_id| Correlation {
+                entry_id,
                 dn: target.dn.clone(),
                 endpoint: mapper.endpoint.endpoint_path.clone(),
                 scim_id: id.to_owned(),
@@ -149,7 +150,7 @@ impl Resolver<'_> {
             })
         };
         // Known by its stable id: the entry was renamed or moved since it was synchronised.
-        if let Some(entry_id) = target.entry_id()
+        if let Some(entry_id) = &target_id
             && let Some(c) = self
                 .store
                 .find_resource(pipe, entry_id)

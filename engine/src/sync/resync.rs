@@ -17,6 +17,7 @@ use super::apply::apply_entry;
 use super::change::{ApplyError, ChangeContext};
 use super::change_log::ChangeLogBatch;
 use super::correlation_batch::CorrelationBatch;
+use super::entry_ids::{self, Rekeying, SettleError};
 use super::listed::Listings;
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::{PipePlan, PlanError};
@@ -24,7 +25,7 @@ use super::record::{Origin, record_result};
 use super::references::Resolver;
 use super::workers::Workers;
 use crate::config::Config;
-use crate::ldap::{LdapConnection, LdapError, connect};
+use crate::ldap::{LdapConnection, LdapError};
 use crate::ldap_filter::Filter;
 use crate::mapping::references::ReferenceReport;
 use crate::mapping::{LdapEntry, Phase};
@@ -183,6 +184,15 @@ pub enum ResyncError {
     DeleteMissingNeedsWholeSource,
 }
 
+impl From<SettleError> for ResyncError {
+    fn from(e: SettleError) -> Self {
+        match e {
+            SettleError::Source(e) => ResyncError::Ldap(e),
+            SettleError::Store(e) => ResyncError::Store(e),
+        }
+    }
+}
+
 /// Keeps what a result teaches: rejections, resolved rejections, which resource the entry is
 /// synchronised to (so later deletes, renames and references find it) and the references it
 /// left pending; then applies the entries that were waiting for it.
@@ -223,7 +233,7 @@ pub async fn run_resync(
 ) -> Result<ResyncCounts, ResyncError> {
     let started_at = chrono::Utc::now();
     let result = match PipePlan::build(config, pipe, store.cipher(), options.rate_per_second) {
-        Ok(plan) => resync(store, Arc::new(plan), options, progress, observer).await,
+        Ok(plan) => resync(store, plan, options, progress, observer).await,
         Err(e) => Err(e.into()),
     };
     let known = config.sync_pipes.iter().any(|p| p.name == pipe);
@@ -241,7 +251,7 @@ pub async fn run_resync_planned(
 ) -> Result<ResyncCounts, ResyncError> {
     let started_at = chrono::Utc::now();
     let pipe = plan.pipe.name.clone();
-    let result = resync(store, Arc::new(plan), options, progress, observer).await;
+    let result = resync(store, plan, options, progress, observer).await;
     finish(store, &pipe, true, options, progress, started_at, result).await
 }
 
@@ -331,12 +341,11 @@ struct Pass {
 
 async fn resync(
     store: &Store,
-    plan: Arc<PipePlan>,
+    mut plan: PipePlan,
     options: &ResyncOptions,
     progress: &ResyncProgress,
     observer: Arc<dyn ResyncObserver>,
 ) -> Result<(), ResyncError> {
-    let pipe = plan.pipe.name.as_str();
     if options.delete_missing && (options.filter.is_some() || options.dns.is_some()) {
         return Err(ResyncError::DeleteMissingNeedsWholeSource);
     }
@@ -350,7 +359,11 @@ async fn resync(
         }
         None => "(objectClass=*)".to_owned(),
     };
-    let mut reader = connect(&plan.source, store.cipher()).await?;
+    // A dry run changes nothing: not even how the store keys its correlations.
+    let rekeying = Rekeying::unless(options.dry_run);
+    let mut reader = entry_ids::connect_settled(&mut plan, store, rekeying).await?;
+    let plan = Arc::new(plan);
+    let pipe = plan.pipe.name.as_str();
 
     // Targets: the source's base DNs (subtree) or the given DNs (each read alone).
     let targets: Vec<(String, ldap3::Scope)> = match &options.dns {
@@ -583,7 +596,7 @@ async fn resync_entry(
     .await;
     if let (Some(seen), Some(i)) = (&run.seen, class)
         && run.plan.classes[i].mapper.is_some()
-        && let Some(id) = entry.entry_id()
+        && let Some(id) = &result.entry_id
     {
         seen.saw(id, result.resource.as_ref());
     }

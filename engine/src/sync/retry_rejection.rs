@@ -5,11 +5,11 @@
 use super::action_error::ActionError;
 use super::change::{ApplyError, ChangeContext};
 use super::change_log::log_one;
+use super::entry_ids::{Rekeying, connect_settled};
 use super::outcome::{EntryOutcome, EntryResult};
 use super::plan::PipePlan;
 use crate::changelog::ChangeRecord;
 use crate::config::Config;
-use crate::ldap::connect;
 use crate::mapping::Phase;
 use crate::rejection::RejectionStatus;
 use crate::store::Store;
@@ -31,11 +31,11 @@ pub async fn retry_rejection(
         return Err(ActionError::NotOpen(id.to_owned(), status));
     }
     let started = std::time::Instant::now();
-    let plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
+    let mut plan = PipePlan::build(config, &rejection.pipe, store.cipher(), None)?;
     // Replayed in its own phase: a resync rejection with the resync usages.
     let phase = rejection.phase;
     let attrs = plan.ldap_attributes();
-    let mut conn = connect(&plan.source, store.cipher()).await?;
+    let mut conn = connect_settled(&mut plan, store, Rekeying::Allowed).await?;
     let entry = conn.fetch_entry(&rejection.dn, &attrs).await?;
     if entry.is_none() && phase == Phase::Resync {
         // Resync never deletes: an entry that has gone since is dismissed, not deleted.
@@ -55,7 +55,7 @@ pub async fn retry_rejection(
     let record = ChangeRecord::entry_now_or_gone(
         &rejection.dn,
         entry.is_some(),
-        entry.as_ref().and_then(|e| e.entry_id()).map(str::to_owned),
+        entry.as_ref().and_then(|e| plan.entry_id(e)),
         serde_json::json!({"retry-of": id}),
     );
     let change = ChangeContext {
