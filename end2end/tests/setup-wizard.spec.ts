@@ -107,6 +107,9 @@ test("an admin sets up all eleven steps and finds them after a restart", async (
   await expect(ldapProbe).toContainText(`127.0.0.1:${slapd.port}`);
   await expect(ldapProbe).toContainText("OpenLDAP accesslog at \"cn=accesslog\"");
   await expect(ldapProbe).toContainText("ou=people,dc=example,dc=com — found");
+  // Which attribute identifies entries: the one the accesslog records (reqEntryUUID).
+  await expect(ldapProbe).toContainText("Entries known by");
+  await expect(ldapProbe).toContainText(/entryUUID(, which the changelog records with each change| \(the changelog holds no record yet)/);
   await page.screenshot({ path: "test-results/step-1-test-connection.png", fullPage: true });
   await create(page, "Corporate LDAP");
   await expect(page.locator('nav.steps li[data-step="1"]')).toHaveAttribute("data-state", "done");
