@@ -298,47 +298,6 @@ async fn a_search_answer_without_resources_is_not_taken_for_no_match() {
 }
 
 #[tokio::test]
-async fn entries_that_leave_their_class_lose_their_resource() {
-    let slapd = Slapd::start();
-    let scim = Scim2Server::start(TOKEN);
-    let dir = tempfile::tempdir().unwrap();
-    let (store, mut config) = setup(&slapd, &scim.base_url(), dir.path()).await;
-    config.sync_classes[0].include_filter =
-        Some("(&(objectClass=inetOrgPerson)(!(description=left)))".into());
-    store.replace_all(config).await.unwrap();
-    let config = store.load_config().await.unwrap();
-    slapd.modify(&(person("mover", "M") + &person("filtered", "F") + &person("stays", "S")));
-    let counts = resync_pipe(&store, &config, PIPE).await;
-    assert_eq!(counts.created, 3);
-    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
-    // One moves out of the class's base DN (still under the source's), one stops matching
-    // the class's filter.
-    slapd.modify(&format!(
-        "dn: uid=mover,ou=people,{SUFFIX}\nchangetype: modrdn\nnewrdn: uid=mover\ndeleteoldrdn: 1\n\
-         newsuperior: ou=groups,{SUFFIX}\n\n\
-         dn: uid=filtered,ou=people,{SUFFIX}\nchangetype: modify\nadd: description\ndescription: left\n\n"
-    ));
-    let scim_url = scim.base_url();
-    wait_until("both resources deleted", 30, || {
-        let people = scim_people(&scim_url, TOKEN);
-        !people.contains_key("mover")
-            && !people.contains_key("filtered")
-            && people.contains_key("stays")
-    })
-    .await;
-    // The service may hold the result before the pipe has counted it (both deletes can share
-    // one Bulk request): wait for nothing in flight.
-    wait_until("both deletes counted", 30, || {
-        run.progress.snapshot().queue == 0
-    })
-    .await;
-    let status = run.progress.snapshot();
-    assert_eq!(status.counts.deleted, 2, "{status:#?}");
-    assert_eq!(status.counts.rejected, 0, "{status:#?}");
-    run.stop().await;
-}
-
-#[tokio::test]
 async fn a_retried_resync_rejection_replays_as_resync_and_a_gone_entry_is_dismissed() {
     let slapd = Slapd::start();
     let scim = Scim2Server::start(TOKEN);
