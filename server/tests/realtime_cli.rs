@@ -408,3 +408,203 @@ fn held_deletes_are_listed_approved_and_discarded_on_the_command_line() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// Signs in at the console as `username` (the sign-in form, posted from the console's own
+/// origin): the session cookie.
+fn sign_in(port: u16, username: &str, password: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-D", "-"])
+        .args(["-H", &format!("Origin: http://127.0.0.1:{port}")])
+        .args(["--data-urlencode", &format!("username={username}")])
+        .args(["--data-urlencode", &format!("password={password}")])
+        .args(["--data-urlencode", "next=/"])
+        .arg(format!("http://127.0.0.1:{port}/login"))
+        .output()
+        .expect("curl");
+    let headers = String::from_utf8_lossy(&out.stdout).into_owned();
+    headers
+        .lines()
+        .find_map(|l| {
+            let l = l
+                .strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))?;
+            l.split(';')
+                .next()
+                .filter(|c| c.starts_with("scimsync_session="))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no session for {username}:\n{headers}"))
+}
+
+/// GETs `path` with a session cookie: the status and the body.
+fn get_as(port: u16, cookie: &str, path: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "10", "-w", "\n%{http_code}"])
+        .args(["-H", &format!("Cookie: {cookie}")])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or_default();
+    (status.to_owned(), body.to_owned())
+}
+
+/// A password the SCIM service refuses — too short, and the refusal quotes it back — is
+/// kept masked wherever the rejection is: the store's files, `scimsync rejections` and `log`,
+/// the console's pages and exports as a viewer sees them, and the server's own output. The
+/// request goes first in a Bulk request (refused whole), then alone.
+#[test]
+fn a_refused_password_is_kept_nowhere_in_clear() {
+    let clear = "Sh0rt-pw";
+    let ds = Ds389::start();
+    let scim = Scim2Server::start(TOKEN);
+    let policy = PasswordPolicyProxy::start(scim.port, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut config = fixture_config(&ds.address(), &policy.base_url(), TOKEN);
+    config["ldap-sources"][0]["changelog"] = "draft-good".into();
+    config["attribute-mappings"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "name": "Password", "scim-attribute-name": "password",
+            "attribute-usage": ["create-during-realtime-sync", "update-during-realtime-sync"],
+            "syntax": { "type": "string", "ldap-attribute": "userPassword", "single-valued": true }
+        }));
+    config["endpoint-mappings"][0]["attribute-mappings"]
+        .as_array_mut()
+        .unwrap()
+        .push("Password".into());
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let path = dir.path().join("config.json");
+    ok(scimsync(
+        &data,
+        &["config", "import", path.to_str().unwrap()],
+    ));
+    ds.modify(&person("pat", "First"));
+    ok(scimsync(&data, &["resync", "--pipe", PIPE]));
+    ok(scimsync(
+        &data,
+        &[
+            "realtime-sync",
+            "set-startpoint",
+            "--pipe",
+            PIPE,
+            "--end-of-changelog",
+        ],
+    ));
+    ok(scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]));
+    let viewer_password = "viewer password for the test";
+    let added = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .env("SCIMSYNC_DATA_DIR", &data)
+        .env("SCIMSYNC_USER_PASSWORD", viewer_password)
+        .args(["users", "add", "watcher", "--role", "viewer"])
+        .output()
+        .unwrap();
+    ok(added);
+
+    let port = free_port();
+    let output = dir.path().join("serve.out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+        .env("SCIMSYNC_DATA_DIR", &data)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("serve.err")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, "scimsync serve", &mut child);
+    let _server = Served(child);
+    ds.modify(&format!(
+        "dn: uid=pat,ou=people,{SUFFIX}\nchangetype: modify\nreplace: userPassword\nuserPassword: {clear}\n-\nreplace: sn\nsn: Second\n\n"
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let listed = ok(scimsync(&data, &["rejections", "list", "--pipe", PIPE]));
+        if listed.contains("uid=pat,") {
+            break listed;
+        }
+        if Instant::now() > deadline {
+            let status = ok(scimsync(&data, &["realtime-sync", "status"]));
+            let log = ok(scimsync(&data, &["log"]));
+            let err = std::fs::read_to_string(dir.path().join("serve.err")).unwrap_or_default();
+            panic!("no rejection for pat: {listed}\n{status}\n{log}\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The refusal is kept, with what the service said — its quote of the password masked.
+    assert!(listed.contains("is shorter than 12 characters"), "{listed}");
+    let id = listed.split_whitespace().next().unwrap().to_owned();
+    let shown = ok(scimsync(&data, &["rejections", "show", &id]));
+    assert!(shown.contains("\"path\": \"password\""), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+    let mut outputs = vec![
+        ("rejections list".to_owned(), listed),
+        ("rejections show".to_owned(), shown),
+        (
+            "log".to_owned(),
+            ok(scimsync(&data, &["log", "--pipe", PIPE])),
+        ),
+        (
+            "log --json".to_owned(),
+            ok(scimsync(&data, &["log", "--pipe", PIPE, "--json"])),
+        ),
+    ];
+    let viewer = sign_in(port, "watcher", viewer_password);
+    for page in [
+        "/",
+        "/rejections",
+        &format!("/rejections?pipe={}", PIPE.replace(' ', "%20")),
+        "/step/10",
+        "/step/11",
+        "/log",
+        &format!("/pipes/{}", PIPE.replace(' ', "%20")),
+        "/api/log?format=csv",
+        "/api/log?format=json",
+    ] {
+        let (status, body) = get_as(port, &viewer, page);
+        assert_eq!(status, "200", "{page}: {body}");
+        outputs.push((format!("page {page}"), body));
+    }
+    // The live feeds, as long as a page would listen for a few seconds.
+    for feed in [
+        format!("/api/realtime/events?pipe={}", PIPE.replace(' ', "%20")),
+        "/api/overview/events".to_owned(),
+    ] {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-N",
+                "--max-time",
+                "3",
+                "-H",
+                &format!("Cookie: {viewer}"),
+            ])
+            .arg(format!("http://127.0.0.1:{port}{feed}"))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(text.contains("data:"), "{feed}: {text}");
+        outputs.push((format!("feed {feed}"), text));
+    }
+    let (_, rejections_page) = get_as(port, &viewer, "/rejections");
+    assert!(
+        rejections_page.contains("is shorter than 12 characters"),
+        "the viewer sees the rejection"
+    );
+    // The store's files: the database, its write-ahead log, the key file.
+    for file in std::fs::read_dir(&data).unwrap() {
+        let file = file.unwrap().path();
+        let bytes = std::fs::read(&file).unwrap();
+        outputs.push((
+            format!("file {}", file.display()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    for name in ["serve.out", "serve.err"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        outputs.push((name.to_owned(), text));
+    }
+    for (place, text) in &outputs {
+        assert!(!text.contains(clear), "the password is in clear in {place}");
+    }
+}

@@ -493,6 +493,35 @@ impl Scim2Server {
     }
 }
 
+/// A SCIM service's password policy in front of a SCIM server: writes setting a password
+/// shorter than `min_length` are refused with 400, the refusal quoting the password back
+/// (scripts/testenv/scim-password-policy.py).
+pub struct PasswordPolicyProxy {
+    pub port: u16,
+    _server: ScriptServer,
+}
+
+impl PasswordPolicyProxy {
+    pub fn start(upstream_port: u16, min_length: usize) -> PasswordPolicyProxy {
+        let args = [upstream_port.to_string(), min_length.to_string()];
+        let server = ScriptServer::start(
+            "scim-password-policy.sh",
+            "the password policy proxy",
+            &args,
+            &[],
+            Stop::Kill,
+        );
+        PasswordPolicyProxy {
+            port: server.port,
+            _server: server,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.port)
+    }
+}
+
 /// nginx in front of a SCIM server, answering 429 + `Retry-After: 1` above `rate` requests/s
 /// (scripts/testenv/nginx-ratelimit.sh).
 pub struct RateLimitingProxy {

@@ -131,6 +131,11 @@ impl CarriedPasswords {
         carried
     }
 
+    /// Whether the change carries no password at all.
+    pub fn is_empty(&self) -> bool {
+        self.clear.is_empty() && self.encrypted.is_empty()
+    }
+
     /// The clear-text passwords, decrypting with `key`. Empty when the change carries none.
     pub fn reveal(&self, key: Option<&ChangelogPasswordKey>) -> Result<Vec<String>, PasswordError> {
         let mut out = self.clear.clone();

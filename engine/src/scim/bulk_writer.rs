@@ -202,7 +202,13 @@ impl BulkWriter {
                             "the destination has no Bulk endpoint after all ({e}): writes go in single requests"
                         );
                     } else {
-                        tracing::debug!("a Bulk request failed ({e}): its writes go alone");
+                        // The status only: a refusal's detail may quote what was sent (a
+                        // password); each write's own answer is kept with it, masked.
+                        let why = match e.http_failure() {
+                            Some(f) => format!("HTTP {}", f.status),
+                            None => e.to_string(),
+                        };
+                        tracing::debug!("a Bulk request failed ({why}): its writes go alone");
                     }
                     self.send_alone(batch).await;
                 }

@@ -123,6 +123,7 @@ impl Store {
         store.check_key().await?;
         store.backfill_dn_keys().await?;
         store.backfill_rejection_dn_keys().await?;
+        store.mask_old_rejections().await?;
         Ok(store)
     }
 

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError, dn_key};
 use crate::rejection::{Rejection, RejectionStatus};
+use crate::sensitive::SecretValues;
 
 impl Store {
     /// Records a rejection; it supersedes an older open one for the same pipe and DN.
@@ -18,8 +19,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at, dn_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at, dn_key, masked, carries_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
         )
         .bind(&r.id)
         .bind(&r.pipe)
@@ -30,6 +31,7 @@ impl Store {
         .bind(body)
         .bind(r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
         .bind(&key)
+        .bind(i64::from(r.carries_password))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -63,13 +65,23 @@ impl Store {
             .collect())
     }
 
-    /// Marks a DN's open rejection resolved (its entry has since been synchronized).
-    pub async fn resolve_rejection(&self, pipe: &str, dn: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn_key = $2 AND status = 'open'")
-            .bind(pipe)
-            .bind(dn_key(dn))
-            .execute(&self.pool)
-            .await?;
+    /// Marks a DN's open rejection resolved (its entry has since been synchronized) — unless
+    /// it carried a password and this synchronization did not (`with_password`).
+    pub async fn resolve_rejection(
+        &self,
+        pipe: &str,
+        dn: &str,
+        with_password: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rejected_operations SET status = 'resolved' WHERE pipe = $1 AND dn_key = $2 AND status = 'open' \
+             AND (carries_password = 0 OR $3 = 1)",
+        )
+        .bind(pipe)
+        .bind(dn_key(dn))
+        .bind(i64::from(with_password))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -186,5 +198,58 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Masks the rejections kept before secrets were masked by value (see migration 0013):
+    /// the values a request set on secret attributes are masked wherever they stand in the
+    /// rejection — request, response, source, reason — and in the log of changes' summaries
+    /// of the same entry.
+    pub(super) async fn mask_old_rejections(&self) -> Result<(), StoreError> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT id, pipe, dn, reason, body FROM rejected_operations WHERE masked = 0",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, pipe, dn, mut reason, body) in rows {
+            let mut secrets = SecretValues::default();
+            let body = match serde_json::from_str::<serde_json::Value>(&body) {
+                Ok(mut record) => {
+                    // Twice: values learnt from a later part are masked in the earlier ones too.
+                    for _ in 0..2 {
+                        for part in ["request", "response", "source"] {
+                            if let Some(value) = record.get_mut(part) {
+                                secrets.mask(value);
+                            }
+                        }
+                    }
+                    secrets.mask_text(&mut reason);
+                    record["reason"] = serde_json::Value::String(reason.clone());
+                    record.to_string()
+                }
+                // Unreadable: left as it is (it could not be shown either).
+                Err(_) => body,
+            };
+            let mut tx = self.write_transaction().await?;
+            sqlx::query(
+                "UPDATE rejected_operations SET reason = $1, body = $2, masked = 1 WHERE id = $3",
+            )
+            .bind(&reason)
+            .bind(&body)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            for secret in secrets.values() {
+                sqlx::query(
+                    "UPDATE sync_log SET summary = replace(summary, $1, '***') WHERE pipe = $2 AND dn = $3",
+                )
+                .bind(secret)
+                .bind(&pipe)
+                .bind(&dn)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
     }
 }

@@ -337,6 +337,85 @@ both_backends!(global_settings_and_startpoints, |store, url, cipher| {
     assert!(store.startpoints().await.unwrap().is_empty());
 });
 
+both_backends!(
+    rejections_kept_before_value_masking_are_masked_at_start,
+    |store, url, cipher| {
+        // A password PATCH a service refused, as an earlier release kept it: the value in
+        // clear in the request, the service's answer quoting it, and the log's summary too.
+        let clear = "Weak-Pa55";
+        let old = json!({
+            "id": "old-1", "pipe": "P", "phase": "realtime", "dn": "uid=ann,ou=people,dc=example,dc=com",
+            "operation": "modify", "reason": format!("PATCH u: HTTP 400: password {clear} is too weak"),
+            "source": {"dn": "uid=ann,ou=people,dc=example,dc=com", "attributes": {"userpassword": "***"}},
+            "request": {"method": "PATCH", "url": "u", "body": {"Operations": [
+                {"op": "replace", "path": "password", "value": clear},
+                {"op": "replace", "path": "displayName", "value": "Ann"}]}},
+            "response": {"status": 400, "detail": format!("password {clear} is too weak")},
+            "created_at": "2026-12-01T00:00:00Z"
+        });
+        sqlx::query(
+            "INSERT INTO rejected_operations (id, pipe, phase, dn, operation, reason, body, created_at, dn_key) \
+             VALUES ('old-1', 'P', 'realtime', $1, 'modify', $2, $3, '2026-12-01T00:00:00Z', $4)",
+        )
+        .bind(old["dn"].as_str().unwrap())
+        .bind(old["reason"].as_str().unwrap())
+        .bind(old.to_string())
+        .bind(dn_key(old["dn"].as_str().unwrap()))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let logged = LoggedChange {
+            id: String::new(),
+            at: chrono::Utc::now(),
+            pipe: "P".into(),
+            phase: Phase::Realtime,
+            dn: old["dn"].as_str().unwrap().into(),
+            endpoint: None,
+            resource_id: None,
+            outcome: crate::report::ChangeOutcome::Rejected,
+            summary: format!("rejected: {}", old["reason"].as_str().unwrap()),
+            duration_ms: 3,
+        };
+        store.log_changes(&[logged]).await.unwrap();
+        store.close().await;
+
+        let store = Store::open(&url, cipher.clone()).await.unwrap();
+        let (kept, _) = store.rejection("old-1").await.unwrap().unwrap();
+        let text = serde_json::to_string(&kept).unwrap();
+        assert!(!text.contains(clear), "{text}");
+        assert!(text.contains("\"Ann\""), "the rest stays: {text}");
+        assert_eq!(kept.reason, "PATCH u: HTTP 400: password *** is too weak");
+        let listed = store.rejections(Some("P"), 10).await.unwrap();
+        assert_eq!(listed[0].reason, kept.reason);
+        let log = store
+            .logged_changes(&SyncLogFilter {
+                pipe: Some("P".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(!log[0].summary.contains(clear), "{}", log[0].summary);
+        // Nothing in the database holds it any more.
+        for table in ["rejected_operations", "sync_log"] {
+            let rows: Vec<(String,)> = sqlx::query_as(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE {} LIKE $1",
+                if table == "sync_log" {
+                    "summary"
+                } else {
+                    "body || reason"
+                }
+            ))
+            .bind(format!("%{clear}%"))
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+            assert_eq!(rows[0].0, "0", "{table}");
+        }
+        store.close().await;
+    }
+);
+
 both_backends!(reopening_needs_the_same_key, |store, url, cipher| {
     import_example(&store).await;
     store.close().await;
@@ -841,9 +920,20 @@ both_backends!(rejections_match_by_normalised_dn, |store, url, cipher| {
             .contains(&dn_key("uid=ann,ou=people,dc=example,dc=com"))
     );
     store
-        .resolve_rejection(pipe, "uid=ANN,ou=people,dc=example,dc=com")
+        .resolve_rejection(pipe, "uid=ANN,ou=people,dc=example,dc=com", false)
         .await
         .unwrap();
+    assert!(store.rejections(Some(pipe), 10).await.unwrap().is_empty());
+    // A rejected password stays open until a change carrying one goes through.
+    let password = crate::sync::Rejection {
+        carries_password: true,
+        ..crate::sync::Rejection::new(pipe, Phase::Realtime, &entry, FailedStep::Modify, "weak")
+    };
+    store.record_rejection(&password).await.unwrap();
+    let dn = "uid=ann,ou=people,dc=example,dc=com";
+    store.resolve_rejection(pipe, dn, false).await.unwrap();
+    assert_eq!(store.rejections(Some(pipe), 10).await.unwrap().len(), 1);
+    store.resolve_rejection(pipe, dn, true).await.unwrap();
     assert!(store.rejections(Some(pipe), 10).await.unwrap().is_empty());
 });
 

@@ -15,9 +15,13 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
-    /// Keeps the request that was sent with the rejection.
-    pub(crate) fn with_request(mut self, request: Option<SentRequest>) -> Failure {
-        self.rejection = self.rejection.with_exchange(request, None);
+    /// Keeps the request that was sent for `entry` with the rejection.
+    pub(crate) fn with_request(
+        mut self,
+        request: Option<SentRequest>,
+        entry: &LdapEntry,
+    ) -> Failure {
+        self.rejection = self.rejection.with_exchange(request, None, entry);
         self
     }
 
@@ -77,7 +81,7 @@ impl Fail<'_> {
             operation,
             error.to_string(),
         )
-        .with_exchange(request, Some(error));
+        .with_exchange(request, Some(error), self.entry);
         Failure {
             rejection,
             outage: error.is_transient(),

@@ -36,7 +36,7 @@ pub(crate) async fn find_by_search(
                 format!("{n} resources match {filter}; the entry's resource must be unique");
             Err(fail
                 .rejected(FailedStep::Search, reason)
-                .with_request(request()))
+                .with_request(request(), entry))
         }
     }
 }

@@ -65,6 +65,7 @@ pub(crate) async fn record_result(
             if let Some(change) = origin.change {
                 rejection.source =
                     serde_json::json!({"change": change.raw, "entry": rejection.source});
+                rejection.carries_password = !change.passwords.is_empty();
             }
             store.record_rejection(&rejection).await
         }
@@ -84,7 +85,8 @@ pub(crate) async fn record_result(
                     .open_rejections
                     .is_none_or(|open| !open.is_empty() && open.contains(&dn_key(dn)))
                 {
-                    store.resolve_rejection(pipe, dn).await?;
+                    let with_password = origin.change.is_some_and(|c| !c.passwords.is_empty());
+                    store.resolve_rejection(pipe, dn, with_password).await?;
                 }
             }
             match (&result.resource, entry_id, &result.class) {
