@@ -74,3 +74,24 @@ test("signing in, a viewer who cannot change anything, the audit log, signing ou
   await expect(rows.filter({ hasText: "console:watcher" }).filter({ hasText: "update" })).toHaveCount(0);
   await page.screenshot({ path: "test-results/audit.png", fullPage: true });
 });
+
+test("signing in stays on the console whatever `next` says", async ({ page }) => {
+  const console = new URL(scimsync.url);
+  // As links would carry them (percent-encoded), and as they would arrive in the form.
+  const hostile = ["/\t/evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil.example",
+    "https://evil.example/", "/\n/evil.example", "javascript:alert(1)", "/ /evil.example"];
+  for (const next of hostile) {
+    await page.context().clearCookies();
+    await page.goto(`${scimsync.url}/login?next=${encodeURIComponent(next)}`);
+    await expect(page.locator('input[name="next"]')).toHaveValue("/");
+    // The form posts it as given, too (what a page of an earlier release passed through).
+    await page.locator('input[name="next"]').evaluate((input, value) => { (input as HTMLInputElement).value = value; }, next);
+    await page.fill("#username", "admin");
+    await page.fill("#password", ADMIN_PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.waitForLoadState();
+    const now = new URL(page.url());
+    expect(now.origin, `next=${JSON.stringify(next)} led to ${page.url()}`).toBe(console.origin);
+    await expect(page.locator("header .who")).toHaveText("admin · admin");
+  }
+});

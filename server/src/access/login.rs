@@ -21,10 +21,23 @@ pub struct Credentials {
     next: String,
 }
 
-/// Only a path on this console (never `//host` or a full URL): no open redirect.
-fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+/// Where a sign-in goes next: only a path on this console, else `/` — no open redirect. It
+/// must start with `/`, hold no control character, space or backslash (browsers drop tabs and
+/// newlines and read `\\` as `/`, so `/<TAB>/host` becomes `//host`), and, resolved against the
+/// console as a browser would, stay on it. What is returned is that resolved path (with its
+/// query and fragment), percent-encoded: always a valid `Location`.
+pub(super) fn local_path(next: Option<&str>) -> String {
+    let console = url::Url::parse("http://console.invalid/").expect("a valid URL");
+    let Some(path) = next else {
+        return "/".to_owned();
+    };
+    let plain = path
+        .chars()
+        .all(|c| !c.is_control() && !c.is_whitespace() && c != '\\');
+    match console.join(path) {
+        Ok(to) if plain && path.starts_with('/') && to.origin() == console.origin() => {
+            to[url::Position::BeforePath..].to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -92,9 +105,17 @@ pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>
         .await
     {
         Ok(user) => user,
+        // Not a failed sign-in: nothing was checked, so nothing counts towards a lockout.
         Err(e) => {
             tracing::error!("checking a console sign-in: {e}");
-            None
+            let body = page(
+                &next,
+                username,
+                Some(
+                    "The user store cannot be reached: your password was not checked. Try again shortly.",
+                ),
+            );
+            return no_store((StatusCode::SERVICE_UNAVAILABLE, body).into_response());
         }
     };
     let Some(user) = user else {
