@@ -61,13 +61,26 @@ fn file(content_type: &'static str, extension: &str, body: String) -> Response {
         .into_response()
 }
 
-/// RFC 4180: a header line, fields quoted where they hold a comma, quote or line break.
+/// A cell a spreadsheet takes as it is: one that would start a formula (`=`, `+`, `-`, `@`,
+/// a tab or a carriage return — a SCIM service's resource id may start so) gets a leading `'`,
+/// as OWASP advises for CSV injection.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// RFC 4180: a header line, fields quoted where they hold a comma, quote or line break, and
+/// every field made inert for spreadsheets.
 fn csv(changes: &[LoggedChange]) -> String {
     let field = |v: &str| {
+        let v = inert(v);
         if v.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", v.replace('"', "\"\""))
         } else {
-            v.to_owned()
+            v.into_owned()
         }
     };
     let mut out =
@@ -96,6 +109,59 @@ fn csv(changes: &[LoggedChange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_cell_starts_a_formula() {
+        let hostile = [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ];
+        let changes: Vec<LoggedChange> = hostile
+            .iter()
+            .map(|id| LoggedChange {
+                id: "1".into(),
+                at: chrono::Utc::now(),
+                pipe: "=P".into(),
+                phase: engine::rejection::Phase::Realtime,
+                dn: "uid=a,dc=example".into(),
+                endpoint: Some("Users".into()),
+                resource_id: Some((*id).into()),
+                outcome: engine::report::ChangeOutcome::Created,
+                summary: format!("{id} was created"),
+                duration_ms: 3,
+            })
+            .collect();
+        let text = csv(&changes);
+        // Read back as RFC 4180: every cell, unquoted.
+        let mut cells = Vec::new();
+        let (mut cell, mut quoted, mut chars) = (String::new(), false, text.chars().peekable());
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', false) if cell.is_empty() => quoted = true,
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                ('"', true) => quoted = false,
+                (',' | '\n', false) => cells.push(std::mem::take(&mut cell)),
+                ('\r', false) => {}
+                (c, _) => cell.push(c),
+            }
+        }
+        assert_eq!(cells.len(), 9 * (1 + hostile.len()), "{text}");
+        for cell in &cells {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} in {text}"
+            );
+        }
+        assert!(cells.contains(&"'=HYPERLINK(\"http://evil.example\",\"x\")".to_owned()));
+        assert!(cells.contains(&"'=P".to_owned()));
+    }
 
     #[test]
     fn csv_quotes_what_needs_it() {
