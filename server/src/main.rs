@@ -24,11 +24,15 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    let filter = match log_filter() {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCIMSYNC_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let result = match args
@@ -52,4 +56,18 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// What is logged: SCIMSYNC_LOG, else RUST_LOG (as Rust programs read it), else `info`;
+/// a filter that does not parse is an error naming the variable and its value.
+fn log_filter() -> Result<tracing_subscriber::EnvFilter, String> {
+    for variable in ["SCIMSYNC_LOG", "RUST_LOG"] {
+        if let Ok(value) = std::env::var(variable)
+            && !value.trim().is_empty()
+        {
+            return tracing_subscriber::EnvFilter::try_new(&value)
+                .map_err(|e| format!("{variable}=\"{value}\" is not a log filter: {e}"));
+        }
+    }
+    Ok("info,sqlx=warn".into())
 }

@@ -47,7 +47,8 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         engine::store::redact_url(&instance.database_url()),
         instance.key_path().display()
     );
-    let app = router.into_make_service();
+    // The client's address, for the sign-in throttle.
+    let app = router.into_make_service_with_connect_info::<crate::access::ClientAddr>();
     match tls {
         Some(config) => {
             let listener = crate::tls::TlsListener::new(listener, config)?;

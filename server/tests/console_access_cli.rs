@@ -74,6 +74,104 @@ fn curl(args: &[&str]) -> Output {
 }
 
 #[test]
+fn the_log_level_comes_from_scimsync_log_else_rust_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let stderr = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimsync"));
+        cmd.env_remove("SCIMSYNC_LOG")
+            .env_remove("RUST_LOG")
+            .env("SCIMSYNC_DATA_DIR", &data)
+            .args(["users", "list"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text) = stderr(&[("RUST_LOG", "debug")]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("DEBUG"), "RUST_LOG is honoured: {text}");
+    let (_, text) = stderr(&[("RUST_LOG", "debug"), ("SCIMSYNC_LOG", "warn")]);
+    assert!(!text.contains("DEBUG"), "SCIMSYNC_LOG comes first: {text}");
+    let (code, text) = stderr(&[("RUST_LOG", "info,engine=[[")]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("RUST_LOG=\"info,engine=[[\" is not a log filter"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_guesser_cannot_lock_the_admin_out_of_their_own_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let password = "the admin's own password";
+    let (mut server, _) = serve(&data, port, &[], &[("SCIMSYNC_ADMIN_PASSWORD", password)]);
+    // A sign-in from `from` (a loopback address of its own): the HTTP status.
+    let sign_in = |from: &str, password: &str| {
+        let out = curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            from,
+            "-H",
+            &format!("Origin: http://127.0.0.1:{port}"),
+            "--data-urlencode",
+            "username=admin",
+            "--data-urlencode",
+            &format!("password={password}"),
+            &format!("http://127.0.0.1:{port}/login"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for _ in 0..5 {
+        assert_eq!(sign_in("127.0.0.9", "a guess"), "401");
+    }
+    // The guesser's address is locked out, even with the right password…
+    assert_eq!(sign_in("127.0.0.9", password), "429");
+    // …the admin's own machine, which never failed, is not.
+    assert_eq!(sign_in("127.0.0.2", password), "303");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn a_console_with_only_viewers_gets_an_admin_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for name in ["admin", "watcher"] {
+        let out = scimsync(
+            &data,
+            &["users", "add", name, "--role", "viewer"],
+            &[("SCIMSYNC_USER_PASSWORD", "a viewer's password")],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let (mut server, printed) = serve(&data, free_port(), &[], &[]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        printed.contains("no console user is an admin (2 viewer(s))")
+            && printed.contains("created console user \"admin2\" with password"),
+        "{printed}"
+    );
+    let out = scimsync(&data, &["users", "list"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "admin\tviewer\nadmin2\tadmin\nwatcher\tviewer\n",
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn first_start_creates_one_admin_and_users_are_managed_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

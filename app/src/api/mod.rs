@@ -39,6 +39,32 @@ pub(crate) mod ssr {
         ServerFnError::new(e.to_string())
     }
 
+    /// An admin's action on one entry that could not run, answered with the status that
+    /// says why: 404 for what does not exist, 409 for what cannot be done now, 502 for a
+    /// source that failed, 503 for a store that did; 500 only for the unforeseen.
+    pub fn action_failed(e: engine::sync::ActionError) -> ServerFnError {
+        use axum::http::StatusCode;
+        use engine::sync::{ActionError, PlanError};
+        let status = match &e {
+            ActionError::NotFound { .. } | ActionError::Plan(PlanError::NoPipe(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            ActionError::NotOpen(..) | ActionError::Plan(PlanError::Incomplete(_)) => {
+                StatusCode::CONFLICT
+            }
+            ActionError::Ldap(_) => StatusCode::BAD_GATEWAY,
+            ActionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ActionError::Plan(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!("{e}");
+        }
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+        ServerFnError::new(e.to_string())
+    }
+
     /// Who is making this request (the access guard put them on the request).
     pub fn signed_in_user() -> Option<engine::store::ConsoleUser> {
         use_context::<axum::http::request::Parts>()

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 async fn run_preview(pipe: &str, dn: &str, apply: bool) -> Result<EntryPreview, ServerFnError> {
-    use super::ssr::{fail, state};
+    use super::ssr::{action_failed, fail, state};
     let (pipe, dn) = (pipe.trim(), dn.trim());
     if dn.is_empty() {
         return Err(ServerFnError::new(
@@ -16,7 +16,7 @@ async fn run_preview(pipe: &str, dn: &str, apply: bool) -> Result<EntryPreview, 
     let config = st.store.load_config().await.map_err(fail)?;
     let preview = engine::sync::preview_entry(&st.store, &config, pipe, dn, apply)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(action_failed)?;
     if apply {
         super::ssr::audit(
             &st,

@@ -27,6 +27,9 @@ impl ResyncJobs {
         options: ResyncOptions,
     ) -> Result<(), String> {
         let config = store.load_config().await.map_err(|e| e.to_string())?;
+        if !config.sync_pipes.iter().any(|p| p.name == pipe) {
+            return Err(super::plan::PlanError::NoPipe(pipe.to_owned()).to_string());
+        }
         let progress = ResyncProgress::default();
         {
             let mut jobs = self.0.lock().expect("resync jobs lock");

@@ -2,10 +2,10 @@
 //! session cookie, and audit entries for both.
 
 use super::{Access, SESSION_COOKIE, SESSION_HOURS, session_token};
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -86,11 +86,16 @@ pub async fn show(Query(q): Query<NextPage>) -> Response {
     no_store(page(&local_path(q.next.as_deref()), "", None).into_response())
 }
 
-pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>) -> Response {
+pub async fn sign_in(
+    State(access): State<Access>,
+    client: Option<Extension<ConnectInfo<super::ClientAddr>>>,
+    Form(form): Form<Credentials>,
+) -> Response {
     let next = local_path(Some(&form.next));
     let username = form.username.trim();
+    let address = client.map(|Extension(ConnectInfo(super::ClientAddr(a)))| a.ip());
     let now = std::time::Instant::now();
-    if let Some(wait) = access.throttle.locked_for(username, now) {
+    if let Some(wait) = access.throttle.locked_for(username, address, now) {
         tracing::warn!("console sign-in for \"{username}\" refused: too many failed tries");
         let message = format!(
             "Too many failed sign-ins for this username: try again in {} s.",
@@ -119,7 +124,7 @@ pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>
         }
     };
     let Some(user) = user else {
-        access.throttle.failed(username, now);
+        access.throttle.failed(username, address, now);
         tracing::warn!("failed console sign-in for \"{}\"", form.username.trim());
         let body = page(
             &next,
@@ -143,7 +148,7 @@ pub async fn sign_in(State(access): State<Access>, Form(form): Form<Credentials>
                 .into_response();
         }
     };
-    access.throttle.succeeded(username);
+    access.throttle.succeeded(username, address);
     audit(&access, &user.username, "sign-in").await;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

@@ -26,6 +26,25 @@ pub struct Access {
     pub throttle: throttle::SignInThrottle,
 }
 
+/// The address a request came from (the connection's peer; behind a reverse proxy, the
+/// proxy's), for the sign-in throttle.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+type Incoming<'a, L> = axum::serve::IncomingStream<'a, L>;
+
+impl axum::extract::connect_info::Connected<Incoming<'_, tokio::net::TcpListener>> for ClientAddr {
+    fn connect_info(stream: Incoming<'_, tokio::net::TcpListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<Incoming<'_, crate::tls::TlsListener>> for ClientAddr {
+    fn connect_info(stream: Incoming<'_, crate::tls::TlsListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
 /// The session token in a request's cookies.
 pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
     headers

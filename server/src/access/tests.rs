@@ -368,3 +368,41 @@ fn every_page_finishes_while_other_threads_build_consoles() {
         t.join().unwrap();
     }
 }
+
+#[tokio::test]
+async fn actions_on_a_pipe_that_does_not_exist_say_so() {
+    let c = console().await;
+    let admin = c.session("admin").await;
+    let path = |name: &str| {
+        server_fns()
+            .into_iter()
+            .find(|p| name_of(p) == name)
+            .unwrap_or_else(|| panic!("no server function {name}"))
+    };
+    let before = c.store.audit_log(100).await.unwrap().len();
+    let (status, _, body) = c
+        .send(post(
+            &path("start_resync"),
+            Some(&admin),
+            Some(ORIGIN),
+            "pipe=No+such+pipe&dry_run=false&rate=&filter=&delete_missing=false",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("\"started\":false") && body.contains("there is no sync pipe named"),
+        "{body}"
+    );
+    let (status, _, body) = c
+        .send(post(
+            &path("apply_preview"),
+            Some(&admin),
+            Some(ORIGIN),
+            "pipe=No+such+pipe&dn=uid%3Dann%2Cdc%3Dexample%2Cdc%3Dcom",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("there is no sync pipe named"), "{body}");
+    // Neither was audited as done.
+    assert_eq!(c.store.audit_log(100).await.unwrap().len(), before);
+}
