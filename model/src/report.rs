@@ -118,6 +118,9 @@ identifiers! {
         Running = "running",
         WaitingForDestination = "waiting-for-destination",
         WaitingForSource = "waiting-for-source",
+        /// The store (SQLite or PostgreSQL) cannot be reached or written: nothing is applied
+        /// until it answers again, then the pipe resumes from its last checkpoint.
+        WaitingForStore = "waiting-for-store",
         Stopped = "stopped",
         Failed = "failed",
     }
@@ -202,7 +205,9 @@ impl RealtimeStatus {
     pub fn running(&mut self) {
         if matches!(
             self.state,
-            RealtimeState::WaitingForSource | RealtimeState::WaitingForDestination
+            RealtimeState::WaitingForSource
+                | RealtimeState::WaitingForDestination
+                | RealtimeState::WaitingForStore
         ) {
             self.last_error = None;
             self.last_error_at = None;
@@ -222,6 +227,7 @@ mod tests {
             RealtimeState::Running,
             RealtimeState::WaitingForDestination,
             RealtimeState::WaitingForSource,
+            RealtimeState::WaitingForStore,
             RealtimeState::Stopped,
             RealtimeState::Failed,
         ] {

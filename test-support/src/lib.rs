@@ -343,6 +343,12 @@ impl Ds389 {
     }
 }
 
+/// Applies LDIF changes to the slapd on `port` as its manager (what [`Slapd::modify`] does,
+/// for a thread that does not hold the server).
+pub fn ldap_modify_as_manager(port: u16, ldif: &str) {
+    ldap_modify(port, MANAGER_DN, MANAGER_PASSWORD, ldif)
+}
+
 fn ldap_modify(port: u16, dn: &str, password: &str, ldif: &str) {
     use std::io::Write;
     let mut child = Command::new("ldapmodify")
@@ -491,6 +497,127 @@ impl Scim2Server {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/v2", self.port)
     }
+}
+
+/// A PostgreSQL server of the test's own (initdb into a temporary directory, run as the
+/// `postgres` user when the test runs as root), which the test may stop and start again on
+/// the same port and data — a store outage that touches no other test's database.
+pub struct PrivatePostgres {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    server: Option<Child>,
+}
+
+impl PrivatePostgres {
+    pub fn start() -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server (apt-get install postgresql)")
+            .filter_map(|d| d.ok().map(|d| d.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+            .expect("initdb under /usr/lib/postgresql/*/bin");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        Self::as_postgres_owned(dir.path());
+        let out = Self::as_postgres(&bin.join("initdb"))
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ])
+            .stdout(Stdio::null())
+            .output()
+            .expect("initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut pg = PrivatePostgres {
+            port: free_port(),
+            dir,
+            bin,
+            server: None,
+        };
+        pg.resume();
+        pg
+    }
+
+    /// `postgres://…` for its `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (a fast shutdown: connections are cut).
+    pub fn stop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &server.id().to_string()])
+                .status();
+            let _ = server.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data; returns once it answers.
+    pub fn resume(&mut self) {
+        let data = self.dir.path().join("data");
+        let mut child = Self::as_postgres(&self.bin.join("postgres"))
+            .args(["-D", data.to_str().unwrap(), "-p", &self.port.to_string()])
+            .args(["-k", self.dir.path().to_str().unwrap()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres");
+        wait_for_port(self.port, "PostgreSQL", &mut child);
+        self.server = Some(child);
+    }
+
+    /// `program`, run as the `postgres` user when this process is root (PostgreSQL refuses
+    /// to run as root); `setpriv` execs it, so its process id is the server's.
+    fn as_postgres(program: &Path) -> Command {
+        if is_root() {
+            let mut command = Command::new("setpriv");
+            command
+                .args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+                .arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn as_postgres_owned(dir: &Path) {
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir)
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown {}", dir.display());
+        }
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// A SCIM service's password policy in front of a SCIM server: writes setting a password

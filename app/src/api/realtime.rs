@@ -14,8 +14,27 @@ pub async fn pipe_realtime(
     st: &crate::state::AppState,
     pipe: &str,
 ) -> Result<PipeRealtime, engine::store::StoreError> {
-    let (started, stored, _) = st.store.realtime_state(pipe).await?;
     let live = st.realtime.status(pipe);
+    let (started, stored, _) = match st.store.realtime_state(pipe).await {
+        Ok(state) => state,
+        // A pipe running here is still shown (waiting for the store, say) while the store
+        // cannot be read.
+        Err(e) if e.is_unavailable() && live.is_some() => {
+            return Ok(PipeRealtime {
+                pipe: pipe.to_owned(),
+                started: true,
+                startpoint: None,
+                status: live,
+                runs_on: None,
+                pending: PendingReferences {
+                    count: 0,
+                    oldest: Vec::new(),
+                },
+                held_deletes: 0,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let startpoint = st.store.realtime_cursor(pipe).await?.map(|c| c.to_string());
     let runs_on = st.store.lease_holder(pipe).await?;
     Ok(PipeRealtime {

@@ -4,6 +4,10 @@
 use super::{Backend, Store, StoreError};
 use std::time::Duration;
 
+/// How long a pipe's lease lasts without renewal (the supervisor renews it every second): an
+/// instance that dies hands its pipes over to another instance within this time.
+pub const LEASE_TTL: Duration = Duration::from_secs(15);
+
 /// Who runs a pipe, as the database sees it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipeLease {

@@ -19,7 +19,7 @@ pub use config_store::SaveError;
 pub use console_access::{AccessError, ConsoleUser, MIN_PASSWORD_LEN, Role};
 pub use entry_ids::{Rekey, Rekeyed};
 pub use held_deletes::HeldDelete;
-pub use leases::PipeLease;
+pub use leases::{LEASE_TTL, PipeLease};
 pub use realtime::Correlation;
 pub(crate) use realtime::dn_key;
 pub use references::PendingReferenceRow;
@@ -35,17 +35,67 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("unsupported database URL \"{0}\": use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
-    #[error("cannot open database {url}: {source}")]
+    #[error("cannot open database {url}: {}", describe_query_error(.source))]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
+    #[error("{}", describe_query_error(.0))]
     Query(#[from] sqlx::Error),
     #[error("the key file does not match this database: its secrets were sealed with another key")]
     KeyMismatch,
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: String, message: String },
 }
+
+impl StoreError {
+    /// The store could not be reached or could not write — down, restarting, cut off, its
+    /// disk full, its file locked: worth waiting for, and no fault of the data.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Query(e) | StoreError::Connect { source: e, .. } => unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P…),
+            // out of disk or memory (53…). SQLite (extended codes): busy (5), locked (6),
+            // I/O error (10), full (13), cannot open (14), read-only (8).
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || matches!(
+                    code.parse::<i32>().map(|c| c & 0xff),
+                    Ok(5 | 6 | 8 | 10 | 13 | 14)
+                )
+        }
+        _ => false,
+    }
+}
+
+/// A database error as admins read it: one that says the store is unavailable says so first.
+fn describe_query_error(e: &sqlx::Error) -> String {
+    if unavailable(e) {
+        format!(
+            "the store cannot be reached or written ({e}); nothing is lost, try again once it is back"
+        )
+    } else {
+        format!("database error: {e}")
+    }
+}
+
+/// How long a request for a store connection may wait before it fails: a store that is down
+/// must make pages, the CLI and readiness answer with that, not hang.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -95,8 +145,9 @@ impl Store {
             }
             _ => url.to_owned(),
         };
-        let mut options =
-            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        let mut options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
                 Box::pin(async move {

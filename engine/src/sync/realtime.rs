@@ -94,19 +94,7 @@ pub(crate) async fn run_plan(
 ) -> Result<(), RealtimeError> {
     progress.update(|s| s.instance = holder.clone());
     let result = match plan {
-        Ok(mut plan) => match settle_entry_ids(&mut plan, &store, &mut stop, &progress).await {
-            Ok(true) => {
-                let run = Follow {
-                    store: &store,
-                    plan: Arc::new(plan),
-                    progress: &progress,
-                    holder: holder.as_deref(),
-                };
-                run.follow(&mut stop).await
-            }
-            Ok(false) => Ok(()),
-            Err(e) => Err(e),
-        },
+        Ok(plan) => run_settled(&store, plan, &mut stop, &progress, holder.as_deref()).await,
         Err(e) => Err(e.into()),
     };
     progress.update(|s| match &result {
@@ -115,6 +103,89 @@ pub(crate) async fn run_plan(
     });
     save_status(&store, pipe, &progress).await;
     result
+}
+
+/// Settles the pipe's entry ids, then follows its changelog. A store that cannot be reached
+/// or written pauses the pipe (waiting for the store) until it answers again; then it
+/// resumes from its last saved checkpoint, applying again what was in flight (which changes
+/// nothing a second time: every change is applied as the entry is now).
+async fn run_settled(
+    store: &Store,
+    mut plan: PipePlan,
+    stop: &mut watch::Receiver<bool>,
+    progress: &RealtimeProgress,
+    holder: Option<&str>,
+) -> Result<(), RealtimeError> {
+    loop {
+        match settle_entry_ids(&mut plan, store, stop, progress).await {
+            Ok(true) => break,
+            Ok(false) => return Ok(()),
+            Err(RealtimeError::Store(e)) if e.is_unavailable() => {
+                if !wait_for_store(store, stop, progress, &e).await {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let plan = Arc::new(plan);
+    loop {
+        let run = Follow {
+            store,
+            plan: plan.clone(),
+            progress,
+            holder,
+        };
+        match run.follow(stop).await {
+            Err(RealtimeError::Store(e)) if e.is_unavailable() => {
+                if !wait_for_store(store, stop, progress, &e).await {
+                    return Ok(());
+                }
+                // The lease may have run out meanwhile: taken again unless another instance
+                // has taken the pipe over, which then goes on from the last checkpoint.
+                if let Some(holder) = holder
+                    && !store
+                        .hold_lease(&plan.pipe.name, holder, crate::store::LEASE_TTL)
+                        .await?
+                {
+                    return Err(RealtimeError::LeaseLost(holder.to_owned()));
+                }
+            }
+            ended => return ended,
+        }
+    }
+}
+
+/// How long to wait between asking a store that did not answer again, at most.
+const STORE_RETRY_AT_MOST: Duration = Duration::from_secs(2);
+
+/// Shows the pipe waiting for the store until it answers again; `false`: asked to stop
+/// meanwhile.
+async fn wait_for_store(
+    store: &Store,
+    stop: &mut watch::Receiver<bool>,
+    progress: &RealtimeProgress,
+    e: &StoreError,
+) -> bool {
+    tracing::warn!(
+        "realtime sync of \"{}\" waits for the store: {e}",
+        progress.snapshot().pipe
+    );
+    progress.update(|s| s.problem(RealtimeState::WaitingForStore, e.to_string()));
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        if pause(stop, backoff).await {
+            return false;
+        }
+        if let Ok(Ok(())) = tokio::time::timeout(STORE_RETRY_AT_MOST, store.ping()).await {
+            tracing::info!(
+                "realtime sync of \"{}\": the store answers again",
+                progress.snapshot().pipe
+            );
+            return true;
+        }
+        backoff = (backoff * 2).min(STORE_RETRY_AT_MOST);
+    }
 }
 
 /// Settles which attribute identifies the pipe's entries (see `entry_ids`) before any change
@@ -259,7 +330,9 @@ impl Follow<'_> {
                             }
                             if matches!(
                                 s.state,
-                                RealtimeState::Starting | RealtimeState::WaitingForSource
+                                RealtimeState::Starting
+                                    | RealtimeState::WaitingForSource
+                                    | RealtimeState::WaitingForStore
                             ) {
                                 s.running();
                             }

@@ -21,9 +21,7 @@ const RETRY_FAILED_AFTER: Duration = Duration::from_secs(30);
 /// How long a stopping run may take to finish what it applies (its lanes cut off changes
 /// still trying after 5 s).
 const STOP_WAIT: Duration = Duration::from_secs(10);
-/// How long a pipe's lease lasts without renewal (renewed every tick): an instance that dies
-/// hands its pipes over to another instance within this time plus a tick.
-pub const LEASE_TTL: Duration = Duration::from_secs(15);
+pub use crate::store::LEASE_TTL;
 
 struct Running {
     stop: watch::Sender<bool>,

@@ -119,7 +119,7 @@ async fn admit(access: Access, mut request: Request<Body>, next: Next) -> Respon
                 tracing::error!("reading the session: {e}");
                 return refuse(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "the session store cannot be read",
+                    &format!("the console cannot check your session: {e}"),
                 );
             }
         },

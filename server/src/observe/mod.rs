@@ -24,14 +24,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long readiness waits for the store: a load balancer must hear "not ready" before its
+/// own timeout, not after.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(1000);
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready\n".into_response(),
-        Err(e) => (
+    let not_ready = |why: String| {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: the store does not answer: {e}\n"),
+            format!("not ready: the store does not answer: {why}\n"),
         )
-            .into_response(),
+            .into_response()
+    };
+    match tokio::time::timeout(READY_WITHIN, state.store.ping()).await {
+        Ok(Ok(())) => "ready\n".into_response(),
+        Ok(Err(e)) => not_ready(e.to_string()),
+        Err(_) => not_ready(format!("no answer within {READY_WITHIN:?}")),
     }
 }
 
