@@ -371,3 +371,57 @@ async fn a_retried_resync_rejection_replays_as_resync_and_a_gone_entry_is_dismis
     assert_eq!(status, engine::rejection::RejectionStatus::Dismissed);
     assert!(store.rejections(Some(PIPE), 10).await.unwrap().is_empty());
 }
+
+/// The store's disk fills up (its SQLite file on a small tmpfs) while changes come: the pipe
+/// waits for the store instead of failing, and once there is room again it resumes, with
+/// every change applied, none created twice, nothing rejected.
+#[tokio::test]
+async fn a_full_disk_under_the_store_pauses_the_pipe_until_there_is_room() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let disk = SmallDisk::mount(16);
+    let (store, config) = setup(&slapd, &scim.base_url(), disk.path()).await;
+    slapd.modify(
+        &(0..5)
+            .map(|i| person(&format!("f{i}"), "Before"))
+            .collect::<String>(),
+    );
+    assert_eq!(resync_pipe(&store, &config, PIPE).await.created, 5);
+    let run = RealtimeRun::from_end(&store, &config, PIPE).await;
+    let filler = disk.fill();
+    slapd.modify(
+        &(5..10)
+            .map(|i| person(&format!("f{i}"), "Added"))
+            .collect::<String>(),
+    );
+    let state = || run.progress.snapshot().state;
+    wait_until("the pipe waits for the store", 30, || {
+        state() == RealtimeState::WaitingForStore
+    })
+    .await;
+    let waiting = run.progress.snapshot();
+    assert!(
+        waiting
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("the store cannot be reached or written")),
+        "{waiting:#?}"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let want = ldap_people(slapd.port);
+    let scim_url = scim.base_url();
+    wait_until("all 10 at the destination, the pipe running", 30, || {
+        scim_people(&scim_url, TOKEN) == want
+            && state() == RealtimeState::Running
+            && run.progress.snapshot().queue == 0
+    })
+    .await;
+    let status = run.progress.snapshot();
+    assert_eq!(status.counts.rejected, 0, "{status:#?}");
+    assert_eq!(scim_users(&scim_url, TOKEN).len(), 10, "none created twice");
+    assert_eq!(
+        store.correlations_after(PIPE, "", 100).await.unwrap().len(),
+        10
+    );
+    run.stop().await;
+}

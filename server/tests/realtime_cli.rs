@@ -160,6 +160,26 @@ fn check_metrics(port: u16) {
     );
 }
 
+/// Steps 10, 9 and 11 on the command line: a resync of the pipe, its startpoint at the end of
+/// the changelog, realtime sync started (`global`, e.g. `--database-url …`, before each).
+fn resync_and_start(data: &Path, global: &[&str]) {
+    let steps: [&[&str]; 3] = [
+        &["resync", "--pipe", PIPE],
+        &[
+            "realtime-sync",
+            "set-startpoint",
+            "--pipe",
+            PIPE,
+            "--end-of-changelog",
+        ],
+        &["realtime-sync", "start", "--pipe", PIPE],
+    ];
+    for step in steps {
+        let args: Vec<&str> = global.iter().chain(step).copied().collect();
+        ok(scimsync(data, &args));
+    }
+}
+
 fn person(uid: &str, sn: &str) -> String {
     format!(
         "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {sn}\n\n"
@@ -341,18 +361,7 @@ fn held_deletes_are_listed_approved_and_discarded_on_the_command_line() {
             .map(|i| person(&format!("h{i}"), "Held"))
             .collect::<String>(),
     );
-    ok(scimsync(&data, &["resync", "--pipe", PIPE]));
-    ok(scimsync(
-        &data,
-        &[
-            "realtime-sync",
-            "set-startpoint",
-            "--pipe",
-            PIPE,
-            "--end-of-changelog",
-        ],
-    ));
-    ok(scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]));
+    resync_and_start(&data, &[]);
     let (mut server, _) = serve(&data);
     slapd.modify(
         &(0..3)
@@ -482,18 +491,7 @@ fn a_refused_password_is_kept_nowhere_in_clear() {
         &["config", "import", path.to_str().unwrap()],
     ));
     ds.modify(&person("pat", "First"));
-    ok(scimsync(&data, &["resync", "--pipe", PIPE]));
-    ok(scimsync(
-        &data,
-        &[
-            "realtime-sync",
-            "set-startpoint",
-            "--pipe",
-            PIPE,
-            "--end-of-changelog",
-        ],
-    ));
-    ok(scimsync(&data, &["realtime-sync", "start", "--pipe", PIPE]));
+    resync_and_start(&data, &[]);
     let viewer_password = "viewer password for the test";
     let added = Command::new(env!("CARGO_BIN_EXE_scimsync"))
         .env("SCIMSYNC_DATA_DIR", &data)
@@ -640,15 +638,7 @@ fn a_store_outage_pauses_the_pipe_and_loses_nothing() {
             .map(|i| person(&format!("p{i}"), "Before"))
             .collect::<String>(),
     );
-    cli(&["resync", "--pipe", PIPE]);
-    cli(&[
-        "realtime-sync",
-        "set-startpoint",
-        "--pipe",
-        PIPE,
-        "--end-of-changelog",
-    ]);
-    cli(&["realtime-sync", "start", "--pipe", PIPE]);
+    resync_and_start(&data, &["--database-url", &db]);
 
     let admin_password = "the admin password of the outage test";
     let port = free_port();

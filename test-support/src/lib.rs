@@ -613,6 +613,58 @@ impl Drop for PrivatePostgres {
     }
 }
 
+/// A small disk of the test's own (a tmpfs mounted on a temporary directory; the tests run as
+/// root), to fill up: what a store does when its disk is full.
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(megabytes: u32) -> SmallDisk {
+        assert!(
+            is_root(),
+            "mounting a tmpfs needs root (the tests run as root here)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("mount");
+        assert!(
+            out.status.success(),
+            "mount -t tmpfs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left with a file, `filler`; removing it frees the room again.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        // Whole blocks, then what still fits byte by byte.
+        while file.write_all(&block).is_ok() {}
+        while file.write_all(&[0]).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")

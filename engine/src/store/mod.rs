@@ -196,6 +196,19 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the store takes a write now: a SQLite store on a full disk still answers
+    /// queries, and what waits for the store needs to write.
+    pub async fn probe_writes(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO settings (name, body, updated_at) VALUES ('store-probe', '', $1) \
+             ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn check_key(&self) -> Result<(), StoreError> {
         let row: Option<(String,)> = sqlx::query_as("SELECT body FROM settings WHERE name = $1")
             .bind(KEY_CHECK)

@@ -142,13 +142,16 @@ async fn run_settled(
                     return Ok(());
                 }
                 // The lease may have run out meanwhile: taken again unless another instance
-                // has taken the pipe over, which then goes on from the last checkpoint.
-                if let Some(holder) = holder
-                    && !store
-                        .hold_lease(&plan.pipe.name, holder, crate::store::LEASE_TTL)
-                        .await?
-                {
-                    return Err(RealtimeError::LeaseLost(holder.to_owned()));
+                // has taken the pipe over, which then goes on from the last checkpoint. (A
+                // store gone again is met by the next run, which waits again.)
+                if let Some(holder) = holder {
+                    let ttl = crate::store::LEASE_TTL;
+                    match store.hold_lease(&plan.pipe.name, holder, ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => return Err(RealtimeError::LeaseLost(holder.to_owned())),
+                        Err(e) if e.is_unavailable() => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             ended => return ended,
@@ -177,7 +180,7 @@ async fn wait_for_store(
         if pause(stop, backoff).await {
             return false;
         }
-        if let Ok(Ok(())) = tokio::time::timeout(STORE_RETRY_AT_MOST, store.ping()).await {
+        if let Ok(Ok(())) = tokio::time::timeout(STORE_RETRY_AT_MOST, store.probe_writes()).await {
             tracing::info!(
                 "realtime sync of \"{}\": the store answers again",
                 progress.snapshot().pipe
