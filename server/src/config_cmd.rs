@@ -1,6 +1,7 @@
 //! `scimsync config export | import | validate`: the console's configuration as a JSON file.
 
 use crate::cli::{ConfigAction, InstanceArgs};
+use crate::output::{say, say_part};
 use anyhow::Context;
 use engine::config::Config;
 use engine::store::SaveError;
@@ -16,7 +17,7 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{text}"),
+                None => say_part!("{text}"),
             }
             eprintln!(
                 "scimsync: secrets are exported sealed with key file {}; they import only where that key is used — \
@@ -29,7 +30,7 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
             let config = read(&file)?;
             match config.validate() {
                 Ok(()) => {
-                    println!("{}: valid ({})", file.display(), describe(&config));
+                    say!("{}: valid ({})", file.display(), describe(&config));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {
@@ -49,7 +50,7 @@ pub async fn run(instance: &InstanceArgs, action: ConfigAction) -> anyhow::Resul
                 Ok(()) => {
                     let detail = format!("from {} ({summary})", file.display());
                     crate::instance::audit(&store, "import", "configuration", &detail).await;
-                    println!("imported {} ({summary})", file.display());
+                    say!("imported {} ({summary})", file.display());
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(SaveError::Invalid(errors)) => {

@@ -1,6 +1,7 @@
 //! `scimsync deletes list | approve | discard`: the deletes a pipe's limit held back.
 
 use crate::cli::{DeleteAction, HeldSelect, InstanceArgs};
+use crate::output::say;
 use engine::store::{HeldDelete, Store};
 use std::process::ExitCode;
 
@@ -13,12 +14,12 @@ pub async fn run(instance: &InstanceArgs, action: DeleteAction) -> anyhow::Resul
         DeleteAction::List { pipe, json } => {
             let held = store.held_deletes(pipe.as_deref(), MOST).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&held)?);
+                say!("{}", serde_json::to_string_pretty(&held)?);
             } else if held.is_empty() {
-                println!("No held deletes.");
+                say!("No held deletes.");
             }
             for h in held.iter().filter(|_| !json) {
-                println!(
+                say!(
                     "{}  {}  {}  {:<10} {}  {} {}\n    {}",
                     h.id,
                     h.held_at.format("%Y-%m-%d %H:%M:%S"),
@@ -48,7 +49,7 @@ pub async fn run(instance: &InstanceArgs, action: DeleteAction) -> anyhow::Resul
                         if result.outcome.reason().is_some() {
                             failed += 1;
                         }
-                        println!("{id} {}: {what}", held.dn);
+                        say!("{id} {}: {what}", held.dn);
                     }
                     Err(e) => {
                         failed += 1;
@@ -66,9 +67,9 @@ pub async fn run(instance: &InstanceArgs, action: DeleteAction) -> anyhow::Resul
                     Some(held) => {
                         crate::instance::audit(&store, "discard-delete", &held.audit_target(), "")
                             .await;
-                        println!("{id} {}: discarded; the resource stays", held.dn);
+                        say!("{id} {}: discarded; the resource stays", held.dn);
                     }
-                    None => println!("{id}: there is no such held delete"),
+                    None => say!("{id}: there is no such held delete"),
                 }
             }
         }

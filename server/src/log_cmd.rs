@@ -1,6 +1,7 @@
 //! `scimsync log`: the log of changes, newest first, as a table or JSON lines.
 
 use crate::cli::{InstanceArgs, LogArgs};
+use crate::output::say;
 use engine::store::SyncLogFilter;
 use std::process::ExitCode;
 
@@ -10,19 +11,19 @@ pub async fn run(instance: &InstanceArgs, args: LogArgs) -> anyhow::Result<ExitC
     let changes = store.logged_changes(&filter).await?;
     if args.json {
         for c in &changes {
-            println!("{}", serde_json::to_string(c)?);
+            say!("{}", serde_json::to_string(c)?);
         }
         return Ok(ExitCode::SUCCESS);
     }
     if changes.is_empty() {
-        println!("No logged changes.");
+        say!("No logged changes.");
     }
     for c in &changes {
         let resource = match (&c.endpoint, &c.resource_id) {
             (Some(endpoint), Some(id)) => format!("  {endpoint}/{id}"),
             _ => String::new(),
         };
-        println!(
+        say!(
             "{}  {}  {:<8} {:<12} {:>5} ms  {}{resource}\n    {}",
             c.at.format("%Y-%m-%d %H:%M:%S%.3f"),
             c.pipe,

@@ -9,6 +9,7 @@ mod live;
 mod log_cmd;
 mod log_export;
 mod observe;
+mod output;
 mod preview_cmd;
 mod realtime_cmd;
 mod rejections_cmd;

@@ -1,6 +1,7 @@
 //! `scimsync preview --pipe P --dn DN [--apply] [--json]`: one entry, step by step.
 
 use crate::cli::{InstanceArgs, PreviewArgs};
+use crate::output::{say, say_part};
 use engine::sync::preview::EntryPreview;
 use std::process::ExitCode;
 
@@ -14,9 +15,9 @@ pub async fn run(instance: &InstanceArgs, args: PreviewArgs) -> anyhow::Result<E
         crate::instance::audit(&store, "apply-preview", &target, &preview.action).await;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&preview)?);
+        say!("{}", serde_json::to_string_pretty(&preview)?);
     } else {
-        print!("{}", text(&preview));
+        say_part!("{}", text(&preview));
     }
     Ok(if preview.action == "rejected" {
         ExitCode::from(3)

@@ -4,6 +4,7 @@
 //! runs it. Status shows what that process last reported.
 
 use crate::cli::{InstanceArgs, RealtimeAction, StartpointArgs};
+use crate::output::say;
 use engine::startpoint::StartpointRequest;
 use engine::sync::RealtimeStatus;
 use std::process::ExitCode;
@@ -32,9 +33,10 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                 &detail,
             )
             .await;
-            println!(
+            say!(
                 "The startpoint of \"{pipe}\" is set: {}: {}",
-                startpoint.request, startpoint.cursor
+                startpoint.request,
+                startpoint.cursor
             );
         }
         RealtimeAction::Start { pipe } => {
@@ -51,7 +53,7 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                 "",
             )
             .await;
-            println!(
+            say!(
                 "Realtime sync of \"{pipe}\" is started; `scimsync serve` runs it (see `scimsync realtime-sync status`)."
             );
         }
@@ -65,7 +67,7 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                 "",
             )
             .await;
-            println!("Realtime sync of \"{pipe}\" is stopped.");
+            say!("Realtime sync of \"{pipe}\" is stopped.");
         }
         RealtimeAction::Status { pipe } => {
             if let Some(p) = &pipe {
@@ -84,9 +86,9 @@ pub async fn run(instance: &InstanceArgs, action: RealtimeAction) -> anyhow::Res
                     at,
                 );
                 match store.lease_holder(&p.name).await? {
-                    Some(holder) => println!("  runs on      {holder}"),
+                    Some(holder) => say!("  runs on      {holder}"),
                     None if started => {
-                        println!("  runs on      no instance (none holds its lease)")
+                        say!("  runs on      no instance (none holds its lease)")
                     }
                     None => {}
                 }
@@ -117,15 +119,18 @@ fn request(args: &StartpointArgs) -> anyhow::Result<StartpointRequest> {
 async fn print_pending(store: &engine::store::Store, pipe: &str) -> anyhow::Result<()> {
     const SHOWN: u32 = 10;
     let count = store.pending_reference_count(pipe).await?;
-    println!("  pending      {count} references wait for their target");
+    say!("  pending      {count} references wait for their target");
     for r in store.pending_references(pipe, None, SHOWN).await? {
-        println!(
+        say!(
             "    {} ({}) waits for {} since {}",
-            r.referrer_dn, r.reference.mapping, r.reference.dn, r.created_at
+            r.referrer_dn,
+            r.reference.mapping,
+            r.reference.dn,
+            r.created_at
         );
     }
     if count > u64::from(SHOWN) {
-        println!("    … and {} more", count - u64::from(SHOWN));
+        say!("    … and {} more", count - u64::from(SHOWN));
     }
     Ok(())
 }
@@ -136,30 +141,30 @@ fn print_status(
     status: Option<RealtimeStatus>,
     reported: Option<String>,
 ) {
-    println!("{pipe}: {}", if started { "started" } else { "stopped" });
+    say!("{pipe}: {}", if started { "started" } else { "stopped" });
     let Some(s) = status else {
-        println!("  no status reported yet");
+        say!("  no status reported yet");
         return;
     };
     let state = s.state;
-    println!(
+    say!(
         "  state        {state} (reported {})",
         reported.unwrap_or_default()
     );
     let stale = chrono::Utc::now() - s.updated_at;
     if started && stale > chrono::Duration::seconds(10) {
-        println!(
+        say!(
             "  warning      no running `scimsync serve` has reported for {} s",
             stale.num_seconds()
         );
     }
-    println!("  cursor       {}", s.cursor.as_deref().unwrap_or("-"));
+    say!("  cursor       {}", s.cursor.as_deref().unwrap_or("-"));
     if let Some(b) = s.backlog_text() {
-        println!("  backlog      {b}");
+        say!("  backlog      {b}");
     }
-    println!("  new changes  {}", s.arrival_text());
+    say!("  new changes  {}", s.arrival_text());
     let c = s.counts;
-    println!(
+    say!(
         "  changes      {} (created {}, modified {}, deleted {}, in sync {}, out of scope {}, skipped {}, dropped {}, rejected {})",
         c.changes,
         c.created,
@@ -171,18 +176,20 @@ fn print_status(
         c.dropped,
         c.rejected
     );
-    println!(
+    say!(
         "  members      {} added, {} removed; {} referenced DNs outside every class",
-        c.members_added, c.members_removed, c.references_out_of_scope
+        c.members_added,
+        c.members_removed,
+        c.references_out_of_scope
     );
-    println!("  rate         {:.1} changes/s", s.ops_per_second);
+    say!("  rate         {:.1} changes/s", s.ops_per_second);
     if let Some(e) = s.last_error {
         match s.last_error_at {
-            Some(at) => println!(
+            Some(at) => say!(
                 "  last error   {e} (at {})",
                 at.format("%Y-%m-%d %H:%M:%S UTC")
             ),
-            None => println!("  last error   {e}"),
+            None => say!("  last error   {e}"),
         }
     }
 }

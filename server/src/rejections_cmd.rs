@@ -1,6 +1,7 @@
 //! `scimsync rejections list | show | retry | dismiss`.
 
 use crate::cli::{InstanceArgs, RejectionAction, RejectionSelect};
+use crate::output::say;
 use engine::rejection::RejectionStatus;
 use engine::store::{RejectionFilter, Store};
 use engine::sync::{EntryOutcome, Rejection};
@@ -12,10 +13,10 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
         RejectionAction::List(select) => {
             let list = store.find_rejections(&filter(&select)?).await?;
             if list.is_empty() {
-                println!("No open rejected operations.");
+                say!("No open rejected operations.");
             }
             for r in &list {
-                println!(
+                say!(
                     "{}  {}  {}  {:<7} {:<7} {}\n    {}",
                     r.id,
                     r.created_at.format("%Y-%m-%d %H:%M:%S"),
@@ -35,9 +36,9 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
             print_one(&r, &status);
             let waiting = store.pending_referrers(&r.pipe, &r.dn).await?;
             if !waiting.is_empty() {
-                println!("waiting for this entry (their references to it are pending)");
+                say!("waiting for this entry (their references to it are pending)");
                 for dn in waiting {
-                    println!("  {dn}");
+                    say!("  {dn}");
                 }
             }
         }
@@ -52,9 +53,9 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                     EntryOutcome::Rejected { rejection }
                     | EntryOutcome::Unavailable { rejection, .. } => {
                         failed += 1;
-                        println!("{id} {}: rejected again: {}", result.dn, rejection.reason);
+                        say!("{id} {}: rejected again: {}", result.dn, rejection.reason);
                     }
-                    outcome => println!("{id} {}: {}", result.dn, outcome.describe()),
+                    outcome => say!("{id} {}: {}", result.dn, outcome.describe()),
                 }
             }
             return Ok(if failed > 0 {
@@ -76,9 +77,9 @@ pub async fn run(instance: &InstanceArgs, action: RejectionAction) -> anyhow::Re
                         "",
                     )
                     .await;
-                    println!("{id} dismissed");
+                    say!("{id} dismissed");
                 } else {
-                    println!("{id} was not open");
+                    say!("{id} was not open");
                 }
             }
         }
@@ -122,7 +123,7 @@ async fn ids(
 
 fn print_one(r: &Rejection, status: &RejectionStatus) {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    println!(
+    say!(
         "id         {}\nstatus     {status}\npipe       {}\nphase      {}\nentry      {}\noperation  {}\nwhen       {}\nreason     {}",
         r.id,
         r.pipe,
@@ -132,9 +133,9 @@ fn print_one(r: &Rejection, status: &RejectionStatus) {
         r.created_at.to_rfc3339(),
         r.reason
     );
-    println!("source\n{}", pretty(&r.source));
+    say!("source\n{}", pretty(&r.source));
     if let Some(q) = &r.request {
-        println!(
+        say!(
             "SCIM request\n{} {}\n{}",
             q.method,
             q.url,
@@ -142,6 +143,6 @@ fn print_one(r: &Rejection, status: &RejectionStatus) {
         );
     }
     if let Some(resp) = &r.response {
-        println!("SCIM response\n{}", pretty(resp));
+        say!("SCIM response\n{}", pretty(resp));
     }
 }

@@ -5,6 +5,7 @@
 //! resync could not run.
 
 use crate::cli::{InstanceArgs, ResyncArgs};
+use crate::output::say;
 use anyhow::Context;
 use engine::sync::dn_list::{failed_dn_record, parse_dn_list};
 use engine::sync::{
@@ -74,7 +75,7 @@ pub async fn run(instance: &InstanceArgs, args: ResyncArgs) -> anyhow::Result<Ex
     let counts = result.with_context(|| format!("resync of \"{}\"", args.pipe))?;
     print_summary(&args.pipe, &counts, started.elapsed(), args.dry_run);
     if observer.failed.lock().map(|f| f.is_some()).unwrap_or(false) {
-        println!(
+        say!(
             "DNs that could not be synchronized: {} (use it with --source-input-file after fixing)",
             args.failed_dns_file.display()
         );
@@ -121,15 +122,15 @@ impl ResyncObserver for CliObserver {
                     (EntryOutcome::Deactivated, true) => "would deactivate".to_owned(),
                     (outcome, _) => outcome.describe(),
                 };
-                println!("missing {}{resource}: {what}", result.dn);
+                say!("missing {}{resource}: {what}", result.dn);
             }
             EntryOutcome::Created { resource } if self.dry_run => {
                 clear_progress_line();
-                println!("would create {}: {resource}", result.dn);
+                say!("would create {}: {resource}", result.dn);
             }
             EntryOutcome::Modified { operations } if self.dry_run => {
                 clear_progress_line();
-                println!(
+                say!(
                     "would modify {}: {}",
                     result.dn,
                     serde_json::to_string(operations).unwrap_or_default()
@@ -175,16 +176,16 @@ async fn show_progress(progress: ResyncProgress, started: Instant) {
         tokio::time::sleep(every).await;
         let line = progress_line(&progress.snapshot(), started.elapsed());
         if tty {
-            eprint!("\r\x1b[2K{line}");
+            crate::output::progress(format_args!("\r\x1b[2K{line}"));
         } else {
-            eprintln!("{line}");
+            crate::output::progress(format_args!("{line}\n"));
         }
     }
 }
 
 fn clear_progress_line() {
     if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
+        crate::output::progress(format_args!("\r\x1b[2K"));
     }
 }
 
@@ -194,7 +195,7 @@ fn print_summary(pipe: &str, c: &ResyncCounts, elapsed: Duration, dry_run: bool)
     } else {
         ""
     };
-    println!(
+    say!(
         "Resync of \"{pipe}\" completed in {:.1} s{verb}",
         elapsed.as_secs_f64()
     );
@@ -249,12 +250,12 @@ fn print_summary(pipe: &str, c: &ResyncCounts, elapsed: Duration, dry_run: bool)
         ),
     ];
     for (label, n) in rows {
-        println!("  {label:<40} {n:>10}");
+        say!("  {label:<40} {n:>10}");
     }
-    println!(
+    say!(
         "  {:<40} {:>10.0}",
         "Entries per second",
         c.processed() as f64 / elapsed.as_secs_f64().max(0.001)
     );
-    println!("  Paths: {}", c.paths_text());
+    say!("  Paths: {}", c.paths_text());
 }

@@ -2,6 +2,7 @@
 
 use crate::cli::{InstanceArgs, RoleArg, UserAction};
 use crate::instance::audit;
+use crate::output::say;
 use anyhow::Context;
 use engine::store::Role;
 use std::io::BufRead;
@@ -33,7 +34,7 @@ pub async fn run(instance: &InstanceArgs, action: UserAction) -> anyhow::Result<
     match action {
         UserAction::List => {
             for u in store.console_users().await? {
-                println!("{}\t{}", u.username, u.role.as_str());
+                say!("{}\t{}", u.username, u.role.as_str());
             }
         }
         UserAction::Add { username, role } => {
@@ -51,14 +52,14 @@ pub async fn run(instance: &InstanceArgs, action: UserAction) -> anyhow::Result<
                 &format!("role {}", role.as_str()),
             )
             .await;
-            println!("added {} user \"{username}\"", role.as_str());
+            say!("added {} user \"{username}\"", role.as_str());
         }
         UserAction::SetPassword { username } => {
             let password = read_password(&username)?;
             store.set_console_password(&username, &password).await?;
             let target = format!("console user \"{username}\"");
             audit(&store, "set-password", &target, "").await;
-            println!("password of \"{username}\" set; their sessions are closed");
+            say!("password of \"{username}\" set; their sessions are closed");
         }
         UserAction::Remove { username } => {
             store.remove_console_user(&username).await?;
@@ -69,7 +70,7 @@ pub async fn run(instance: &InstanceArgs, action: UserAction) -> anyhow::Result<
                 "",
             )
             .await;
-            println!("removed \"{username}\"");
+            say!("removed \"{username}\"");
         }
     }
     store.close().await;

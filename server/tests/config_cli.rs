@@ -241,3 +241,59 @@ fn bad_arguments_get_clear_errors() {
         text(&out.stderr)
     );
 }
+
+/// Every subcommand whose reader goes away (`| head` after a line, `| less` quit early) ends
+/// quietly: no panic, no backtrace — the exit status a broken pipe gives (141), or the
+/// command's own when it printed nothing.
+#[test]
+fn every_subcommand_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let example = write(dir.path(), "example.json", EXAMPLE);
+    let example = example.to_str().unwrap();
+    assert!(
+        scimsync(&data, &["config", "import", example])
+            .status
+            .success()
+    );
+    let pipe = "LDAP to SCIM";
+    let dn = "uid=jdoe,ou=people,dc=example,dc=com";
+    let commands: &[&[&str]] = &[
+        &["--help"],
+        &["--version"],
+        &["config", "export"],
+        &["config", "validate", example],
+        &["realtime-sync", "status"],
+        &["rejections", "list"],
+        &["deletes", "list"],
+        &["log"],
+        &["users", "list"],
+        &["resync", "--pipe", pipe, "--dry-run"],
+        &["preview", "--pipe", pipe, "--dn", dn],
+        &["realtime-sync", "stop", "--pipe", pipe],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scimsync"))
+            .env_remove("SCIMSYNC_DATABASE_URL")
+            .env("SCIMSYNC_DATA_DIR", &data)
+            .env("RUST_BACKTRACE", "1")
+            .args(*args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 1 | 141)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
