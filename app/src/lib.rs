@@ -6,6 +6,7 @@ pub mod api;
 mod components;
 pub mod model;
 mod pages;
+pub mod security;
 pub use ::model::steps;
 
 #[cfg(feature = "ssr")]
@@ -20,6 +21,8 @@ use leptos_router::path;
 
 /// The HTML document around the app (server-rendered).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    security::protect_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

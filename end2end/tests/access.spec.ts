@@ -95,3 +95,29 @@ test("signing in stays on the console whatever `next` says", async ({ page }) =>
     await expect(page.locator("header .who")).toHaveText("admin · admin");
   }
 });
+
+test("every page runs under the console's Content-Security-Policy, and no site can frame it", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(`${page.url()}: ${message.text()}`);
+  });
+  await signIn(page, scimsync.url, "admin", ADMIN_PASSWORD);
+  const pages = ["/", "/setup", ...Array.from({ length: 11 }, (_, i) => `/step/${i + 1}`),
+    "/step/7/edit/LDAP%20to%20SCIM", "/pipes/LDAP%20to%20SCIM", "/rejections", "/deletes", "/preview",
+    "/audit", "/log"];
+  for (const path of pages) {
+    const response = await page.goto(`${scimsync.url}${path}`);
+    expect(response?.headers()["content-security-policy"], path).toContain("frame-ancestors 'none'");
+    // Hydrated: the page's WebAssembly and scripts ran under the policy.
+    await expect(page.locator('h1[data-hydrated="true"]'), path).toBeVisible();
+  }
+  expect(violations).toEqual([]);
+
+  // Another site framing the console (here a page of no origin) is refused by the browser.
+  const refused: string[] = [];
+  page.on("console", (message) => refused.push(message.text()));
+  await page.setContent(`<iframe id="framed" src="${scimsync.url}/login"></iframe>`);
+  await expect.poll(() => refused.some((t) => /frame-ancestors|X-Frame-Options/.test(t)), { timeout: 10_000 }).toBe(true);
+  const framed = page.frame({ url: /\/login/ });
+  expect(await framed?.locator("#username").count() ?? 0).toBe(0);
+});

@@ -109,6 +109,20 @@ pub struct ServeArgs {
     /// The certificate's PEM private key.
     #[arg(long, env = "SCIMSYNC_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The URL browsers reach the console at, when it differs from --listen (a reverse proxy
+    /// terminating TLS): https:// makes the session cookie Secure.
+    #[arg(long, env = "SCIMSYNC_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<url::Url>,
+}
+
+fn public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("\"{text}\" is not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.has_host() => Ok(url),
+        _ => Err(format!(
+            "\"{text}\" is not an http:// or https:// URL with a host"
+        )),
+    }
 }
 
 #[derive(Args)]

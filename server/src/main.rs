@@ -14,6 +14,7 @@ mod preview_cmd;
 mod realtime_cmd;
 mod rejections_cmd;
 mod resync_cmd;
+mod security_headers;
 mod serve;
 #[cfg(test)]
 mod test_console;

@@ -37,7 +37,14 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
         (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,
     };
-    let router = console_router(state, options, tls.is_some());
+    // Session cookies are `Secure` when browsers reach the console over HTTPS: served with
+    // TLS here, or by a reverse proxy at an https:// public URL.
+    let over_https = tls.is_some()
+        || args
+            .public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https");
+    let router = console_router(state, options, over_https);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -133,6 +140,7 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         .layer(axum::middleware::from_fn_with_state(access, access::guard))
         // Health and metrics answer without a console session.
         .merge(crate::observe::router(state))
+        .layer(axum::middleware::map_response(crate::security_headers::add))
 }
 
 async fn shutdown_signal() {

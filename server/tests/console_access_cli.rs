@@ -143,6 +143,52 @@ fn a_guesser_cannot_lock_the_admin_out_of_their_own_machine() {
 }
 
 #[test]
+fn behind_an_https_public_url_the_session_cookie_is_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let password = "the admin's own password";
+    let out = scimsync(
+        &data,
+        &["serve", "--public-url", "ftp://console.example.com"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("\"ftp://console.example.com\" is not an http:// or https:// URL"),
+        "{}",
+        text(&out)
+    );
+    let (mut server, _) = serve(
+        &data,
+        port,
+        &["--public-url", "https://console.example.com/"],
+        &[("SCIMSYNC_ADMIN_PASSWORD", password)],
+    );
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        "-H",
+        &format!("Origin: http://127.0.0.1:{port}"),
+        "--data-urlencode",
+        "username=admin",
+        "--data-urlencode",
+        &format!("password={password}"),
+        &format!("http://127.0.0.1:{port}/login"),
+    ]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    let cookie = headers
+        .lines()
+        .find(|l| l.starts_with("set-cookie: scimsync_session="))
+        .unwrap_or_else(|| panic!("{headers}"));
+    assert!(cookie.contains("; secure"), "{cookie}");
+}
+
+#[test]
 fn a_console_with_only_viewers_gets_an_admin_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

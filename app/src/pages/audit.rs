@@ -6,8 +6,10 @@ use leptos::prelude::*;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let entries = Resource::new(|| (), |_| audit_entries(500));
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
     view! {
-        <h1>"Audit log"</h1>
+        <h1 data-hydrated=move || hydrated.get().to_string()>"Audit log"</h1>
         <p class="lead">"Every change made in this console or with the command line: who, when, what. Secret values are never recorded."</p>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -406,3 +406,53 @@ async fn actions_on_a_pipe_that_does_not_exist_say_so() {
     // Neither was audited as done.
     assert_eq!(c.store.audit_log(100).await.unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let c = console().await;
+    let admin = c.session("admin").await;
+    let mut paths = pages();
+    paths.extend(
+        [
+            "/login",
+            "/api/log?format=csv",
+            "/healthz",
+            "/readyz",
+            "/no/such/page",
+        ]
+        .map(String::from),
+    );
+    for path in paths {
+        let (_, headers, body) = c.send(get(&path, Some(&admin))).await;
+        let header = |name: header::HeaderName| {
+            headers
+                .get(&name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{path}: no {name}"))
+                .to_owned()
+        };
+        let policy = header(header::CONTENT_SECURITY_POLICY);
+        assert!(
+            policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
+        assert_eq!(header(header::X_FRAME_OPTIONS), "DENY", "{path}");
+        assert_eq!(header(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+        assert_eq!(header(header::REFERRER_POLICY), "same-origin", "{path}");
+        // A page's inline scripts carry the nonce its policy allows, and no other runs.
+        if body.contains("<script") && !path.starts_with("/api/") {
+            let nonce = policy
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|n| n.split('\'').next())
+                .unwrap_or_else(|| panic!("{path}: inline scripts but no nonce in {policy}"));
+            for script in body.split("<script").skip(1) {
+                let open = script.split('>').next().unwrap_or_default();
+                assert!(
+                    open.contains(&format!("nonce=\"{nonce}\"")) || open.contains(" src="),
+                    "{path}: a script without the nonce: <script{open}>"
+                );
+            }
+        }
+    }
+}
