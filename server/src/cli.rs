@@ -70,6 +70,18 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The store itself: a consistent backup while the server runs.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StoreAction {
+    /// Copy the SQLite store to FILE (it must not exist), consistently, even while `serve`
+    /// runs; keep the key file with it. A PostgreSQL store is backed up with pg_dump.
+    Backup { file: PathBuf },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

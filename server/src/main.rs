@@ -16,6 +16,7 @@ mod rejections_cmd;
 mod resync_cmd;
 mod security_headers;
 mod serve;
+mod store_cmd;
 #[cfg(test)]
 mod test_console;
 mod tls;
@@ -50,6 +51,7 @@ async fn main() -> std::process::ExitCode {
         cli::Command::Log(log_args) => log_cmd::run(&args.instance, log_args).await,
         cli::Command::Preview(preview) => preview_cmd::run(&args.instance, preview).await,
         cli::Command::Users { action } => users_cmd::run(&args.instance, action).await,
+        cli::Command::Store { action } => store_cmd::run(&args.instance, action).await,
     };
     match result {
         Ok(code) => code,

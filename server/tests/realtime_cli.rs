@@ -803,3 +803,74 @@ fn a_store_outage_pauses_the_pipe_and_loses_nothing() {
     assert_eq!(count, created.len(), "an entry was created twice");
     assert_eq!(count, streamed, "{created:?}");
 }
+
+/// `scimsync store backup` while `serve` runs realtime sync under a stream of changes; the
+/// backup and the key file restored into a new data directory: the restored instance goes on
+/// from the backup's checkpoint and loses nothing (what came after it is read again).
+#[test]
+fn a_backup_taken_while_serving_restores_and_resumes() {
+    let slapd = Slapd::start();
+    let scim = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut config = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
+    config["ldap-sources"][0]["changelog"] = "openldap-accesslog".into();
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    let file = dir.path().join("config.json");
+    ok(scimsync(
+        &data,
+        &["config", "import", file.to_str().unwrap()],
+    ));
+    slapd.modify(
+        &(0..5)
+            .map(|i| person(&format!("p{i}"), "Before"))
+            .collect::<String>(),
+    );
+    resync_and_start(&data, &[]);
+    let (server, _) = serve(&data);
+
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (writing, port) = (writing.clone(), slapd.port);
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                ldap_modify_as_manager(port, &person(&format!("b{n}"), "Stream"));
+                n += 1;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let backup = dir.path().join("backup.db");
+    let said = ok(scimsync(
+        &data,
+        &["store", "backup", backup.to_str().unwrap()],
+    ));
+    assert!(said.contains("keep the key file"), "{said}");
+    let again = scimsync(&data, &["store", "backup", backup.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    drop(server);
+
+    // Restored as the README says: the backup as the database, the key file beside it.
+    let restored = dir.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("scimsync.db")).unwrap();
+    std::fs::copy(data.join("secret.key"), restored.join("secret.key")).unwrap();
+    let (_server, _) = serve(&restored);
+    std::thread::sleep(Duration::from_secs(2));
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    wait_until_equal(slapd.port, &scim, &restored);
+    let status = ok(scimsync(
+        &restored,
+        &["realtime-sync", "status", "--pipe", PIPE],
+    ));
+    assert!(status.contains("rejected 0)"), "{status}");
+}

@@ -45,6 +45,10 @@ pub enum StoreError {
     KeyMismatch,
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: String, message: String },
+    #[error(
+        "a PostgreSQL store is backed up with pg_dump (and the key file kept with it), not by scimsync"
+    )]
+    BackupNotHere,
 }
 
 impl StoreError {
@@ -193,6 +197,20 @@ impl Store {
     /// Whether the store answers a query now (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the store to `file` (which must not exist yet) while it is
+    /// in use: SQLite's `VACUUM INTO`, a snapshot taken in one read transaction. PostgreSQL
+    /// stores are copied with `pg_dump` instead.
+    pub async fn back_up_to(&self, file: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return Err(StoreError::BackupNotHere);
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(file.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
