@@ -27,5 +27,10 @@ cargo leptos build
 site="$ROOT/target/site"
 [ -f "$site/pkg/scimsync.js" ] || site="$target/site"
 say "end-to-end tests in headless Chromium"
+(cd end2end && SCIMSYNC_BIN="$target/debug/scimsync" SCIMSYNC_SITE_ROOT="$site" \
+  npx playwright test $(ls tests/*.spec.ts | grep -v release.spec.ts))
+
+say "building the release (scripts/release.sh) and testing it as installed"
+bash scripts/release.sh
 cd end2end
-SCIMSYNC_BIN="$target/debug/scimsync" SCIMSYNC_SITE_ROOT="$site" npx playwright test
+SCIMSYNC_RELEASE_BIN="$ROOT/dist/scimsync" npx playwright test tests/release.spec.ts

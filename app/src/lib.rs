@@ -15,7 +15,7 @@ pub mod forms;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -23,6 +23,8 @@ use leptos_router::path;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     security::protect_page();
+    // Where the site's files are: `pkg`, or `pkg/<content hash>` in a release binary.
+    let stylesheet = format!("/{}/scimsync.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -30,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -56,7 +59,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(ConfigVersion(RwSignal::new(0)));
     view! {
-        <Stylesheet id="leptos" href="/pkg/scimsync.css"/>
         <Title text="scimsync console"/>
         <Router>
             <components::layout::Layout>

@@ -91,17 +91,24 @@ export async function signIn(page: import("@playwright/test").Page, url: string,
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/login")), page.click('button[type="submit"]')]);
 }
 
-/** A scimsync instance with its own data directory; `restart` keeps the directory. */
+/**
+ * A scimsync instance with its own data directory; `restart` keeps the directory. With
+ * `release`, the given release binary runs as installed: from an empty directory, with no
+ * site and no Leptos or site variables, serving the console it carries.
+ */
 export class Scimsync {
   readonly dataDir = mkdtempSync(join(tmpdir(), "scimsync-data-"));
   proc?: Proc;
   port = 0;
+
+  constructor(readonly release?: string) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
+    if (this.release) return this.startRelease(this.release);
     const bin = process.env.SCIMSYNC_BIN ?? join(repo, "target/debug/scimsync");
     need(bin, "build it with `cargo leptos build` (or set SCIMSYNC_BIN)");
     this.port = this.port || (await freePort());
@@ -116,6 +123,22 @@ export class Scimsync {
         LEPTOS_SITE_ROOT: siteRoot,
         LEPTOS_OUTPUT_NAME: "scimsync",
       },
+    });
+    this.proc = new Proc("scimsync", child, this.port);
+    await waitForPort(this.port, "scimsync", child, () => this.proc!.log());
+  }
+
+  private async startRelease(bin: string): Promise<void> {
+    need(bin, "build it with scripts/release.sh");
+    this.port = this.port || (await freePort());
+    const empty = mkdtempSync(join(tmpdir(), "scimsync-empty-"));
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const name of Object.keys(env)) {
+      if (name.startsWith("LEPTOS_") || name === "SCIMSYNC_SITE_ROOT") delete env[name];
+    }
+    const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${this.port}`], {
+      cwd: empty,
+      env: { ...env, SCIMSYNC_DATA_DIR: this.dataDir, SCIMSYNC_ADMIN_PASSWORD: ADMIN_PASSWORD },
     });
     this.proc = new Proc("scimsync", child, this.port);
     await waitForPort(this.port, "scimsync", child, () => this.proc!.log());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(
     name = "scimsync",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SCIMSYNC_COMMIT"), ")"),
     about = "Keeps SCIM 2.0 services in step with LDAP directories"
 )]
 pub struct Cli {

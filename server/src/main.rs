@@ -16,6 +16,7 @@ mod rejections_cmd;
 mod resync_cmd;
 mod security_headers;
 mod serve;
+mod site;
 mod store_cmd;
 #[cfg(test)]
 mod test_console;

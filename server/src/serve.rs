@@ -14,11 +14,10 @@ use std::process::ExitCode;
 pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = instance.open_store().await?;
     access::bootstrap::ensure_admin(&store).await?;
-    let conf = get_configuration(None).context("reading the Leptos site configuration")?;
-    let mut options = conf.leptos_options;
-    if let Some(addr) = args.listen {
-        options.site_addr = addr;
-    }
+    let site = crate::site::Site::locate();
+    let options = site
+        .leptos_options(args.listen)
+        .context("reading the Leptos site configuration")?;
     let addr = options.site_addr;
     // host:port by default: unique per host, and the same after a restart, so a restarted
     // instance takes its pipes back at once instead of waiting for its old leases to expire.
@@ -44,7 +43,7 @@ pub async fn run(instance: &InstanceArgs, args: ServeArgs) -> anyhow::Result<Exi
             .public_url
             .as_ref()
             .is_some_and(|u| u.scheme() == "https");
-    let router = console_router(state, options, over_https);
+    let router = console_router(state, options, &site, over_https);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -84,12 +83,18 @@ pub fn console_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// Every route of the console, behind the access guard.
-pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bool) -> Router {
+/// Every route of the console, behind the access guard, with the site's files.
+pub fn console_router(
+    state: AppState,
+    options: LeptosOptions,
+    site: &crate::site::Site,
+    secure_cookie: bool,
+) -> Router {
     let access = Access {
         store: state.store.clone(),
         secure_cookie,
         throttle: Default::default(),
+        stylesheet: site.stylesheet().into(),
     };
     let routes = console_routes();
     let jobs = state.resyncs.clone();
@@ -136,6 +141,7 @@ pub fn console_router(state: AppState, options: LeptosOptions, secure_cookie: bo
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .merge(site.router())
         .merge(sign_in)
         .layer(axum::middleware::from_fn_with_state(access, access::guard))
         // Health and metrics answer without a console session.

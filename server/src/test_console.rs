@@ -45,12 +45,10 @@ pub async fn console() -> Console {
         resyncs: Default::default(),
         realtime: engine::sync::RealtimeSupervisor::spawn_as(store.clone(), "access-test"),
     };
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("scimsync")
-        .site_root(dir.path().display().to_string())
-        .build();
+    let site = crate::site::Site::Directory(dir.path().display().to_string());
+    let options = site.leptos_options(None).unwrap();
     Console {
-        router: console_router(state, options, false),
+        router: console_router(state, options, &site, false),
         store,
         _dir: dir,
     }

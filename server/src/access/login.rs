@@ -49,7 +49,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn page(next: &str, username: &str, error: Option<&str>) -> Html<String> {
+fn page(stylesheet: &str, next: &str, username: &str, error: Option<&str>) -> Html<String> {
     let error = error
         .map(|e| {
             format!(
@@ -61,7 +61,7 @@ fn page(next: &str, username: &str, error: Option<&str>) -> Html<String> {
     Html(format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>
-<link rel="icon" href="data:,"/><link rel="stylesheet" href="/pkg/scimsync.css"/><title>Sign in · scimsync console</title></head>
+<link rel="icon" href="data:,"/><link rel="stylesheet" href="{stylesheet}"/><title>Sign in · scimsync console</title></head>
 <body><header class="top"><span class="brand">scimsync</span><span class="tagline">LDAP → SCIM 2.0 synchronization</span></header>
 <main class="login"><h1>Sign in</h1>{error}
 <form method="post" action="/login" class="form">
@@ -72,6 +72,7 @@ fn page(next: &str, username: &str, error: Option<&str>) -> Html<String> {
 </form></main></body></html>"#,
         next = escape(next),
         username = escape(username),
+        stylesheet = escape(stylesheet),
     ))
 }
 
@@ -82,8 +83,9 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-pub async fn show(Query(q): Query<NextPage>) -> Response {
-    no_store(page(&local_path(q.next.as_deref()), "", None).into_response())
+pub async fn show(State(access): State<Access>, Query(q): Query<NextPage>) -> Response {
+    let next = local_path(q.next.as_deref());
+    no_store(page(&access.stylesheet, &next, "", None).into_response())
 }
 
 pub async fn sign_in(
@@ -101,7 +103,7 @@ pub async fn sign_in(
             "Too many failed sign-ins for this username: try again in {} s.",
             wait.as_secs().max(1)
         );
-        let body = page(&next, username, Some(&message));
+        let body = page(&access.stylesheet, &next, username, Some(&message));
         return no_store((StatusCode::TOO_MANY_REQUESTS, body).into_response());
     }
     let user = match access
@@ -114,6 +116,7 @@ pub async fn sign_in(
         Err(e) => {
             tracing::error!("checking a console sign-in: {e}");
             let body = page(
+                &access.stylesheet,
                 &next,
                 username,
                 Some(
@@ -127,6 +130,7 @@ pub async fn sign_in(
         access.throttle.failed(username, address, now);
         tracing::warn!("failed console sign-in for \"{}\"", form.username.trim());
         let body = page(
+            &access.stylesheet,
             &next,
             form.username.trim(),
             Some("Wrong username or password."),

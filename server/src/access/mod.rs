@@ -24,6 +24,8 @@ pub struct Access {
     /// Adds `Secure` to the session cookie (when the console is served over HTTPS).
     pub secure_cookie: bool,
     pub throttle: throttle::SignInThrottle,
+    /// The console's stylesheet URL, for the sign-in page.
+    pub stylesheet: std::sync::Arc<str>,
 }
 
 /// The address a request came from (the connection's peer; behind a reverse proxy, the
