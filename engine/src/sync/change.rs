@@ -313,9 +313,9 @@ impl ChangeContext<'_> {
     }
 
     /// The correlation kept for a change's entry: under its id, else the one kept for `dn`
-    /// (the entry's DN before the change) — unless the
-    /// entry at that DN now (`present`, or read) is the one that correlation names: a DN
-    /// taken over by another entry does not bring that entry's resource along.
+    /// (the entry's DN before the change) — unless the entry at that DN now (`present`, or
+    /// read) is the one that correlation names: a DN taken over by another entry does not
+    /// bring that entry's resource along.
     async fn known_resource(
         &self,
         id: Option<&str>,
