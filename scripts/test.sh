@@ -32,5 +32,9 @@ say "end-to-end tests in headless Chromium"
 
 say "building the release (scripts/release.sh) and testing it as installed"
 bash scripts/release.sh
-cd end2end
-SCIMSYNC_RELEASE_BIN="$ROOT/dist/scimsync" npx playwright test tests/release.spec.ts
+# The tarball's binary, unpacked alone into an empty directory.
+unpacked=$(mktemp -d)
+tar -C "$unpacked" -xzf "$(ls dist/scimsync-*-x86_64-linux.tar.gz | head -1)"
+(cd end2end && SCIMSYNC_RELEASE_BIN="$(ls "$unpacked"/scimsync-*/scimsync)" npx playwright test tests/release.spec.ts)
+rm -rf "$unpacked"
+bash scripts/test-package.sh

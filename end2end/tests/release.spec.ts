@@ -1,5 +1,8 @@
 // The release binary as an admin would run it on a server: alone in an empty directory, with
-// no site, no Leptos variables and no cargo-leptos. Its console must come from itself —
+// no site, no Leptos variables and no cargo-leptos (SCIMSYNC_RELEASE_BIN: this spec starts it),
+// or as the Debian package's service runs it (SCIMSYNC_RELEASE_URL, with
+// SCIMSYNC_RELEASE_ADMIN_PASSWORD: scripts/test-package.sh started it). Its console must come
+// from itself —
 // styled, hydrated, the step 1 form validating — its site files brotli-compressed with an
 // ETag and a year of caching, and it must say which version and commit it is. Measures what
 // the README reports: the WebAssembly's size as sent, and how soon pages are interactive.
@@ -10,12 +13,22 @@ import { statSync } from "node:fs";
 import { Scimsync, signIn } from "../support/servers";
 
 const release = process.env.SCIMSYNC_RELEASE_BIN;
-let scimsync: Scimsync;
+const installed = process.env.SCIMSYNC_RELEASE_URL;
+let scimsync: Scimsync | undefined;
+let url = "";
+let adminPassword: string | undefined;
 
 test.beforeAll(async () => {
   if (!release) throw new Error("SCIMSYNC_RELEASE_BIN is not set: scripts/test.sh builds the release with scripts/release.sh");
-  scimsync = new Scimsync(release);
-  await scimsync.start();
+  if (installed) {
+    url = installed;
+    adminPassword = process.env.SCIMSYNC_RELEASE_ADMIN_PASSWORD;
+    if (!adminPassword) throw new Error("SCIMSYNC_RELEASE_ADMIN_PASSWORD is not set (the password the first start printed)");
+  } else {
+    scimsync = new Scimsync(release);
+    await scimsync.start();
+    url = scimsync.url;
+  }
 });
 
 test.afterAll(async () => {
@@ -39,17 +52,17 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
 test("the release binary serves its own console", async ({ page }) => {
   const version = execFileSync(release!, ["--version"]).toString();
   expect(version).toMatch(/^scimsync \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}\)/);
-  expect(scimsync.proc!.log()).not.toContain("LEPTOS_OUTPUT_NAME");
+  if (scimsync) expect(scimsync.proc!.log()).not.toContain("LEPTOS_OUTPUT_NAME");
 
   const started = Date.now();
-  await page.goto(`${scimsync.url}/login`);
+  await page.goto(`${url}/login`);
   await expect(page.locator("#username")).toBeVisible();
   const signInReady = Date.now() - started;
   // Styled: the stylesheet came from the binary.
   await expect(page.locator("main.login")).toHaveCSS("max-width", /px/);
-  await signIn(page, scimsync.url);
+  await signIn(page, url, "admin", adminPassword);
   const before = Date.now();
-  await page.goto(`${scimsync.url}/step/1`);
+  await page.goto(`${url}/step/1`);
   await expect(page.locator('h1[data-hydrated="true"]')).toBeVisible();
   const stepInteractive = Date.now() - before;
   // The form hydrated and validates: an empty create names the fields it needs.
@@ -59,10 +72,10 @@ test("the release binary serves its own console", async ({ page }) => {
   await expect(form.locator('[data-field="name"]')).toHaveClass(/invalid/);
 
   // The site's files: under a content-hash path, compressed, cached for a year, revalidated.
-  const html = await (await page.request.get(`${scimsync.url}/step/1`)).text();
+  const html = await (await page.request.get(`${url}/step/1`)).text();
   const pkg = html.match(/href="\/(pkg\/[0-9a-f]{16})\/scimsync\.css"/)?.[1];
   expect(pkg, "the stylesheet's path holds the site's hash").toBeTruthy();
-  const wasm = `${scimsync.url}/${pkg}/scimsync.wasm`;
+  const wasm = `${url}/${pkg}/scimsync.wasm`;
   const br = await get(wasm, { "Accept-Encoding": "gzip, deflate, br" });
   expect(br.status).toBe(200);
   expect(br.headers["content-encoding"]).toBe("br");

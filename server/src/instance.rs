@@ -21,6 +21,7 @@ impl InstanceArgs {
 
     /// Opens the store, creating the data directory and key file on first use.
     pub async fn open_store(&self) -> anyhow::Result<Store> {
+        self.refuse_root_on_another_users_data()?;
         if self.database_url.is_none() {
             std::fs::create_dir_all(&self.data_dir).with_context(|| {
                 format!("cannot create data directory {}", self.data_dir.display())
@@ -43,6 +44,37 @@ impl InstanceArgs {
             )
         })
     }
+}
+
+impl InstanceArgs {
+    /// Root must not work on a data directory that belongs to a service user: the files it
+    /// creates there (the store's write-ahead log, a key file) would be root's, and the
+    /// service could no longer write its own store.
+    fn refuse_root_on_another_users_data(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(&self.data_dir) else {
+            return Ok(());
+        };
+        if os_uid() != Some(0) || meta.uid() == 0 {
+            return Ok(());
+        }
+        let owner = user_name(meta.uid()).unwrap_or_else(|| format!("uid {}", meta.uid()));
+        anyhow::bail!(
+            "the data directory {} belongs to {owner}: run this as that user \
+             (sudo -u {owner} scimsync …); files root creates there would lock the service out",
+            self.data_dir.display()
+        )
+    }
+}
+
+/// The name of user `uid`, from /etc/passwd.
+fn user_name(uid: u32) -> Option<String> {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == uid.to_string())
+        .map(|f| f[0].to_owned())
 }
 
 /// Records a change made from the command line in the audit log (`cli:<os user>`).
