@@ -114,21 +114,7 @@ fn a_guesser_cannot_lock_the_admin_out_of_their_own_machine() {
     let (mut server, _) = serve(&data, port, &[], &[("SCIMSYNC_ADMIN_PASSWORD", password)]);
     // A sign-in from `from` (a loopback address of its own): the HTTP status.
     let sign_in = |from: &str, password: &str| {
-        let out = curl(&[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--interface",
-            from,
-            "-H",
-            &format!("Origin: http://127.0.0.1:{port}"),
-            "--data-urlencode",
-            "username=admin",
-            "--data-urlencode",
-            &format!("password={password}"),
-            &format!("http://127.0.0.1:{port}/login"),
-        ]);
+        let out = sign_in_as_admin(port, password, &["-w", "%{http_code}", "--interface", from]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     for _ in 0..5 {
@@ -165,19 +151,7 @@ fn behind_an_https_public_url_the_session_cookie_is_secure() {
         &["--public-url", "https://console.example.com/"],
         &[("SCIMSYNC_ADMIN_PASSWORD", password)],
     );
-    let out = curl(&[
-        "-o",
-        "/dev/null",
-        "-D",
-        "-",
-        "-H",
-        &format!("Origin: http://127.0.0.1:{port}"),
-        "--data-urlencode",
-        "username=admin",
-        "--data-urlencode",
-        &format!("password={password}"),
-        &format!("http://127.0.0.1:{port}/login"),
-    ]);
+    let out = sign_in_as_admin(port, password, &["-D", "-"]);
     server.kill().unwrap();
     server.wait().unwrap();
     let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
@@ -215,6 +189,24 @@ fn a_console_with_only_viewers_gets_an_admin_at_start() {
         "{}",
         text(&out)
     );
+}
+
+/// Posts the sign-in form as `admin` from the console's own origin (curl, with `extra`
+/// options; the body is discarded).
+fn sign_in_as_admin(port: u16, password: &str, extra: &[&str]) -> Output {
+    let origin = format!("Origin: http://127.0.0.1:{port}");
+    let password = format!("password={password}");
+    let url = format!("http://127.0.0.1:{port}/login");
+    let mut args = vec!["-o", "/dev/null", "-H", &origin];
+    args.extend_from_slice(&[
+        "--data-urlencode",
+        "username=admin",
+        "--data-urlencode",
+        &password,
+    ]);
+    args.extend_from_slice(extra);
+    args.push(&url);
+    curl(&args)
 }
 
 #[test]

@@ -180,6 +180,40 @@ fn resync_and_start(data: &Path, global: &[&str]) {
     }
 }
 
+/// A stream of adds (`<prefix>0`, `<prefix>1`, …) to the slapd on a port, one every `every`,
+/// from a thread of its own until stopped.
+struct Stream {
+    going: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writer: std::thread::JoinHandle<usize>,
+}
+
+impl Stream {
+    fn start(ldap_port: u16, prefix: &'static str, every: Duration) -> Stream {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let going = std::sync::Arc::new(AtomicBool::new(true));
+        let writer = {
+            let going = going.clone();
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while going.load(Ordering::Relaxed) {
+                    ldap_modify_as_manager(ldap_port, &person(&format!("{prefix}{n}"), "Stream"));
+                    n += 1;
+                    std::thread::sleep(every);
+                }
+                n
+            })
+        };
+        Stream { going, writer }
+    }
+
+    /// Stops it: how many entries it added.
+    fn stop(self) -> usize {
+        self.going
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.writer.join().unwrap()
+    }
+}
+
 fn person(uid: &str, sn: &str) -> String {
     format!(
         "dn: uid={uid},ou=people,{SUFFIX}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {sn}\n\n"
@@ -691,19 +725,7 @@ fn a_store_outage_pauses_the_pipe_and_loses_nothing() {
         .unwrap();
 
     // Changes every half second, from before the outage until the store is back.
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writer = {
-        let (writing, address) = (writing.clone(), slapd.port);
-        std::thread::spawn(move || {
-            let mut n = 0;
-            while writing.load(std::sync::atomic::Ordering::Relaxed) {
-                ldap_modify_as_manager(address, &person(&format!("s{n}"), "Stream"));
-                n += 1;
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            n
-        })
-    };
+    let stream = Stream::start(slapd.port, "s", Duration::from_millis(500));
     std::thread::sleep(Duration::from_secs(3));
 
     pg.stop();
@@ -739,9 +761,8 @@ fn a_store_outage_pauses_the_pipe_and_loses_nothing() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "503");
     std::thread::sleep(Duration::from_secs(20).saturating_sub(stopped.elapsed()));
     pg.resume();
-    writing.store(false, std::sync::atomic::Ordering::Relaxed);
     let back = Instant::now();
-    let streamed = writer.join().unwrap();
+    let streamed = stream.stop();
     assert!(streamed >= 40, "only {streamed} changes were made");
 
     let want = ldap_people(slapd.port);
@@ -829,18 +850,7 @@ fn a_backup_taken_while_serving_restores_and_resumes() {
     resync_and_start(&data, &[]);
     let (server, _) = serve(&data);
 
-    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writer = {
-        let (writing, port) = (writing.clone(), slapd.port);
-        std::thread::spawn(move || {
-            let mut n = 0;
-            while writing.load(std::sync::atomic::Ordering::Relaxed) {
-                ldap_modify_as_manager(port, &person(&format!("b{n}"), "Stream"));
-                n += 1;
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        })
-    };
+    let stream = Stream::start(slapd.port, "b", Duration::from_millis(300));
     std::thread::sleep(Duration::from_secs(2));
     let backup = dir.path().join("backup.db");
     let said = ok(scimsync(
@@ -865,8 +875,7 @@ fn a_backup_taken_while_serving_restores_and_resumes() {
     std::fs::copy(data.join("secret.key"), restored.join("secret.key")).unwrap();
     let (_server, _) = serve(&restored);
     std::thread::sleep(Duration::from_secs(2));
-    writing.store(false, std::sync::atomic::Ordering::Relaxed);
-    writer.join().unwrap();
+    stream.stop();
     wait_until_equal(slapd.port, &scim, &restored);
     let status = ok(scimsync(
         &restored,
