@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// The attributes an entry may be identified by, as asked of the directory.
 pub const ID_ATTRIBUTES: [&str; 2] = ["entryUUID", "nsUniqueId"];
 
+/// [`ID_ATTRIBUTES`] as a search asks for them.
+pub fn id_attributes() -> Vec<String> {
+    ID_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntryIdAttribute {
     /// RFC 4530's `entryUUID`: what OpenLDAP's accesslog records (`reqEntryUUID`), and

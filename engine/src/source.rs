@@ -9,7 +9,7 @@ use crate::changelog::{ChangeBatch, ChangePush, ChangelogError, accesslog_backlo
 use crate::config::LdapSource;
 use crate::crypto::Cipher;
 use crate::entry_id::EntryIdAttribute;
-use crate::ldap::{LdapConnection, LdapError, RootDse, connect};
+use crate::ldap::{LdapConnection, LdapError, RootDse, connect, id_search_bases};
 use crate::mapping::LdapEntry;
 use crate::startpoint::ChangelogCursor;
 use std::future::Future;
@@ -92,8 +92,21 @@ impl EntryReader for LdapConnection {
 
 /// An LDAP connection to a sync source, as an [`EntryIdSource`].
 pub struct LdapEntryIds {
-    pub conn: LdapConnection,
-    pub source: LdapSource,
+    conn: LdapConnection,
+    source: LdapSource,
+    /// Where entries are searched for by id: read from the root DSE once, for all the pages
+    /// of a re-keying.
+    bases: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl LdapEntryIds {
+    pub fn new(conn: LdapConnection, source: LdapSource) -> LdapEntryIds {
+        LdapEntryIds {
+            conn,
+            source,
+            bases: Default::default(),
+        }
+    }
 }
 
 impl EntryReader for LdapEntryIds {
@@ -114,7 +127,17 @@ impl EntryIdSource for LdapEntryIds {
 
     fn entries_with_ids<'a>(&'a self, ids: &'a [String]) -> SourceAnswer<'a, Vec<LdapEntry>> {
         let mut conn = self.conn.clone();
-        Box::pin(async move { conn.entries_with_ids(&self.source, ids).await })
+        Box::pin(async move {
+            let bases = self
+                .bases
+                .get_or_try_init(|| {
+                    let mut conn = conn.clone();
+                    async move { id_search_bases(&mut conn, &self.source).await }
+                })
+                .await?;
+            conn.entries_with_ids(bases, ids, self.source.batch_size)
+                .await
+        })
     }
 }
 
@@ -206,10 +229,7 @@ impl ChangeSource for LdapChangelog {
     }
 
     fn entry_ids(&self) -> Arc<dyn EntryIdSource> {
-        Arc::new(LdapEntryIds {
-            conn: self.conn.clone(),
-            source: self.source.clone(),
-        })
+        Arc::new(LdapEntryIds::new(self.conn.clone(), self.source.clone()))
     }
 
     fn pushed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

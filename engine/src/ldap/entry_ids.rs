@@ -4,15 +4,11 @@
 
 use super::{ChangelogHead, LdapConnection, LdapError, RootDse, read_changelog_head};
 use crate::config::LdapSource;
-use crate::entry_id::{EntryIdAttribute, ID_ATTRIBUTES};
+use crate::entry_id::{EntryIdAttribute, ID_ATTRIBUTES, id_attributes};
 use crate::mapping::LdapEntry;
 
 /// The attributes each kind of changelog names an entry's id in.
 const RECORDED_AS: [&str; 3] = ["targetUniqueId", "targetEntryUUID", "reqEntryUUID"];
-
-fn id_attributes() -> Vec<String> {
-    ID_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect()
-}
 
 impl LdapConnection {
     /// The attribute that identifies the source's entries, judged from the first of its base
@@ -36,13 +32,13 @@ impl LdapConnection {
         })
     }
 
-    /// The entries that have one of `ids` as entryUUID or nsUniqueId, wherever they are in the
-    /// naming contexts holding the source's base DNs (an entry moved out of scope included),
-    /// read with both attributes.
+    /// The entries below `bases` (see [`Self::id_search_bases`]) that have one of `ids` as
+    /// entryUUID or nsUniqueId, read with both attributes, `page_size` per page.
     pub async fn entries_with_ids(
         &mut self,
-        source: &LdapSource,
+        bases: &[String],
         ids: &[String],
+        page_size: u32,
     ) -> Result<Vec<LdapEntry>, LdapError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -56,14 +52,14 @@ impl LdapConnection {
         }
         filter.push(')');
         let mut found = Vec::new();
-        for base in search_bases(self, source).await? {
+        for base in bases {
             let mut search = self
                 .search_pages(
-                    &base,
+                    base,
                     ldap3::Scope::Subtree,
                     &filter,
                     id_attributes(),
-                    source.batch_size,
+                    page_size,
                 )
                 .await?;
             while let Some(entry) = search.next().await? {
@@ -105,9 +101,10 @@ impl LdapConnection {
     }
 }
 
-/// The naming contexts that hold a base DN of the source; the base DNs themselves when the
-/// root DSE names none.
-async fn search_bases(
+/// Where entries are searched for by id: the naming contexts that hold a base DN of the
+/// source (an entry moved out of scope is found too); the base DNs themselves when the root
+/// DSE names none.
+pub(crate) async fn id_search_bases(
     conn: &mut LdapConnection,
     source: &LdapSource,
 ) -> Result<Vec<String>, LdapError> {

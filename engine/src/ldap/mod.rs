@@ -11,6 +11,7 @@ mod tls;
 
 pub use changelog_head::{ChangelogHead, read_changelog_head, resolve_startpoint};
 pub use connection::{LdapConnection, PagedSearch, connect};
+pub(crate) use entry_ids::id_search_bases;
 pub use probe::{BaseDnCheck, LdapProbeReport, probe};
 pub use root_dse::RootDse;
 

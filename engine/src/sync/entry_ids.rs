@@ -6,7 +6,7 @@
 //! once, duplicates of one entry merged; no resource is created or deleted by that.
 
 use super::plan::PipePlan;
-use crate::entry_id::{EntryIdAttribute, ID_ATTRIBUTES};
+use crate::entry_id::{EntryIdAttribute, ID_ATTRIBUTES, id_attributes};
 use crate::ldap::{LdapConnection, LdapError, connect};
 use crate::mapping::LdapEntry;
 use crate::source::{EntryIdSource, LdapEntryIds};
@@ -51,10 +51,7 @@ pub(crate) async fn connect_settled(
     rekeying: Rekeying,
 ) -> Result<LdapConnection, SettleError> {
     let conn = connect(&plan.source, store.cipher()).await?;
-    let source = LdapEntryIds {
-        conn: conn.clone(),
-        source: plan.source.clone(),
-    };
+    let source = LdapEntryIds::new(conn.clone(), plan.source.clone());
     settle(plan, store, &source, rekeying).await?;
     Ok(conn)
 }
@@ -151,7 +148,7 @@ async fn entries_of(
             }
         }
     }
-    let attrs: Vec<String> = ID_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect();
+    let attrs = id_attributes();
     for c in by_dn {
         if let Some(entry) = source.fetch_entry(&c.dn, &attrs).await?
             && EntryIdAttribute::dn_id(&entry.dn) == c.entry_id
