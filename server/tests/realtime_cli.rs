@@ -160,6 +160,20 @@ fn check_metrics(port: u16) {
     );
 }
 
+/// `scimsync config import` of `config`, written beside the data directory first (`global`,
+/// e.g. `--database-url …`, before the command).
+fn import_config(data: &Path, config: &serde_json::Value, global: &[&str]) {
+    let file = data.with_file_name("config.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let args: Vec<&str> = global
+        .iter()
+        .copied()
+        .chain(["config", "import", file])
+        .collect();
+    ok(scimsync(data, &args));
+}
+
 /// Steps 10, 9 and 11 on the command line: a resync of the pipe, its startpoint at the end of
 /// the changelog, realtime sync started (`global`, e.g. `--database-url …`, before each).
 fn resync_and_start(data: &Path, global: &[&str]) {
@@ -243,15 +257,7 @@ fn run(ldap_port: u16, flavour: &str, modify: impl Fn(&str)) {
     let mut config = fixture_config(&format!("127.0.0.1:{ldap_port}"), &scim.base_url(), TOKEN);
     config["ldap-sources"][0]["changelog"] = flavour.into();
     config["sync-classes"][0]["include-base-dns"] = serde_json::json!([]);
-    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-    ok(scimsync(
-        &data,
-        &[
-            "config",
-            "import",
-            dir.path().join("config.json").to_str().unwrap(),
-        ],
-    ));
+    import_config(&data, &config, &[]);
 
     modify(
         &(0..10)
@@ -384,12 +390,7 @@ fn held_deletes_are_listed_approved_and_discarded_on_the_command_line() {
     let mut config = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
     config["ldap-sources"][0]["changelog"] = "openldap-accesslog".into();
     config["sync-pipes"][0]["max-deletes-per-hour"] = 1.into();
-    let file = dir.path().join("config.json");
-    std::fs::write(&file, config.to_string()).unwrap();
-    ok(scimsync(
-        &data,
-        &["config", "import", file.to_str().unwrap()],
-    ));
+    import_config(&data, &config, &[]);
     slapd.modify(
         &(0..3)
             .map(|i| person(&format!("h{i}"), "Held"))
@@ -518,12 +519,7 @@ fn a_refused_password_is_kept_nowhere_in_clear() {
         .as_array_mut()
         .unwrap()
         .push("Password".into());
-    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-    let path = dir.path().join("config.json");
-    ok(scimsync(
-        &data,
-        &["config", "import", path.to_str().unwrap()],
-    ));
+    import_config(&data, &config, &[]);
     ds.modify(&person("pat", "First"));
     resync_and_start(&data, &[]);
     let viewer_password = "viewer password for the test";
@@ -661,12 +657,7 @@ fn a_store_outage_pauses_the_pipe_and_loses_nothing() {
     };
     let mut config = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
     config["ldap-sources"][0]["changelog"] = "openldap-accesslog".into();
-    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-    cli(&[
-        "config",
-        "import",
-        dir.path().join("config.json").to_str().unwrap(),
-    ]);
+    import_config(&data, &config, &["--database-url", &db]);
     slapd.modify(
         &(0..5)
             .map(|i| person(&format!("p{i}"), "Before"))
@@ -836,12 +827,7 @@ fn a_backup_taken_while_serving_restores_and_resumes() {
     let data = dir.path().join("data");
     let mut config = fixture_config(&slapd.address(), &scim.base_url(), TOKEN);
     config["ldap-sources"][0]["changelog"] = "openldap-accesslog".into();
-    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-    let file = dir.path().join("config.json");
-    ok(scimsync(
-        &data,
-        &["config", "import", file.to_str().unwrap()],
-    ));
+    import_config(&data, &config, &[]);
     slapd.modify(
         &(0..5)
             .map(|i| person(&format!("p{i}"), "Before"))
